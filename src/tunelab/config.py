@@ -1,0 +1,423 @@
+"""Configuration: pydantic models for every section, loaded from and written to TOML.
+
+A run is described by one :class:`RunConfig`. Every section forbids unknown keys, so a
+typo is an error naming the key and the keys that are allowed, never a silently ignored
+setting. Errors name the file and the dotted key (``optimizer.learning_rate``).
+
+Example:
+    >>> cfg = parse_config({"optimizer": {"name": "sgd", "learning_rate": 0.1}})
+    >>> cfg.optimizer.name, cfg.optimizer.learning_rate, cfg.model.units
+    ('SGD', 0.1, [64, 64])
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tunelab._files import write_text
+from tunelab.errors import ConfigError
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "LOSSES",
+    "METRICS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "CSVLoggerConfig",
+    "CallbacksConfig",
+    "DataConfig",
+    "EarlyStoppingConfig",
+    "ModelCheckpointConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "ReduceLROnPlateauConfig",
+    "RunConfig",
+    "ScheduleConfig",
+    "TrainingConfig",
+    "dump_config",
+    "load_config",
+    "parse_config",
+    "save_config",
+    "with_overrides",
+]
+
+OPTIMIZERS = ("SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam")
+SCHEDULES = (
+    "constant",
+    "time_decay",
+    "exponential",
+    "step",
+    "cosine",
+    "cosine_restarts",
+    "one_cycle",
+    "function",
+)
+LOSSES = (
+    "auto",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy",
+    "mse",
+    "rmse",
+    "mae",
+)
+METRICS = ("accuracy", "euclidean", "manhattan", "hamming", "mse", "rmse", "mae")
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "sigmoid",
+    "elu",
+    "selu",
+    "gelu",
+    "softplus",
+    "silu",
+    "swish",
+    "leaky_relu",
+    "linear",
+)
+INITIALIZERS = (
+    "uniform",
+    "normal",
+    "zeros",
+    "ones",
+    "lecun_uniform",
+    "lecun_normal",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "orthogonal",
+    "truncated_normal",
+)
+
+Monitor = str
+Mode = Literal["auto", "min", "max"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _pick(value: str, allowed: tuple[str, ...], what: str) -> str:
+    """Match ``value`` case-insensitively against ``allowed``; return the canonical spelling."""
+    by_lower = {a.lower(): a for a in allowed}
+    key = value.lower().replace("-", "_")
+    if key not in by_lower:
+        raise ValueError(f"unknown {what} {value!r}; expected one of: {', '.join(allowed)}")
+    return by_lower[key]
+
+
+class DataConfig(_Section):
+    """Which dataset to use and how to prepare it."""
+
+    name: str = Field("digits", description="a dataset name (tunelab data list) or a path")
+    path: str | None = Field(None, description="folder or file holding the named dataset")
+    label_column: str | int | None = Field(None, description="CSV label column, name or index")
+    header: bool | None = Field(None, description="CSV has a header row (None: detect)")
+    task: Literal["auto", "multiclass", "binary", "regression"] = "auto"
+    scale: Literal["auto", "minmax", "standard", "none"] = "auto"
+    flatten: bool = True
+    validation_split: float = Field(0.2, gt=0.0, lt=1.0)
+    test_split: float = Field(0.2, gt=0.0, lt=1.0, description="used when there is no test set")
+    limit: int | None = Field(None, gt=0, description="keep at most this many training samples")
+
+
+class ModelConfig(_Section):
+    """The network: the tutorial's MLP by default, or a user's own builder."""
+
+    units: list[int] = Field(default_factory=lambda: [64, 64])
+    activation: str = "relu"
+    dropout: float | list[float] = Field(default_factory=lambda: [0.1, 0.0])
+    kernel_initializer: str = "uniform"
+    l2: float = Field(0.0, ge=0.0)
+    builder: str | None = Field(None, description="'package.module:function' returning a Model")
+
+    @field_validator("units")
+    @classmethod
+    def _units_positive(cls, v: list[int]) -> list[int]:
+        bad = [u for u in v if u < 1]
+        if bad:
+            raise ValueError(f"every hidden width must be >= 1, got {v}")
+        return v
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v: str) -> str:
+        return _pick(v, ACTIVATIONS, "activation")
+
+    @field_validator("kernel_initializer")
+    @classmethod
+    def _initializer(cls, v: str) -> str:
+        return _pick(v, INITIALIZERS, "initializer")
+
+    @field_validator("builder")
+    @classmethod
+    def _builder(cls, v: str | None) -> str | None:
+        if v is not None and (":" not in v or not all(v.split(":", 1))):
+            raise ValueError(f"builder must look like 'package.module:function', got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _dropout_fits(self) -> ModelConfig:
+        rates = self.dropout if isinstance(self.dropout, list) else [self.dropout]
+        for r in rates:
+            if not 0.0 <= r < 1.0:
+                raise ValueError(f"dropout rates must satisfy 0 <= rate < 1, got {r}")
+        if isinstance(self.dropout, list) and len(self.dropout) != len(self.units):
+            raise ValueError(
+                f"dropout has {len(self.dropout)} rates but units has {len(self.units)} layers;"
+                " give one rate per hidden layer or a single number for all"
+            )
+        return self
+
+    def dropout_rates(self) -> list[float]:
+        """One dropout rate per hidden layer (a single number applies to every layer)."""
+        if isinstance(self.dropout, list):
+            return list(self.dropout)
+        return [float(self.dropout)] * len(self.units)
+
+
+class OptimizerConfig(_Section):
+    """An optimizer by its Keras name; unset values take that optimizer's Keras default."""
+
+    name: str = "SGD"
+    learning_rate: float | None = Field(None, gt=0.0)
+    momentum: float | None = Field(None, ge=0.0, lt=1.0)
+    nesterov: bool = False
+    decay: float = Field(0.0, ge=0.0, description="Keras 2 lr / (1 + decay * iterations)")
+    rho: float | None = Field(None, gt=0.0, lt=1.0)
+    epsilon: float | None = Field(None, gt=0.0)
+    beta_1: float | None = Field(None, gt=0.0, lt=1.0)
+    beta_2: float | None = Field(None, gt=0.0, lt=1.0)
+    weight_decay: float | None = Field(None, ge=0.0)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _pick(v, OPTIMIZERS, "optimizer")
+
+
+class ScheduleConfig(_Section):
+    """How the learning rate changes over training.
+
+    ``time_decay`` is lr / (1 + decay_rate * t) with t counted in update steps (what
+    Keras 2's ``SGD(decay=...)`` did, the default) or in epochs (``per = "epoch"``, how
+    the tutorial's text reads it). ``exponential`` is lr0 * exp(-decay_rate * epoch).
+    """
+
+    name: str = "constant"
+    per: Literal["step", "epoch"] = "step"
+    decay_rate: float = Field(0.0, ge=0.0)
+    drop: float = Field(0.5, gt=0.0, le=1.0, description="step decay factor")
+    epochs_drop: int = Field(10, ge=1, description="step decay period in epochs")
+    warmup_epochs: int = Field(0, ge=0)
+    min_lr: float = Field(0.0, ge=0.0)
+    period: int = Field(10, ge=1, description="first cosine restart period in epochs")
+    t_mul: float = Field(1.0, ge=1.0, description="restart period multiplier")
+    max_lr: float | None = Field(None, gt=0.0, description="one-cycle peak (default: 10 x lr)")
+    function: str | None = Field(None, description="'module:function' f(epoch, lr) -> lr")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _pick(v, SCHEDULES, "schedule")
+
+    @model_validator(mode="after")
+    def _function_given(self) -> ScheduleConfig:
+        if self.name == "function" and not self.function:
+            raise ValueError("schedule 'function' needs function = 'module:function'")
+        return self
+
+
+class TrainingConfig(_Section):
+    """Epochs, batch size, loss and metrics."""
+
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(32, ge=1)
+    loss: str = "auto"
+    metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
+    shuffle: bool = True
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v: str) -> str:
+        return _pick(v, LOSSES, "loss")
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str]) -> list[str]:
+        return [_pick(m, METRICS, "metric") for m in v]
+
+
+class EarlyStoppingConfig(_Section):
+    """Keras ``EarlyStopping``, acting per slot."""
+
+    monitor: Monitor = "val_loss"
+    patience: int = Field(5, ge=0)
+    min_delta: float = Field(0.0, ge=0.0)
+    mode: Mode = "auto"
+    baseline: float | None = None
+    restore_best_weights: bool = False
+
+
+class ModelCheckpointConfig(_Section):
+    """Keras ``ModelCheckpoint``: atomic writes, and a NaN is never the best."""
+
+    monitor: Monitor = "val_loss"
+    mode: Mode = "auto"
+    save_best_only: bool = True
+    filename: str = "checkpoint.keras"
+
+
+class ReduceLROnPlateauConfig(_Section):
+    """Keras ``ReduceLROnPlateau``, acting per slot."""
+
+    monitor: Monitor = "val_loss"
+    factor: float = Field(0.1, gt=0.0, lt=1.0)
+    patience: int = Field(10, ge=0)
+    min_delta: float = Field(1e-4, ge=0.0)
+    mode: Mode = "auto"
+    cooldown: int = Field(0, ge=0)
+    min_lr: float = Field(0.0, ge=0.0)
+
+
+class CSVLoggerConfig(_Section):
+    """Keras ``CSVLogger``: one row per epoch."""
+
+    filename: str = "history.csv"
+
+
+class CallbacksConfig(_Section):
+    """Callbacks beyond History (always on) and divergence handling (always on)."""
+
+    early_stopping: EarlyStoppingConfig | None = None
+    model_checkpoint: ModelCheckpointConfig | None = None
+    reduce_lr_on_plateau: ReduceLROnPlateauConfig | None = None
+    csv_logger: CSVLoggerConfig | None = None
+
+
+class RunConfig(_Section):
+    """Everything one training run needs."""
+
+    seed: int = 0
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+
+
+def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, err["loc"][:-1])
+        hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key '{key}'{hint}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"key '{key}': {msg}{shown}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        current = next(
+            (a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type)
+             and issubclass(a, BaseModel)),
+            None,
+        )
+        if current is None:
+            return []
+    return sorted(getattr(current, "model_fields", {}))
+
+
+def parse_config(
+    data: dict[str, Any], source: str = "<config>", model: type[RunConfig] = RunConfig
+) -> RunConfig:
+    """Validate a plain dict (as read from TOML) into a :class:`RunConfig`.
+
+    Raises:
+        ConfigError: naming ``source``, every bad key, and what was expected.
+
+    Example:
+        >>> parse_config({"training": {"epochs": 3}}).training.epochs
+        3
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(dict(e), model) for e in exc.errors()]
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> RunConfig:
+    """Read and validate a TOML configuration file.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
+        >>> _ = p.write_text("[training]\\nepochs = 5\\n")
+        >>> load_config(p).training.epochs
+        5
+    """
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a UTF-8 text file") from None
+    return parse_config(raw, source=str(p))
+
+
+def dump_config(cfg: BaseModel) -> str:
+    """Render a configuration as TOML (unset optional values are left out).
+
+    Example:
+        >>> "[optimizer]" in dump_config(RunConfig())
+        True
+    """
+    return tomli_w.dumps(cfg.model_dump(mode="json", exclude_none=True))
+
+
+def save_config(cfg: BaseModel, path: str | os.PathLike[str]) -> Path:
+    """Write a configuration as TOML, atomically."""
+    return write_text(path, dump_config(cfg))
+
+
+def with_overrides(cfg: RunConfig, overrides: dict[str, Any], source: str = "<overrides>") -> RunConfig:
+    """Return a copy of ``cfg`` with dotted keys replaced, validated again.
+
+    Example:
+        >>> with_overrides(RunConfig(), {"optimizer.learning_rate": 0.05}).optimizer.learning_rate
+        0.05
+    """
+    raw = cfg.model_dump(mode="python")
+    for dotted, value in overrides.items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            child = node.get(part)
+            if child is None:
+                child = {}
+                node[part] = child
+            if not isinstance(child, dict):
+                raise ConfigError(f"{source}: key '{dotted}': '{part}' is not a section")
+            node = child
+        node[leaf] = value
+    return parse_config(raw, source=source, model=type(cfg))
