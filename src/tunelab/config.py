@@ -25,10 +25,13 @@ from tunelab.errors import ConfigError
 
 __all__ = [
     "ACTIVATIONS",
+    "EXECUTORS",
     "INITIALIZERS",
     "LOSSES",
     "METRICS",
     "OPTIMIZERS",
+    "PRUNERS",
+    "SAMPLERS",
     "SCHEDULES",
     "CSVLoggerConfig",
     "CallbacksConfig",
@@ -40,7 +43,9 @@ __all__ = [
     "ReduceLROnPlateauConfig",
     "RunConfig",
     "ScheduleConfig",
+    "StudyConfig",
     "TrainingConfig",
+    "TuneConfig",
     "dump_config",
     "load_config",
     "parse_config",
@@ -68,6 +73,9 @@ LOSSES = (
     "rmse",
     "mae",
 )
+SAMPLERS = ("tpe", "random", "grid", "qmc", "sobol", "halton", "gp", "cmaes", "nsga2")
+PRUNERS = ("auto", "asha", "hyperband", "median", "percentile", "none")
+EXECUTORS = ("local", "processes")
 METRICS = ("accuracy", "euclidean", "manhattan", "hamming", "mse", "rmse", "mae")
 ACTIVATIONS = (
     "relu",
@@ -315,6 +323,99 @@ class RunConfig(_Section):
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
 
 
+class StudyConfig(_Section):
+    """How a study searches: budget, sampler, pruner, objectives, cohorts, executor, storage."""
+
+    name: str = Field("tunelab", min_length=1, description="the Optuna study name")
+    trials: int = Field(20, ge=1, description="total trials in the study (a resume counts the old)")
+    timeout: float | None = Field(None, gt=0.0, description="seconds before no new trial starts")
+    sampler: str = "tpe"
+    pruner: str = "auto"
+    objective: str | list[str] = Field(
+        "auto", description="history metric(s): val_accuracy, val_loss, seconds, ... or 'auto'"
+    )
+    direction: str | list[str] = Field("auto", description="maximize / minimize per objective")
+    reduce: Literal["last", "best"] = Field(
+        "last", description="objective value from the last epoch, or the best epoch"
+    )
+    cohort: int = Field(8, ge=1, description="configurations trained at once per worker")
+    executor: str = "local"
+    workers: int = Field(1, ge=1, description="worker processes for executor 'processes'")
+    storage: str | None = Field(None, description="Optuna storage URL; default RUN_DIR/study.db")
+    seed: int | None = Field(None, description="sampler seed; default: the run's seed")
+    reduction_factor: int = Field(3, ge=2, description="asha / hyperband reduction factor")
+    min_resource: int = Field(1, ge=1, description="asha / hyperband epochs before a first cut")
+    percentile: float = Field(25.0, gt=0.0, lt=100.0, description="percentile pruner's cut")
+    startup_trials: int = Field(5, ge=0, description="median / percentile: trials before pruning")
+    warmup_epochs: int = Field(1, ge=0, description="median / percentile: epochs before pruning")
+
+    @field_validator("sampler")
+    @classmethod
+    def _sampler(cls, v: str) -> str:
+        return _pick(v, SAMPLERS, "sampler")
+
+    @field_validator("pruner")
+    @classmethod
+    def _pruner(cls, v: str) -> str:
+        return _pick(v, PRUNERS, "pruner")
+
+    @field_validator("executor")
+    @classmethod
+    def _executor(cls, v: str) -> str:
+        return _pick(v, EXECUTORS, "executor")
+
+    @field_validator("direction")
+    @classmethod
+    def _direction(cls, v: str | list[str]) -> str | list[str]:
+        allowed = ("auto", "maximize", "minimize")
+        if isinstance(v, str):
+            return _pick(v, allowed, "direction")
+        return [_pick(d, allowed, "direction") for d in v]
+
+    def objectives(self) -> list[str]:
+        """The objective metric names as a list (``["auto"]`` when not chosen)."""
+        return [self.objective] if isinstance(self.objective, str) else list(self.objective)
+
+    def directions(self) -> list[str]:
+        """The directions as a list, one per objective (``"auto"`` where not chosen)."""
+        n = len(self.objectives())
+        if isinstance(self.direction, str):
+            return [self.direction] * n
+        return list(self.direction)
+
+    @model_validator(mode="after")
+    def _lengths(self) -> StudyConfig:
+        if not self.objectives():
+            raise ValueError("objective needs at least one metric name")
+        if isinstance(self.direction, list) and len(self.direction) != len(self.objectives()):
+            raise ValueError(
+                f"direction has {len(self.direction)} entries but objective has"
+                f" {len(self.objectives())}; give one direction per objective"
+            )
+        return self
+
+
+class TuneConfig(RunConfig):
+    """A :class:`RunConfig` (the base every trial starts from) plus a search space and a study.
+
+    ``search`` maps dotted RunConfig keys to parameter specs; it is checked by
+    :class:`tunelab.study.Space`, which names the file and the parameter at fault.
+
+    Example:
+        >>> cfg = parse_config({"search": {"optimizer.learning_rate": {"low": 1e-3, "high": 1.0,
+        ...     "log": True}}, "study": {"trials": 4}}, model=TuneConfig)
+        >>> cfg.study.trials, cfg.base().training.epochs
+        (4, 10)
+    """
+
+    search: dict[str, Any] = Field(default_factory=dict)
+    study: StudyConfig = Field(default_factory=StudyConfig)
+
+    def base(self) -> RunConfig:
+        """The run configuration every trial starts from (without ``search`` and ``study``)."""
+        return RunConfig.model_validate(self.model_dump(exclude={"search", "study"}))
+
+
 def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
     key = ".".join(str(p) for p in err["loc"]) or "(top level)"
     if err["type"] == "extra_forbidden":
@@ -323,7 +424,7 @@ def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
         return f"unknown key '{key}'{hint}"
     msg = str(err["msg"]).removeprefix("Value error, ")
     got = err.get("input")
-    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    shown = "" if isinstance(got, dict) or "got " in msg else f" (got {got!r})"
     return f"key '{key}': {msg}{shown}"
 
 
@@ -363,8 +464,8 @@ def parse_config(
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
 
 
-def load_config(path: str | os.PathLike[str]) -> RunConfig:
-    """Read and validate a TOML configuration file.
+def load_config(path: str | os.PathLike[str], model: type[RunConfig] = RunConfig) -> RunConfig:
+    """Read and validate a TOML configuration file (``model``: RunConfig or TuneConfig).
 
     Example:
         >>> import tempfile, pathlib
@@ -382,7 +483,7 @@ def load_config(path: str | os.PathLike[str]) -> RunConfig:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a UTF-8 text file") from None
-    return parse_config(raw, source=str(p))
+    return parse_config(raw, source=str(p), model=model)
 
 
 def dump_config(cfg: BaseModel) -> str:

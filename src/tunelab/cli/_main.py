@@ -33,8 +33,11 @@ def main() -> None:
 
 def _register() -> None:
     from tunelab.cli._data import data
+    from tunelab.cli._report import dashboard, report
 
     main.add_command(data)
+    main.add_command(report)
+    main.add_command(dashboard)
 
 
 _register()
