@@ -172,6 +172,16 @@ class ModelConfig(_Section):
             raise ValueError(f"builder must look like 'package.module:function', got {v!r}")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_dropout_follows_units(cls, data: Any) -> Any:
+        # Without an explicit dropout, any depth gets the tutorial's pattern: 0.1 after the
+        # first hidden layer, none after the others (so `units = [128]` alone is valid).
+        if isinstance(data, dict) and "dropout" not in data and isinstance(
+                data.get("units"), list) and data["units"]:
+            return {**data, "dropout": [0.1] + [0.0] * (len(data["units"]) - 1)}
+        return data
+
     @model_validator(mode="after")
     def _dropout_fits(self) -> ModelConfig:
         rates = self.dropout if isinstance(self.dropout, list) else [self.dropout]

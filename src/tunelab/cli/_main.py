@@ -33,11 +33,19 @@ def main() -> None:
 
 def _register() -> None:
     from tunelab.cli._data import data
+    from tunelab.cli._landscape import landscape
     from tunelab.cli._report import dashboard, report
+    from tunelab.cli._train import train
+    from tunelab.cli._tune import best, trials, tune
 
     main.add_command(data)
+    main.add_command(landscape)
     main.add_command(report)
+    main.add_command(train)
     main.add_command(dashboard)
+    main.add_command(tune)
+    main.add_command(trials)
+    main.add_command(best)
 
 
 _register()

@@ -1,0 +1,27 @@
+"""Executors: where cohorts train. They train and answer; they never touch the study.
+
+Example:
+    >>> from tunelab.execute import make_executor
+    >>> make_executor("processes", workers=2).lanes
+    2
+"""
+
+from tunelab.execute._base import EXECUTORS, Executor, make_executor
+from tunelab.execute._local import LocalExecutor
+from tunelab.execute._processes import ProcessExecutor
+from tunelab.execute._protocol import FINISHED, Assignment, SlotReport, StepRequest, StepResult
+from tunelab.execute._worker import CohortWorker
+
+__all__ = [
+    "EXECUTORS",
+    "FINISHED",
+    "Assignment",
+    "CohortWorker",
+    "Executor",
+    "LocalExecutor",
+    "ProcessExecutor",
+    "SlotReport",
+    "StepRequest",
+    "StepResult",
+    "make_executor",
+]

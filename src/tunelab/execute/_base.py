@@ -1,0 +1,88 @@
+"""What an executor is: lanes that each train one cohort, fed requests, answering results.
+
+An executor trains cohorts and returns results; it never touches the study. The driver
+submits one :class:`~tunelab.execute.StepRequest` to an idle lane, waits for any lane to
+answer, decides (report, prune, tell, refill) and submits again. That is all a new executor
+has to provide: a Ray executor maps lanes onto actors and :meth:`Executor.wait` onto
+``ray.wait``.
+
+Example:
+    >>> with make_executor("local") as ex:
+    ...     ex.lanes
+    1
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+
+from tunelab.errors import ConfigError
+from tunelab.execute._protocol import StepRequest, StepResult
+
+__all__ = ["EXECUTORS", "Executor", "make_executor"]
+
+EXECUTORS = ("local", "processes")
+
+
+class Executor(abc.ABC):
+    """Lanes where cohorts train. Each lane holds at most one request in flight."""
+
+    name = "executor"
+
+    @property
+    @abc.abstractmethod
+    def lanes(self) -> int:
+        """How many cohorts can train at the same time."""
+
+    @abc.abstractmethod
+    def submit(self, lane: int, request: StepRequest) -> None:
+        """Send ``request`` to ``lane``; the lane must be idle."""
+
+    @abc.abstractmethod
+    def wait(self, timeout: float | None = None) -> list[tuple[int, StepResult]]:
+        """Block until at least one busy lane answers (or ``timeout`` passes); return answers."""
+
+    @abc.abstractmethod
+    def busy(self) -> set[int]:
+        """Lanes with a request in flight."""
+
+    def start(self) -> None:  # noqa: B027 - optional hook; most executors have nothing to do
+        """Start workers (a no-op where there is nothing to start)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Stop workers and free what they hold."""
+
+    def __enter__(self) -> Executor:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def make_executor(name: str, workers: int = 1) -> Executor:
+    """An executor by name: ``local`` (in this process) or ``processes`` (``workers`` of them).
+
+    Raises:
+        ConfigError: The name is unknown or ``workers`` is below 1.
+    """
+    if workers < 1:
+        raise ConfigError(f"study.workers: must be >= 1, got {workers}")
+    key = name.lower()
+    if key == "local":
+        from tunelab.execute._local import LocalExecutor
+
+        return LocalExecutor()
+    if key == "processes":
+        from tunelab.execute._processes import ProcessExecutor
+
+        return ProcessExecutor(workers=workers)
+    raise ConfigError(
+        f"study.executor: unknown executor {name!r}; expected one of: {', '.join(EXECUTORS)}"
+    )

@@ -1,0 +1,95 @@
+"""The messages between a study's driver and the place where a cohort trains.
+
+Plain picklable data, so the same messages travel to an in-process worker, to worker
+processes through pipes, or to Ray actors. One :class:`StepRequest` asks a worker to save
+finished slots, stop slots, fill slots with new configurations, and run one epoch; one
+:class:`StepResult` answers with each slot's epoch log and what finished.
+
+Example:
+    >>> req = StepRequest(assigns={0: Assignment(config={"seed": 1}, tag=7)})
+    >>> req.assigns[0].tag, req.run_epoch
+    (7, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FINISHED", "Assignment", "SlotReport", "StepRequest", "StepResult"]
+
+#: Slot states that end a slot's training on their own (the driver ends "pruned" ones).
+FINISHED = ("done", "early_stopped", "diverged", "stopped")
+
+
+@dataclass
+class Assignment:
+    """A configuration for one slot: ``config`` is a RunConfig as plain data, ``tag`` the trial."""
+
+    config: dict[str, Any]
+    tag: int
+
+
+@dataclass
+class StepRequest:
+    """One round of work for one worker.
+
+    Attributes:
+        template: A RunConfig as plain data that opens a cohort of its structure (kept when
+            the worker's cohort already has that structure and width).
+        width: Slots in the cohort opened by ``template``.
+        saves: Slot -> path: write that slot's model as ``.keras`` (atomically) first.
+        stops: Slot -> reason: stop these slots (for example "pruned") next. Saves and stops
+            address the cohort open before this request, even when ``template`` opens
+            another one.
+        assigns: Slot -> configuration: (re)initialise these slots in place after that.
+        run_epoch: Then train one epoch of every running slot.
+    """
+
+    template: dict[str, Any] | None = None
+    width: int = 1
+    saves: dict[int, str] = field(default_factory=dict)
+    stops: dict[int, str] = field(default_factory=dict)
+    assigns: dict[int, Assignment] = field(default_factory=dict)
+    run_epoch: bool = True
+
+
+@dataclass
+class SlotReport:
+    """What one slot did in one epoch.
+
+    Attributes:
+        tag: The trial the slot trains.
+        status: The engine's slot status after the epoch: ``running``, ``done``,
+            ``early_stopped``, ``diverged``, ``stopped``.
+        log: The epoch's values (loss, val_loss, val metric, lr, seconds, ...).
+        history: The slot's whole history, sent once the slot has finished.
+    """
+
+    tag: int
+    status: str
+    log: dict[str, float]
+    history: dict[str, list[float]] | None = None
+
+
+@dataclass
+class StepResult:
+    """A worker's answer to one :class:`StepRequest`.
+
+    Attributes:
+        slots: Slot -> report, for every slot that trained this epoch.
+        saved: Slot -> path written. ``save_errors``/``assign_errors``: slot -> message.
+        compile_seconds: Seconds spent compiling during this step.
+        train_seconds: Seconds spent training during this step.
+        running: Slots running after the step.
+        error: Set when the cohort itself failed (every slot's trial fails with it).
+    """
+
+    slots: dict[int, SlotReport] = field(default_factory=dict)
+    saved: dict[int, str] = field(default_factory=dict)
+    save_errors: dict[int, str] = field(default_factory=dict)
+    assign_errors: dict[int, str] = field(default_factory=dict)
+    compile_seconds: float = 0.0
+    train_seconds: float = 0.0
+    running: list[int] = field(default_factory=list)
+    error: str | None = None

@@ -1,0 +1,152 @@
+"""The worker side: one engine cohort at a time, driven by :class:`StepRequest` messages.
+
+A worker keeps the datasets it has loaded and its current cohort. A request whose template
+has the cohort's structure and width reuses the cohort (and so its compiled epoch); another
+structure opens a new cohort. Every executor runs this class, in process or elsewhere.
+
+Example:
+    >>> worker = CohortWorker()
+    >>> worker.handle(StepRequest(run_epoch=False)).running
+    []
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import traceback
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+from tunelab.errors import TunelabError
+from tunelab.execute._protocol import SlotReport, StepRequest, StepResult
+
+__all__ = ["CohortWorker"]
+
+
+class CohortWorker:
+    """Runs :class:`StepRequest` messages against the engine's ``Cohort``."""
+
+    def __init__(self) -> None:
+        self._datasets: dict[str, Any] = {}
+        self._cohort: Any = None
+        self._key: Hashable | None = None
+        self._width = 0
+
+    def _dataset(self, cfg: Any) -> Any:
+        from tunelab.data import load_dataset
+
+        key = f"{cfg.data.model_dump_json()}|{cfg.seed}"
+        if key not in self._datasets:
+            self._datasets.clear()  # one study trains on one dataset; free the old one
+            self._datasets[key] = load_dataset(cfg.data, seed=cfg.seed)
+        return self._datasets[key]
+
+    def _open(self, template: dict[str, Any], width: int) -> None:
+        from tunelab.config import RunConfig
+        from tunelab.train import Cohort, enable_compilation_cache, structure_key
+
+        enable_compilation_cache()
+        cfg = RunConfig.model_validate(template)
+        key = structure_key(cfg)
+        if self._cohort is not None and key == self._key and width == self._width:
+            # The same structure goes on in the same cohort (and compiled epoch); a slot the
+            # driver no longer tracks must not keep training.
+            for slot in list(self._cohort.running_slots):
+                self._cohort.stop(slot, "stopped")
+            return
+        self._cohort = None
+        self._cohort = Cohort(cfg, self._dataset(cfg), width=width)
+        self._key, self._width = key, width
+
+    def _times(self) -> tuple[float, float]:
+        if self._cohort is None:
+            return 0.0, 0.0
+        return float(self._cohort.compile_seconds), float(self._cohort.train_seconds)
+
+    def handle(self, request: StepRequest) -> StepResult:
+        """Do what ``request`` asks, in order: save, stop, open, assign, run one epoch."""
+        result = StepResult()
+        compiled0, trained0 = 0.0, 0.0
+        try:
+            # Saves and stops concern the current cohort, before a template replaces it.
+            if self._cohort is not None:
+                self._save(request, result)
+                for slot, reason in request.stops.items():
+                    if 0 <= slot < self._width and self._cohort.status(slot) == "running":
+                        self._cohort.stop(slot, reason)
+            if request.template is not None:
+                self._open(request.template, request.width)
+            compiled0, trained0 = self._times()
+            if self._cohort is None:
+                if request.assigns:
+                    result.error = "no cohort is open (the request has no template)"
+                return result
+            self._assign(request, result)
+            if request.run_epoch and list(self._cohort.running_slots):
+                self._epoch(result)
+            result.running = sorted(int(s) for s in self._cohort.running_slots)
+        except TunelabError as exc:
+            result.error = str(exc)
+            self._cohort, self._key = None, None
+        except Exception as exc:  # noqa: BLE001 - a worker reports, the driver decides
+            result.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+            self._cohort, self._key = None, None
+        compiled1, trained1 = self._times()
+        result.compile_seconds = max(0.0, compiled1 - compiled0)
+        result.train_seconds = max(0.0, trained1 - trained0)
+        return result
+
+    def _save(self, request: StepRequest, result: StepResult) -> None:
+        for slot, path in request.saves.items():
+            target = Path(path)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # Keras insists on the .keras suffix, so the temporary file keeps it.
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".keras",
+                                           dir=target.parent)
+                os.close(fd)
+                try:
+                    self._cohort.save(slot, tmp)
+                    os.replace(tmp, target)
+                finally:
+                    Path(tmp).unlink(missing_ok=True)
+                result.saved[slot] = str(target)
+            except Exception as exc:  # noqa: BLE001 - a failed save must not stop the study
+                result.save_errors[slot] = f"{type(exc).__name__}: {exc}"
+
+    def _assign(self, request: StepRequest, result: StepResult) -> None:
+        from tunelab.config import RunConfig
+
+        for slot, assignment in request.assigns.items():
+            try:
+                cfg = RunConfig.model_validate(assignment.config)
+                self._cohort.assign(slot, cfg, tag=assignment.tag)
+            except TunelabError as exc:
+                result.assign_errors[slot] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one bad configuration fails one trial
+                result.assign_errors[slot] = f"{type(exc).__name__}: {exc}"
+
+    def _epoch(self, result: StepResult) -> None:
+        logs = self._cohort.run_epoch()
+        for slot, log in logs.items():
+            status = str(self._cohort.status(slot))
+            history = None
+            if status != "running":
+                history = {k: [float(v) for v in vals]
+                           for k, vals in self._cohort.history(slot).items()}
+            result.slots[int(slot)] = SlotReport(
+                tag=int(self._cohort.tag(slot)),
+                status=status,
+                log={k: float(v) for k, v in log.items() if _is_number(v)},
+                history=history,
+            )
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,61 @@
+"""The guide: the tutorial's step-by-step tuning procedure, run for real.
+
+A procedure is plain data (TOML): steps that each compare scientific hyperparameters, tune the
+nuisance ones (the learning rate always) for a fair comparison, and adopt a change only when
+re-runs over seeds show it beats the current configuration by more than the noise.
+
+Example:
+    >>> from tunelab.guide import default_procedure
+    >>> [s.name for s in default_procedure("quick").selected()]
+    ['topology', 'learning_rate', 'optimizer', 'batch_size']
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+from tunelab.guide._batch import BatchChoice, choose_batch, pareto_front  # noqa: E402
+from tunelab.guide._evidence import Adoption, ValueStats, adopt, threshold  # noqa: E402
+from tunelab.guide._lr_range import RangeTest, lr_range_test, plot_range_test  # noqa: E402
+from tunelab.guide._procedure import (  # noqa: E402
+    BUDGET_FIELDS,
+    KINDS,
+    LEVELS,
+    STEP_FIELDS,
+    Budget,
+    Procedure,
+    Step,
+    default_procedure,
+    load_procedure,
+    parse_procedure,
+)
+from tunelab.guide._record import GuideRun  # noqa: E402
+from tunelab.guide._runner import GuideResult, run_guide  # noqa: E402
+
+__all__ = [
+    "BUDGET_FIELDS",
+    "KINDS",
+    "LEVELS",
+    "STEP_FIELDS",
+    "Adoption",
+    "BatchChoice",
+    "Budget",
+    "GuideResult",
+    "GuideRun",
+    "Procedure",
+    "RangeTest",
+    "Step",
+    "ValueStats",
+    "adopt",
+    "choose_batch",
+    "default_procedure",
+    "load_procedure",
+    "lr_range_test",
+    "pareto_front",
+    "parse_procedure",
+    "plot_range_test",
+    "run_guide",
+    "threshold",
+]

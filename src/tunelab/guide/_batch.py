@@ -1,0 +1,112 @@
+"""The batch-size step's choice: accuracy against training time, and the fastest within noise.
+
+Each batch size is scored by its re-runs (mean ± std of the metric, early stopping keeping
+the best weights) and timed (seconds per epoch per configuration, measured in the same
+cohorts, times the epochs early stopping let it run). A batch size is *within noise of the
+best* when the best mean beats it by no more than ``max(2 * se, resolution)`` (the adoption
+rule's threshold); among those the fastest is picked. The table also marks the Pareto front
+of accuracy against time: no other batch size is both better and faster.
+
+Example:
+    >>> from tunelab.guide._evidence import ValueStats
+    >>> a = ValueStats("batch_size 32", [0.970, 0.972, 0.968], seconds_per_epoch=0.2, epochs=20)
+    >>> b = ValueStats("batch_size 128", [0.969, 0.971, 0.970], seconds_per_epoch=0.05,
+    ...                epochs=30)
+    >>> choice = choose_batch([a, b], current=a, direction="maximize")
+    >>> choice.chosen.label, choice.adopted
+    ('batch_size 128', True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tunelab.guide._evidence import ValueStats, threshold
+
+__all__ = ["BatchChoice", "choose_batch", "pareto_front"]
+
+
+def pareto_front(scores: Sequence[float], seconds: Sequence[float], direction: str
+                 ) -> list[bool]:
+    """Which points no other point dominates (at least as good and as fast, better in one).
+
+    Example:
+        >>> pareto_front([0.9, 0.95, 0.93], [1.0, 3.0, 4.0], "maximize")
+        [True, True, False]
+    """
+    sign = 1.0 if direction == "maximize" else -1.0
+    out = []
+    for i, (s, t) in enumerate(zip(scores, seconds, strict=True)):
+        dominated = False
+        for j, (s2, t2) in enumerate(zip(scores, seconds, strict=True)):
+            if i == j or not (math.isfinite(s2) and math.isfinite(t2)):
+                continue
+            if sign * s2 >= sign * s and t2 <= t and (sign * s2 > sign * s or t2 < t):
+                dominated = True
+                break
+        out.append(math.isfinite(s) and math.isfinite(t) and not dominated)
+    return out
+
+
+@dataclass
+class BatchChoice:
+    """The batch size picked, whether it replaces the current one, why, and the table."""
+
+    chosen: ValueStats
+    best: ValueStats
+    adopted: bool
+    reason: str
+    rows: list[dict[str, Any]]
+    difference: float
+    threshold: float
+
+
+def _batch_size(stats: ValueStats) -> int:
+    params = stats.extra.get("params", {})
+    if "training.batch_size" in params:
+        return int(params["training.batch_size"])
+    return int(stats.label.rsplit(" ", 1)[-1])
+
+
+def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: str,
+                 resolution: float = 0.0) -> BatchChoice:
+    """Pick the fastest batch size within noise of the best (see the module)."""
+    sign = 1.0 if direction == "maximize" else -1.0
+    scored = [s for s in stats if math.isfinite(s.mean)]
+    if not scored:
+        return BatchChoice(current, current, False, f"kept {current.label}: every re-run"
+                           " diverged", [], math.nan, math.nan)
+    best = max(scored, key=lambda s: (sign * s.mean, -s.train_seconds))
+    close = {s.label: sign * (best.mean - s.mean) <= threshold(best, s, resolution)
+             for s in scored}
+    timed = [s for s in scored if close[s.label] and math.isfinite(s.train_seconds)]
+    chosen = min(timed, key=lambda s: s.train_seconds) if timed else best
+    front = pareto_front([s.mean for s in stats], [s.train_seconds for s in stats], direction)
+    rows = []
+    for s, on_front in zip(stats, front, strict=True):
+        rows.append({
+            "batch_size": _batch_size(s), "seconds_per_epoch": s.seconds_per_epoch,
+            "accuracy": s.mean, "accuracy_std": s.std, "epochs": s.epochs,
+            "train_seconds": s.train_seconds, "samples_per_second": s.extra.get(
+                "samples_per_second", math.nan),
+            "pareto": on_front, "within_noise": bool(close.get(s.label, False)),
+        })
+    rows.sort(key=lambda r: r["batch_size"])
+    limit = threshold(best, chosen, resolution)
+    diff = sign * (chosen.mean - current.mean) if math.isfinite(current.mean) else math.inf
+    numbers = (f"best {best.label} {best.text()}; {chosen.label} {chosen.text()} trains in"
+               f" {chosen.train_seconds:.1f} s ({chosen.epochs:.0f} epochs x"
+               f" {chosen.seconds_per_epoch:.3f} s); noise threshold {limit:.4f}")
+    if chosen.label == current.label:
+        return BatchChoice(chosen, best, False, f"kept {current.label}: it is the fastest"
+                           f" batch size within noise of the best; {numbers}", rows, 0.0, limit)
+    if current.label not in close or not close[current.label]:
+        why = "the current batch size is worse than the best by more than the noise"
+    else:
+        why = (f"it is within noise of the best and faster than {current.label}"
+               f" ({current.train_seconds:.1f} s)")
+    return BatchChoice(chosen, best, True, f"adopted {chosen.label}: {why}; {numbers}", rows,
+                       diff, limit)

@@ -1,0 +1,60 @@
+"""Optimisation landscapes: test functions as data, the tutorial's minimisation, and a race.
+
+The tutorial starts with the Beale function, a test function that "assesses how well the
+optimization algorithms perform when in flat regions with very shallow gradients", and
+compares optimizers on convergence, precision, robustness and cost. This package makes that a
+tool: the 20 standard test functions (pure JAX, so gradients are exact), scipy's ``minimize``
+on any of them, and a race of gradient methods (optax, vectorised with ``jax.vmap``), scipy
+methods and Optuna samplers measured as COCO measures them.
+
+Example:
+    >>> from tunelab.landscapes import minimize
+    >>> r = minimize("beale", [4, 4], bounded=True)
+    >>> r.fun < 1e-10
+    True
+"""
+
+from __future__ import annotations
+
+from tunelab.landscapes._catalog import FUNCTIONS, get_function
+from tunelab.landscapes._function import Landscape
+from tunelab.landscapes._metrics import TARGETS, RunSet, ecdf, summarize
+from tunelab.landscapes._minimize import METHODS, MinimizeResult, minimize
+from tunelab.landscapes._optimizers import (
+    GRADIENT_OPTIMIZERS,
+    LR_GRID,
+    OPTIMIZERS,
+    SAMPLERS,
+    SCIPY_METHODS,
+    resolve_optimizers,
+)
+from tunelab.landscapes._plots import plot_ecdf, plot_landscape, plot_race_contour, save_figure
+from tunelab.landscapes._problem import Problem, problem_from
+from tunelab.landscapes._race import RaceResult, race
+
+__all__ = [
+    "FUNCTIONS",
+    "GRADIENT_OPTIMIZERS",
+    "LR_GRID",
+    "METHODS",
+    "OPTIMIZERS",
+    "SAMPLERS",
+    "SCIPY_METHODS",
+    "TARGETS",
+    "Landscape",
+    "MinimizeResult",
+    "Problem",
+    "RaceResult",
+    "RunSet",
+    "ecdf",
+    "get_function",
+    "minimize",
+    "plot_ecdf",
+    "plot_landscape",
+    "plot_race_contour",
+    "problem_from",
+    "race",
+    "resolve_optimizers",
+    "save_figure",
+    "summarize",
+]

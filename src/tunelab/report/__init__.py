@@ -1,0 +1,91 @@
+"""Reports: diagnoses of curves and studies, figures, and one self-contained HTML page.
+
+Build a :class:`ReportData` (or read one from a run folder with :func:`read_run`) and render it
+with :func:`render_report`; :func:`write_report` does both for a run folder.
+"""
+
+from tunelab.report._data import (
+    BatchSizeRow,
+    Finding,
+    GuideStep,
+    Image,
+    LandscapeRace,
+    ReportData,
+    Severity,
+    StudySection,
+    Summary,
+    TrainingCurves,
+    ValueStats,
+    library_versions,
+)
+from tunelab.report._diagnose_history import (
+    check_noisy,
+    check_overfitting,
+    check_still_improving,
+    check_training_loss_rising,
+    diagnose_history,
+)
+from tunelab.report._diagnose_study import (
+    check_failures,
+    check_range_edges,
+    diagnose_study,
+    failure_reason,
+    trial_states,
+)
+from tunelab.report._figures import (
+    batch_size_png,
+    curves_figure,
+    curves_png,
+    guide_step_png,
+    pareto_mask,
+)
+from tunelab.report._read import (
+    read_decisions,
+    read_history,
+    read_run,
+    storage_url,
+    write_report,
+)
+from tunelab.report._render import diagnose, render_report
+from tunelab.report._study_figures import PlotlyFigure, StudyFigures, plotly_js, study_figures
+
+__all__ = [
+    "BatchSizeRow",
+    "Finding",
+    "GuideStep",
+    "Image",
+    "LandscapeRace",
+    "PlotlyFigure",
+    "ReportData",
+    "Severity",
+    "StudyFigures",
+    "StudySection",
+    "Summary",
+    "TrainingCurves",
+    "ValueStats",
+    "batch_size_png",
+    "check_failures",
+    "check_noisy",
+    "check_overfitting",
+    "check_range_edges",
+    "check_still_improving",
+    "check_training_loss_rising",
+    "curves_figure",
+    "curves_png",
+    "diagnose",
+    "diagnose_history",
+    "diagnose_study",
+    "failure_reason",
+    "guide_step_png",
+    "library_versions",
+    "pareto_mask",
+    "plotly_js",
+    "read_decisions",
+    "read_history",
+    "read_run",
+    "render_report",
+    "storage_url",
+    "study_figures",
+    "trial_states",
+    "write_report",
+]

@@ -1,0 +1,342 @@
+"""What a report shows, as plain data: the page is built from a :class:`ReportData` alone.
+
+A run folder (``tunelab train``, ``tune``, ``guide`` or ``landscape race``) is read into these
+dataclasses by :func:`tunelab.report.read_run`; anything else (a notebook, a script) can fill them
+by hand and call :func:`tunelab.report.render_report`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = [
+    "BatchSizeRow",
+    "Finding",
+    "GuideStep",
+    "Image",
+    "LandscapeRace",
+    "ReportData",
+    "Severity",
+    "StudySection",
+    "Summary",
+    "TrainingCurves",
+    "ValueStats",
+    "library_versions",
+]
+
+Severity = Literal["info", "warning", "problem"]
+
+_LIBRARIES = (
+    "tunelab", "jax", "keras", "optax", "optuna", "numpy", "scikit-learn", "matplotlib", "plotly",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """The Python version and the installed versions of tunelab and the libraries it runs on.
+
+    Example:
+        >>> "python" in library_versions()
+        True
+    """
+    versions = {"python": sys.version.split()[0]}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis: what was seen, how sure, what to do, and the numbers behind it.
+
+    Attributes:
+        code: A stable identifier, e.g. ``"overfitting"`` or ``"range-edge"``.
+        severity: ``"info"`` (worth knowing), ``"warning"`` (act on it before trusting the
+            result) or ``"problem"`` (the result is likely wrong).
+        message: The diagnosis and its remedy in plain words.
+        evidence: The numbers the rule looked at, by name.
+        subject: What it is about, e.g. ``"trial 12"`` or ``"study topology"``.
+
+    Example:
+        >>> Finding("train-longer", "info", "Still improving.", {"epochs": 10}).code
+        'train-longer'
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    evidence: dict[str, float | int | str] = field(default_factory=dict)
+    subject: str = ""
+
+
+@dataclass
+class TrainingCurves:
+    """The per-epoch history of one training run, as Keras' ``History.history`` holds it.
+
+    Attributes:
+        label: How the page names the run, e.g. ``"trial 7"``.
+        history: Lists by key: ``loss``, ``val_loss``, the metric (``accuracy`` or another name)
+            and ``val_<metric>``, ``lr``, ``epoch``, ``seconds``; any may be missing, and a
+            diverged epoch may hold ``NaN`` or ``None``.
+        value: The run's objective value, if it has one.
+        params: The hyperparameters that distinguish this run.
+
+    Example:
+        >>> TrainingCurves("run", {"loss": [1.0, 0.5]}).epochs
+        2
+    """
+
+    label: str
+    history: dict[str, list[float]]
+    value: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> int:
+        """The number of epochs recorded (the longest list in the history)."""
+        return max((len(v) for v in self.history.values()), default=0)
+
+    @property
+    def metric(self) -> str | None:
+        """The name of the training metric besides the loss, e.g. ``"accuracy"``, if any.
+
+        A metric is a key that is not the loss, the learning rate, the epoch or a time; one with
+        a ``val_`` twin is preferred.
+        """
+        def measured(key: str) -> bool:
+            return (key not in ("loss", "lr", "learning_rate", "epoch")
+                    and "seconds" not in key)
+
+        train = [k for k in self.history if not k.startswith("val_") and measured(k)]
+        for key in train:
+            if f"val_{key}" in self.history:
+                return key
+        for key in self.history:
+            if key.startswith("val_") and measured(key[4:]):
+                return key[4:]
+        return train[0] if train else None
+
+
+@dataclass
+class StudySection:
+    """One Optuna study shown in the report (a ``tune`` run has one, a ``guide`` run one per step).
+
+    Attributes:
+        name: The study's name on the page (the step name for a guide).
+        study: The study itself; figures and study diagnoses are drawn from its trials.
+        metric_names: Names of the objectives, e.g. ``["val_accuracy"]``; defaults to the
+            study's own ``metric_names`` or "objective".
+    """
+
+    name: str
+    study: optuna.Study
+    metric_names: list[str] | None = None
+
+    def objective_names(self) -> list[str]:
+        """The objectives' names, one per direction."""
+        if self.metric_names:
+            return list(self.metric_names)
+        names = getattr(self.study, "metric_names", None)
+        if names:
+            return list(names)
+        n = len(self.study.directions)
+        return ["objective"] if n == 1 else [f"objective {i}" for i in range(n)]
+
+
+@dataclass
+class ValueStats:
+    """One scientific value of a guide step, re-run over seeds: mean ± std over ``n`` runs."""
+
+    value: str
+    mean: float
+    std: float
+    n: int
+
+    def __post_init__(self) -> None:
+        self.mean = _as_float(self.mean)
+        self.std = _as_float(self.std)
+
+
+@dataclass
+class BatchSizeRow:
+    """One row of the batch-size step's table: throughput against accuracy."""
+
+    batch_size: int
+    seconds_per_epoch: float
+    accuracy: float
+    accuracy_std: float | None = None
+
+    def __post_init__(self) -> None:
+        self.seconds_per_epoch = _as_float(self.seconds_per_epoch)
+        self.accuracy = _as_float(self.accuracy)
+
+
+@dataclass
+class GuideStep:
+    """One step of a guide run and its adoption decision, as ``decisions.json`` stores it.
+
+    ``decisions.json`` in a guide run folder is a JSON object ``{"steps": [STEP, ...]}`` (a bare
+    list of steps is accepted too); each STEP is an object with these keys:
+
+    - ``step`` (str): the step's name, e.g. ``"topology"``.
+    - ``scientific`` (list of str): the scientific hyperparameters it compared.
+    - ``metric`` (str, default ``"val_accuracy"``) and ``direction`` (``"maximize"`` or
+      ``"minimize"``, default ``"maximize"``): what the comparison is on.
+    - ``values`` (list): per scientific value, ``{"value": str, "mean": float, "std": float,
+      "n": int}``: the best configuration of that value re-run over ``n`` seeds.
+    - ``current`` (str) and ``candidate`` (str): the value adopted so far and the best
+      challenger, as they appear among ``values``.
+    - ``adopted`` (bool): whether the candidate replaced the current value.
+    - ``reason`` (str): why, in plain words, with the numbers.
+    - ``study`` (str, optional): the name of the step's Optuna study in ``study.db``.
+    - ``batch_sizes`` (list, optional, the batch-size step): ``{"batch_size": int,
+      "seconds_per_epoch": float, "accuracy": float, "accuracy_std": float (optional)}``.
+    - ``title`` (str, optional): a longer name for the step.
+    - ``folder`` (str, optional): the step's folder, relative to ``decisions.json``; its PNG
+      pictures (such as the learning-rate range test) are shown with the step.
+    - ``trials`` (object, optional): the step's trials by state; ``seconds``,
+      ``compile_seconds``, ``train_seconds``, ``mean_cohort_width`` (optional numbers) and
+      ``range_tests`` (optional list of ``{"suggested": float, "stop_reason": str, ...}``) are
+      shown as the step's details.
+
+    Numbers may be ``null`` (a NaN, such as the spread of a single run).
+
+    Example:
+        >>> s = GuideStep("topology", ["units"], [ValueStats("64", 0.97, 0.004, 3)],
+        ...               current="64", candidate="64", adopted=False, reason="no change")
+        >>> s.values[0].mean
+        0.97
+    """
+
+    name: str
+    scientific: list[str]
+    values: list[ValueStats]
+    current: str
+    candidate: str
+    adopted: bool
+    reason: str
+    metric: str = "val_accuracy"
+    direction: Literal["maximize", "minimize"] = "maximize"
+    study: str | None = None
+    batch_sizes: list[BatchSizeRow] = field(default_factory=list)
+    title: str | None = None
+    images: list[Image] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Image:
+    """A static picture shown in the report.
+
+    Attributes:
+        name: The file stem under ``figures/`` (``<name>.png``).
+        title: Its caption.
+        png: The PNG bytes.
+        source: Where the picture already lives as a file (a race's plots); it is then
+            referenced there instead of being copied under ``figures/``.
+    """
+
+    name: str
+    title: str
+    png: bytes
+    source: Path | None = None
+
+
+@dataclass
+class LandscapeRace:
+    """A ``tunelab landscape race``: its results tables and its pictures (ECDF, contours).
+
+    Attributes:
+        name: The race's name on the page, e.g. the functions raced.
+        columns: The main table's column names (one row per optimizer).
+        rows: The main table's rows, one value per column.
+        images: The race's pictures, in the order shown.
+        detail_columns: The full table's column names (one row per function and optimizer).
+        detail_rows: The full table's rows, shown folded.
+    """
+
+    name: str
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    detail_columns: list[str] = field(default_factory=list)
+    detail_rows: list[list[Any]] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    """The report's first section.
+
+    Attributes:
+        kind: What produced the run: ``"train"``, ``"tune"``, ``"guide"`` or ``"landscape race"``.
+        dataset: The dataset's name.
+        task: ``"classification"`` or ``"regression"``.
+        base_config: The run's starting configuration, as TOML text.
+        objective: What was optimised, e.g. ``"maximize val_accuracy"``.
+        best_value: The best objective value (first objective for multi-objective studies).
+        best_params: The best trial's hyperparameters.
+        best_config: The best configuration as TOML text (runnable by ``tunelab train``).
+        trial_states: Trials by state: ``complete``, ``pruned``, ``failed``, ``diverged``,
+            ``retried``, ``running`` (filled from the studies when left empty).
+        wall_seconds: Wall time of the run (filled from the studies when left ``None``).
+        versions: tunelab's and the libraries' versions (filled at construction).
+        test_accuracy: The final model's accuracy on the test split, if measured.
+        details: Further facts shown in the summary table, by label (e.g. compile time).
+    """
+
+    kind: str
+    dataset: str | None = None
+    task: str | None = None
+    base_config: str | None = None
+    objective: str | None = None
+    best_value: float | None = None
+    best_params: dict[str, Any] = field(default_factory=dict)
+    best_config: str | None = None
+    trial_states: dict[str, int] = field(default_factory=dict)
+    wall_seconds: float | None = None
+    versions: dict[str, str] = field(default_factory=library_versions)
+    test_accuracy: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReportData:
+    """Everything one report shows; sections whose data is empty are left out of the page.
+
+    Attributes:
+        title: The page title.
+        summary: The summary section.
+        curves: Training curves to draw, best first (each is also diagnosed).
+        studies: Optuna studies to draw (each is also diagnosed).
+        guide: A guide run's steps, in order.
+        races: Landscape races.
+        findings: Diagnoses made elsewhere, shown with those the report makes itself.
+
+    Example:
+        >>> data = ReportData("digits", Summary(kind="train", dataset="digits"))
+        >>> data.summary.kind
+        'train'
+    """
+
+    title: str
+    summary: Summary
+    curves: list[TrainingCurves] = field(default_factory=list)
+    studies: list[StudySection] = field(default_factory=list)
+    guide: list[GuideStep] = field(default_factory=list)
+    races: list[LandscapeRace] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _as_float(x: Any) -> float:
+    # JSON stores NaN as null; keep it a float so arithmetic and formatting never fail.
+    return math.nan if x is None else float(x)

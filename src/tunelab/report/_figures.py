@@ -1,0 +1,209 @@
+"""Static figures as PNG bytes, drawn with matplotlib's Agg canvas (no display, no global state).
+
+Training curves plot the values themselves (loss, metric, learning rate per epoch), not their
+square roots.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tunelab.report._data import BatchSizeRow, GuideStep, TrainingCurves
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["batch_size_png", "curves_figure", "curves_png", "guide_step_png", "pareto_mask"]
+
+# 90 dpi keeps a three-panel figure near 50 kB while staying sharp on a laptop screen.
+_DPI = 90
+_TRAIN, _VAL, _ACCENT = "#1f77b4", "#d62728", "#2ca02c"
+_LABEL_WIDTH = 28  # characters per line of a value's label in a guide step's figure
+
+
+def _figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, list[Axes]]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    # Fixed margins in inches rather than a layout engine: constrained layout measured every
+    # tick label twice and took most of the report's drawing time.
+    fig.subplots_adjust(left=0.9 / width, right=1 - 0.2 / width, bottom=0.5 / height,
+                        top=1 - 0.55 / height, wspace=0.36)
+    return fig, list(axes)
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI)
+    return buffer.getvalue()
+
+
+def _values(history: dict[str, list[float]], key: str) -> list[float] | None:
+    values = history.get(key)
+    if not values:
+        return None
+    return [math.nan if v is None else float(v) for v in values]
+
+
+def _epochs(history: dict[str, list[float]], n: int) -> list[float]:
+    epochs = history.get("epoch")
+    if epochs and len(epochs) == n and all(e is not None for e in epochs):
+        # Keras counts epochs from 0; people count from 1.
+        first = float(epochs[0])
+        return [float(e) - first + 1 for e in epochs]
+    return [float(i + 1) for i in range(n)]
+
+
+def _plot_pair(ax: Axes, history: dict[str, list[float]], key: str, title: str) -> bool:
+    drawn = False
+    for name, colour, label in ((key, _TRAIN, "train"), (f"val_{key}", _VAL, "validation")):
+        values = _values(history, name)
+        if values is None:
+            continue
+        ax.plot(_epochs(history, len(values)), values, color=colour, marker=".", label=label)
+        drawn = True
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.grid(alpha=0.3)
+    if drawn:
+        ax.legend(loc="best", fontsize="small")
+    return drawn
+
+
+def curves_png(curves: TrainingCurves) -> bytes:
+    """Loss and metric (train and validation) and the learning rate, per epoch, as a PNG.
+
+    Example:
+        >>> png = curves_png(TrainingCurves("run", {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}))
+        >>> png[:4]
+        b'\\x89PNG'
+    """
+    return _png(curves_figure(curves))
+
+
+def curves_figure(curves: TrainingCurves) -> Figure:
+    """The matplotlib figure behind :func:`curves_png`: one panel per quantity, values as is.
+
+    Panels without data (no metric, no learning rate recorded) are left out.
+
+    Example:
+        >>> fig = curves_figure(TrainingCurves("run", {"loss": [1.0, 0.5]}))
+        >>> [ax.get_title() for ax in fig.axes]
+        ['loss']
+    """
+    history = curves.history
+    metric = curves.metric
+    lr_key = "lr" if _values(history, "lr") else "learning_rate"
+    panels = ["loss"]
+    if metric is not None and (_values(history, metric) or _values(history, f"val_{metric}")):
+        panels.append(metric)
+    if _values(history, lr_key):
+        panels.append(lr_key)
+    fig, axes = _figure(3.6 * len(panels), 3.0, len(panels))
+    for ax, panel in zip(axes, panels, strict=True):
+        if panel == lr_key:
+            values = _values(history, lr_key) or []
+            ax.plot(_epochs(history, len(values)), values, color=_ACCENT, marker=".")
+            ax.set_title("learning rate")
+            ax.set_xlabel("epoch")
+            if all(v > 0 for v in values if not math.isnan(v)) and len(set(values)) > 1:
+                ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+        else:
+            _plot_pair(ax, history, panel, panel.replace("_", " "))
+    title = curves.label if curves.value is None else f"{curves.label} (value {curves.value:.4g})"
+    fig.suptitle(title)
+    return fig
+
+
+def guide_step_png(step: GuideStep) -> bytes:
+    """Each scientific value's mean ± std over seeds: candidate green, current red.
+
+    Example:
+        >>> from tunelab.report import ValueStats
+        >>> step = GuideStep("topology", ["units"],
+        ...                  [ValueStats("32", 0.95, 0.01, 3), ValueStats("64", 0.97, 0.004, 3)],
+        ...                  current="32", candidate="64", adopted=True, reason="better")
+        >>> guide_step_png(step)[:4]
+        b'\\x89PNG'
+    """
+    # Horizontal: the values' labels ("optimizer SGD · nesterov true · ...") read left of
+    # their points, wrapped, instead of colliding under the axis.
+    labels = [textwrap.fill(v.value, _LABEL_WIDTH) for v in step.values]
+    lines = [label.count("\n") + 1 for label in labels]
+    widest = max((len(line) for label in labels for line in label.splitlines()), default=1)
+    left = 0.35 + 0.075 * widest
+    height = 1.2 + 0.28 * sum(lines) + 0.12 * len(labels)
+    fig, (ax,) = _figure(left + 4.2, height)
+    fig.subplots_adjust(left=left / (left + 4.2), right=1 - 0.25 / (left + 4.2),
+                        bottom=0.55 / height, top=1 - 0.4 / height)
+    y = list(range(len(step.values)))[::-1]  # the first value on top, as in the table
+    for yi, stats in zip(y, step.values, strict=True):
+        colour = (_ACCENT if stats.value == step.candidate else
+                  _VAL if stats.value == step.current else _TRAIN)
+        ax.errorbar([stats.mean], [yi], xerr=[0 if math.isnan(stats.std) else stats.std],
+                    fmt="o", color=colour, capsize=4)
+    ax.set_yticks(y, labels, fontsize="small")
+    ax.set_ylim(-0.6, len(y) - 0.4)
+    ax.set_xlabel(f"{step.metric} (mean ± std over seeds)")
+    ax.set_title(step.name)
+    ax.grid(alpha=0.3, axis="x")
+    return _png(fig)
+
+
+def pareto_mask(rows: Sequence[BatchSizeRow]) -> list[bool]:
+    """Which rows are Pareto-optimal: no other row is both faster and at least as accurate.
+
+    Example:
+        >>> pareto_mask([BatchSizeRow(32, 1.0, 0.97), BatchSizeRow(64, 0.6, 0.96),
+        ...              BatchSizeRow(128, 0.7, 0.95)])
+        [True, True, False]
+    """
+    mask = []
+    for row in rows:
+        dominated = any(
+            o.seconds_per_epoch <= row.seconds_per_epoch and o.accuracy >= row.accuracy
+            and (o.seconds_per_epoch < row.seconds_per_epoch or o.accuracy > row.accuracy)
+            for o in rows
+        )
+        mask.append(not dominated)
+    return mask
+
+
+def batch_size_png(rows: Sequence[BatchSizeRow]) -> bytes:
+    """Accuracy against seconds per epoch for each batch size, the Pareto front joined.
+
+    Example:
+        >>> batch_size_png([BatchSizeRow(32, 1.0, 0.97), BatchSizeRow(64, 0.6, 0.96)])[:4]
+        b'\\x89PNG'
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (ax,) = _figure(5.0, 3.4)
+    mask = pareto_mask(rows)
+    for row, optimal in zip(rows, mask, strict=True):
+        ax.errorbar([row.seconds_per_epoch], [row.accuracy], yerr=[row.accuracy_std or 0.0],
+                    fmt="o", color=_ACCENT if optimal else _TRAIN, capsize=3)
+        ax.annotate(str(row.batch_size), (row.seconds_per_epoch, row.accuracy),
+                    textcoords="offset points", xytext=(5, 4), fontsize="small")
+    front = sorted((r for r, m in zip(rows, mask, strict=True) if m),
+                   key=lambda r: r.seconds_per_epoch)
+    if len(front) > 1:
+        ax.plot([r.seconds_per_epoch for r in front], [r.accuracy for r in front],
+                color=_ACCENT, linestyle="--", label="Pareto front")
+        ax.legend(loc="lower right", fontsize="small")
+    ax.margins(x=0.12, y=0.1)  # room for the batch-size labels at the ends
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.set_xlabel("seconds per epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_title("batch size: accuracy against training time")
+    ax.grid(alpha=0.3)
+    return _png(fig)

@@ -1,0 +1,240 @@
+"""Samplers and pruners by name, and the sampler wrapper that refills a cohort.
+
+Every name maps onto an Optuna class; nothing here samples or prunes by itself. TPE runs with
+``constant_liar=True`` because a cohort asks for many trials before any is told.
+
+Example:
+    >>> from tunelab.study import Space
+    >>> space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 1.0, "log": True}})
+    >>> type(make_sampler("random", seed=0, space=space)).__name__
+    'RandomSampler'
+    >>> type(make_pruner("asha", n_objectives=1)).__name__
+    'SuccessiveHalvingPruner'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from tunelab.errors import ConfigError, SpaceError
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+    from optuna.samplers import BaseSampler
+    from optuna.trial import FrozenTrial, TrialState
+
+    from tunelab.study._space import Space
+
+__all__ = ["CohortSampler", "check_grid", "make_pruner", "make_sampler"]
+
+
+def make_sampler(
+    name: str,
+    *,
+    seed: int | None,
+    space: Space,
+    n_objectives: int = 1,
+    cohort: int = 8,
+) -> BaseSampler:
+    """An Optuna sampler by tunelab name.
+
+    Names: ``tpe`` (default), ``random``, ``grid`` (every float needs a ``step``), ``qmc`` or
+    ``sobol`` (scrambled Sobol), ``halton``, ``gp`` (needs PyTorch: ``tunelab[gp]``), ``cmaes``,
+    ``nsga2`` (multi-objective).
+
+    Raises:
+        ConfigError: The name is unknown, or the sampler cannot serve this study.
+    """
+    key = name.lower()
+    conditional = any(p.when for p in space.params.values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if key == "tpe":
+            return optuna.samplers.TPESampler(
+                seed=seed,
+                constant_liar=True,
+                multivariate=True,
+                group=conditional,
+            )
+        if key == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if key == "grid":
+            return optuna.samplers.GridSampler(space.grid(), seed=seed)
+        if key in ("qmc", "sobol", "halton"):
+            return optuna.samplers.QMCSampler(
+                qmc_type="halton" if key == "halton" else "sobol",
+                scramble=True,
+                seed=seed,
+                warn_independent_sampling=False,
+                warn_asynchronous_seeding=False,
+            )
+        if key == "gp":
+            if importlib.util.find_spec("torch") is None:
+                raise ConfigError(
+                    "study.sampler: 'gp' needs PyTorch, which is not installed;"
+                    " run: pip install 'tunelab[gp]' (or choose tpe)"
+                )
+            return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
+        if key == "cmaes":
+            if n_objectives > 1:
+                raise ConfigError(
+                    "study.sampler: 'cmaes' optimises one objective; use nsga2 or tpe for"
+                    f" {n_objectives} objectives"
+                )
+            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        if key == "nsga2":
+            population = min(50, max(4, 2 * cohort))
+            return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
+    raise ConfigError(
+        f"study.sampler: unknown sampler {name!r}; expected one of: tpe, random, grid, qmc,"
+        " sobol, halton, gp, cmaes, nsga2"
+    )
+
+
+def make_pruner(
+    name: str,
+    *,
+    n_objectives: int,
+    max_epochs: int | None = None,
+    reduction_factor: int = 3,
+    min_resource: int = 1,
+    percentile: float = 25.0,
+    startup_trials: int = 5,
+    warmup_epochs: int = 1,
+) -> optuna.pruners.BasePruner:
+    """An Optuna pruner by tunelab name; one step is one epoch.
+
+    Names: ``asha`` (successive halving), ``hyperband``, ``median``, ``percentile``, ``none``,
+    and ``auto`` (asha for one objective, none for several: Optuna prunes one objective only).
+
+    Raises:
+        ConfigError: The name is unknown, or a pruner was asked for a multi-objective study.
+    """
+    key = name.lower()
+    if key == "auto":
+        key = "asha" if n_objectives == 1 else "none"
+    if key == "none":
+        return optuna.pruners.NopPruner()
+    if n_objectives > 1:
+        raise ConfigError(
+            f"study.pruner: {name!r} cannot prune a study with {n_objectives} objectives"
+            " (Optuna prunes on one reported value); set pruner = 'none'"
+        )
+    if key == "asha":
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=min_resource, reduction_factor=reduction_factor
+        )
+    if key == "hyperband":
+        top = max_epochs if max_epochs is not None and max_epochs > min_resource else "auto"
+        return optuna.pruners.HyperbandPruner(
+            min_resource=min_resource, max_resource=top, reduction_factor=reduction_factor
+        )
+    if key == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs
+        )
+    if key == "percentile":
+        return optuna.pruners.PercentilePruner(
+            percentile, n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs
+        )
+    raise ConfigError(
+        f"study.pruner: unknown pruner {name!r}; expected one of: asha, hyperband, median,"
+        " percentile, none, auto"
+    )
+
+
+class CohortSampler(optuna.samplers.BaseSampler):
+    """Wraps a sampler so that, for a while, some parameters are fixed (Optuna's
+    ``PartialFixedSampler``): a slot freed in a cohort is refilled with a trial of the same
+    structure, the rest of its parameters chosen by the wrapped sampler.
+
+    It also absorbs the grid sampler's request to stop an ``optimize`` loop when the grid is
+    exhausted (there is no such loop in ask/tell) and remembers it as :attr:`exhausted`.
+
+    Example:
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> sampler = CohortSampler(optuna.samplers.RandomSampler(seed=0))
+        >>> study = optuna.create_study(sampler=sampler)
+        >>> with sampler.fixed({"x": 3}):
+        ...     trial = study.ask()
+        ...     trial.suggest_int("x", 0, 9)
+        3
+    """
+
+    def __init__(self, base: BaseSampler) -> None:
+        self.base = base
+        self.exhausted = False
+        self._partial: BaseSampler | None = None
+
+    @contextlib.contextmanager
+    def fixed(self, params: Mapping[str, Any] | None) -> Iterator[None]:
+        """Within the block, ``params`` take these values on every new trial."""
+        if not params:
+            yield
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._partial = optuna.samplers.PartialFixedSampler(dict(params), self.base)
+        try:
+            yield
+        finally:
+            self._partial = None
+
+    def _active(self) -> BaseSampler:
+        return self._partial if self._partial is not None else self.base
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return self._active().infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return self._active().sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._active().sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._active().before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        try:
+            self.base.after_trial(study, trial, state, values)
+        except RuntimeError as exc:
+            # GridSampler calls study.stop() when its grid is used up; that only works inside
+            # study.optimize, and tunelab drives the study with ask/tell.
+            if "Study.stop" not in str(exc):
+                raise
+            self.exhausted = True
+
+    def reseed_rng(self) -> None:
+        self.base.reseed_rng()
+
+
+def check_grid(space: Space, sampler: str) -> None:
+    """Raise :class:`SpaceError` early when the grid sampler cannot enumerate ``space``."""
+    if sampler.lower() == "grid":
+        space.grid()
+        if not space.distributions():
+            raise SpaceError(f"{space.source}: the grid sampler needs at least one searched"
+                             " parameter")

@@ -1,0 +1,645 @@
+"""The ask/tell loop that keeps every cohort slot busy.
+
+The driver asks the sampler for trials, groups them by structure (the engine's
+``structure_key``), and sends each group to an executor lane as a cohort of up to ``width``
+slots. After every epoch it reports each slot's value to its trial, asks the pruner, and
+tells finished trials. A slot freed by pruning, early stopping, divergence or the end of its
+epochs is refilled in the next request with a trial of the same structure:
+
+1. a trial already asked whose structure matches (one the sampler chose freely earlier);
+2. else a fresh trial from the sampler; if its structure differs it waits for its own
+   cohort, and the slot gets a trial asked with the structural parameters fixed to the
+   cohort's (Optuna's ``PartialFixedSampler``), the rest chosen by the sampler.
+
+When another structure has a full cohort waiting, the current cohort stops taking new trials
+and drains, so the sampler's own structure choices are all trained. The executor never sees
+the study: pruning verdicts travel as ``stops`` in the next request.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from tunelab.config import RunConfig
+from tunelab.errors import ConfigError, TunelabError
+from tunelab.execute import Assignment, Executor, StepRequest, StepResult
+from tunelab.study._objective import TOTALS, Objective
+from tunelab.study._params import Fixed, Float, Int
+from tunelab.study._rundir import RunDir
+from tunelab.study._samplers import CohortSampler
+from tunelab.study._space import Space
+from tunelab.study._storage import OWNER_ATTR, REASON_ATTR, owner_token, retire
+
+__all__ = ["CohortScheduler", "Progress", "SessionStats", "structural_names"]
+
+KeyFn = Callable[[RunConfig], Hashable]
+
+
+@dataclass
+class SessionStats:
+    """Figures of one tuning session (one run of ``tune``; a resume is another session).
+
+    Attributes:
+        compile_seconds: Seconds the engine spent compiling.
+        train_seconds: Seconds the engine spent training and evaluating.
+        wall_seconds: Seconds the whole session took.
+        cohort_epochs: Epochs run by cohorts (one per cohort per epoch).
+        slot_epochs: Epochs run by slots (trials), summed over cohorts.
+        lane_epochs: Slots the cohorts had (trained or idle), summed over cohort epochs.
+        cohorts: Cohorts opened.
+        width: The cohort width asked for.
+        started: Trials started in this session.
+        finished: Trials told in this session, by state name.
+        interrupted: Trials stopped unfinished (Ctrl-C, timeout) and enqueued again.
+    """
+
+    compile_seconds: float = 0.0
+    train_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    cohort_epochs: int = 0
+    slot_epochs: int = 0
+    cohorts: int = 0
+    lane_epochs: int = 0
+    width: int = 1
+    started: int = 0
+    finished: dict[str, int] = field(default_factory=dict)
+    interrupted: int = 0
+
+    @property
+    def mean_cohort_width(self) -> float:
+        """Mean number of slots training per cohort epoch (``width`` means every lane busy)."""
+        return self.slot_epochs / self.cohort_epochs if self.cohort_epochs else 0.0
+
+    @property
+    def utilisation(self) -> float:
+        """Share of the cohorts' slot-epochs that trained a trial (1.0: no idle slot)."""
+        return self.slot_epochs / self.lane_epochs if self.lane_epochs else 0.0
+
+    @property
+    def compile_share(self) -> float:
+        """Share of engine time spent compiling."""
+        total = self.compile_seconds + self.train_seconds
+        return self.compile_seconds / total if total else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "compile_seconds": round(self.compile_seconds, 4),
+            "train_seconds": round(self.train_seconds, 4),
+            "wall_seconds": round(self.wall_seconds, 4),
+            "mean_cohort_width": round(self.mean_cohort_width, 4),
+            "width": self.width,
+            "utilisation": round(self.utilisation, 4),
+            "cohort_epochs": self.cohort_epochs,
+            "lane_epochs": self.lane_epochs,
+            "slot_epochs": self.slot_epochs,
+            "cohorts": self.cohorts,
+            "started": self.started,
+            "finished": dict(self.finished),
+            "interrupted": self.interrupted,
+        }
+
+
+@dataclass
+class Progress:
+    """What a live display shows, sent after every round of results."""
+
+    total: int
+    done: int
+    complete: int
+    pruned: int
+    failed: int
+    running: int
+    best_value: float | None
+    best_trial: int | None
+    metric: str
+    stats: SessionStats
+
+
+@dataclass
+class _Live:
+    trial: optuna.Trial
+    values: dict[str, Any]
+    cfg: RunConfig
+    key: Hashable
+    logs: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def number(self) -> int:
+        return self.trial.number
+
+
+@dataclass
+class _Lane:
+    index: int
+    width: int
+    key: Hashable | None = None
+    fixed: dict[str, Any] | None = None
+    started: int = 0
+    slots: list[_Live | None] = field(default_factory=list)
+    saves: dict[int, str] = field(default_factory=dict)
+    stops: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.slots = [None] * self.width
+
+    def running(self) -> list[_Live]:
+        return [t for t in self.slots if t is not None]
+
+
+def structural_names(space: Space, base: RunConfig, key_fn: KeyFn) -> list[str]:
+    """Parameters whose values change the structure key (so a cohort must fix them).
+
+    Example:
+        >>> from tunelab.train import structure_key
+        >>> space = Space({"training.batch_size": [16, 32],
+        ...                "optimizer.learning_rate": {"low": 0.01, "high": 0.1}})
+        >>> structural_names(space, RunConfig(), structure_key)
+        ['training.batch_size']
+    """
+    out = []
+    for name, p in space.params.items():
+        if isinstance(p, Fixed):
+            continue
+        context = {parent: values[0] for parent, values in p.when.items()}
+        probes = p.probe_values()
+        if isinstance(p, Float | Int):
+            probes.append((p.low + p.high) / 2 if isinstance(p, Float) else (p.low + p.high) // 2)
+        keys = set()
+        for v in probes:
+            try:
+                keys.add(key_fn(space.apply(base, {**context, name: v})))
+            except (TunelabError, ValueError, TypeError):
+                continue
+        if len(keys) > 1:
+            out.append(name)
+    return out
+
+
+class CohortScheduler:
+    """Drives one study session: asks, trains cohorts through an executor, reports, tells.
+
+    Args:
+        study: The Optuna study (created with ``sampler``).
+        sampler: The study's :class:`CohortSampler`.
+        space: The search space.
+        base: The configuration every trial starts from.
+        objective: What is optimised.
+        executor: Where cohorts train (started and closed here).
+        run_dir: Where trial artifacts and the best model go.
+        n_trials: Trials to start in this session (the budget left).
+        width: Slots per cohort.
+        timeout: Seconds after which no new trial starts.
+        key_fn: The engine's ``structure_key``.
+        on_progress: Called with a :class:`Progress` after every round.
+    """
+
+    def __init__(
+        self,
+        *,
+        study: optuna.Study,
+        sampler: CohortSampler,
+        space: Space,
+        base: RunConfig,
+        objective: Objective,
+        executor: Executor,
+        run_dir: RunDir,
+        n_trials: int,
+        width: int,
+        timeout: float | None = None,
+        key_fn: KeyFn,
+        on_progress: Callable[[Progress], None] | None = None,
+        total: int | None = None,
+        fix_structure: bool = True,
+    ) -> None:
+        self.study, self.sampler, self.space, self.base = study, sampler, space, base
+        self.objective, self.executor, self.run_dir = objective, executor, run_dir
+        self.budget = max(0, int(n_trials))
+        self.width = max(1, min(int(width), self.budget or 1))
+        self.timeout, self.key_fn, self.on_progress = timeout, key_fn, on_progress
+        self.total = total if total is not None else self.budget
+        self.fix_structure = fix_structure
+        self.structural = structural_names(space, base, key_fn) if fix_structure else []
+        self.stats = SessionStats(width=self.width)
+        self.lanes = [_Lane(i, self.width) for i in range(executor.lanes)]
+        # At most this many proposals of other structures wait at once (they end as narrow
+        # cohorts if the budget runs out), and a cohort takes this many trials before
+        # letting waiting structures have their turn.
+        self.pool = self.width * len(self.lanes)
+        self.quota = 4 * self.width
+        self.pending: dict[Hashable, deque[_Live]] = {}
+        self.asked = 0
+        self._owner = owner_token()
+        self._deadline: float | None = None
+        self._claims: dict[int, float] = {}
+        best = run_dir.read_best()
+        self._best_claim: float | None = float(best["value"]) if best else None
+        self._best_trial: int | None = int(best["trial"]) if best else None
+        self._counts = self._study_counts()
+        self._checked = False
+
+    # -- budget and asking ---------------------------------------------------------------------
+
+    def _study_counts(self) -> dict[str, int]:
+        counts = {"complete": 0, "pruned": 0, "failed": 0}
+        for t in self.study.get_trials(deepcopy=False):
+            if t.state == TrialState.COMPLETE:
+                counts["complete"] += 1
+            elif t.state == TrialState.PRUNED:
+                counts["pruned"] += 1
+            elif t.state == TrialState.FAIL and not t.user_attrs.get("tunelab_retried"):
+                counts["failed"] += 1
+        return counts
+
+    def _may_ask(self) -> bool:
+        return not (self.asked >= self.budget or self.sampler.exhausted or self._expired())
+
+    def _expired(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def _ask(self, fixed: dict[str, Any] | None) -> _Live | None:
+        """A new trial with its configuration, or None (budget spent or a bad configuration)."""
+        if not self._may_ask():
+            return None
+        self.asked += 1
+        with self.sampler.fixed(fixed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PartialFixedSampler warns on every fixed value
+            trial = self.study.ask()
+            values = self.space.suggest(trial)
+        trial.set_user_attr(OWNER_ATTR, self._owner)
+        try:
+            cfg = self.space.apply(self.base, values)
+            key = self.key_fn(cfg)
+        except TunelabError as exc:
+            self._tell_failed(trial, f"invalid configuration: {exc}", None, {})
+            return None
+        return _Live(trial, values, cfg, key)
+
+    def _ask_valid(self, fixed: dict[str, Any] | None) -> _Live | None:
+        while self._may_ask():
+            live = self._ask(fixed)
+            if live is not None:
+                return live
+        return None
+
+    def _queue(self, live: _Live) -> None:
+        self.pending.setdefault(live.key, deque()).append(live)
+
+    def _pop(self, key: Hashable) -> _Live | None:
+        queue = self.pending.get(key)
+        if not queue:
+            return None
+        live = queue.popleft()
+        if not queue:
+            del self.pending[key]
+        return live
+
+    def _waiting(self, key: Hashable) -> int:
+        """Trials asked for other structures, waiting for a cohort of their own."""
+        return sum(len(q) for k, q in self.pending.items() if k != key)
+
+    def _should_drain(self, lane: _Lane) -> bool:
+        """Whether ``lane``'s cohort takes no new trial, so that waiting structures get a turn.
+
+        It drains when another structure has a full cohort waiting, or when it has started
+        its quota of trials while others wait. Nothing waiting: it goes on (the same structure
+        continues in the same compiled cohort).
+        """
+        if any(k != lane.key and len(q) >= self.width for k, q in self.pending.items()):
+            return True
+        return lane.started >= self.quota and self._waiting(lane.key) > 0
+
+    def _take(self, lane: _Lane) -> _Live | None:
+        """A trial for a free slot of ``lane``'s cohort, or None to let the cohort drain.
+
+        Waiting trials of the cohort's structure come first. Else the sampler proposes freely
+        (while few trials wait and the budget is not nearly spent); a proposal of another
+        structure waits for its own cohort, and the slot gets a trial asked with the
+        structural parameters fixed to the cohort's.
+        """
+        if self._expired():
+            return None
+        live = self._pop(lane.key)
+        if live is not None:
+            return live
+        if not self._may_ask() or self._should_drain(lane):
+            return None
+        free = self._waiting(lane.key) < self.pool and self.budget - self.asked > self.width
+        if free or not (self.fix_structure and lane.fixed is not None):
+            live = self._ask_valid(None)
+            if live is None or live.key == lane.key:
+                return live
+            self._queue(live)
+            if not (self.fix_structure and lane.fixed is not None):
+                return None
+        for _ in range(3):  # an enqueued retry of another structure can come first
+            live = self._ask_valid(lane.fixed)
+            if live is None or live.key == lane.key:
+                return live
+            self._queue(live)
+        return None
+
+    def _take_any(self) -> _Live | None:
+        """The first trial of a new cohort: the largest waiting group, else a fresh ask."""
+        if self._expired():
+            return None
+        if self.pending:
+            key = max(self.pending, key=lambda k: len(self.pending[k]))
+            return self._pop(key)
+        return self._ask_valid(None)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def _place(self, lane: _Lane, slot: int, live: _Live, request: StepRequest) -> None:
+        lane.slots[slot] = live
+        lane.started += 1
+        request.assigns[slot] = Assignment(live.cfg.model_dump(mode="json"), live.number)
+        self.stats.started += 1
+
+    def _refill(self, lane: _Lane, request: StepRequest) -> None:
+        for slot in range(lane.width):
+            if lane.slots[slot] is None and slot not in request.assigns:
+                live = self._take(lane)
+                if live is None:
+                    return
+                self._place(lane, slot, live, request)
+
+    def _dispatch(self, lane: _Lane) -> None:
+        request = StepRequest(width=lane.width, saves=lane.saves, stops=lane.stops)
+        lane.saves, lane.stops = {}, {}
+        if lane.key is not None:
+            self._refill(lane, request)
+            if not lane.running():
+                lane.key, lane.fixed = None, None
+        if lane.key is None:
+            first = self._take_any()
+            if first is not None:
+                # A cohort no wider than the trials it can still get: near the end of the
+                # budget a narrow cohort costs a compilation but no idle lanes.
+                can_fill = 1 + len(self.pending.get(first.key, ())) + self.budget - self.asked
+                lane.width = request.width = min(self.width, can_fill)
+                lane.slots = [None] * lane.width
+                lane.key, lane.started = first.key, 0
+                lane.fixed = {n: first.trial.params[n] for n in self.structural
+                              if n in first.trial.params}
+                request.template = first.cfg.model_dump(mode="json")
+                self.stats.cohorts += 1
+                self._place(lane, 0, first, request)
+                self._refill(lane, request)
+        request.run_epoch = bool(lane.running())
+        if request.run_epoch or request.saves:
+            self.executor.submit(lane.index, request)
+
+    # -- results -------------------------------------------------------------------------------
+
+    def _absorb(self, lane: _Lane, result: StepResult) -> None:
+        self.stats.compile_seconds += result.compile_seconds
+        self.stats.train_seconds += result.train_seconds
+        for path in result.saved.values():
+            self._saved(path)
+        for slot, message in result.save_errors.items():
+            warnings.warn(f"could not save the model of slot {slot}: {message}", stacklevel=2)
+        if result.error is not None:
+            reason = "error: " + result.error.strip().splitlines()[0]
+            for slot, live in enumerate(lane.slots):
+                if live is not None:
+                    self._tell_failed(live.trial, reason, live.cfg, live.logs,
+                                      detail=result.error)
+                    lane.slots[slot] = None
+            lane.key, lane.fixed = None, None
+            return
+        for slot, message in result.assign_errors.items():
+            live = lane.slots[slot]
+            if live is not None:
+                self._tell_failed(live.trial, f"could not start: {message}", live.cfg, {})
+                lane.slots[slot] = None
+        if result.slots:
+            self.stats.cohort_epochs += 1
+            self.stats.slot_epochs += len(result.slots)
+            self.stats.lane_epochs += lane.width
+        if result.slots and not self._checked:
+            self._check_metrics(next(iter(result.slots.values())).log)
+        share = 1.0 / max(1, len(result.slots))
+        for slot, report in sorted(result.slots.items()):
+            live = lane.slots[slot]
+            if live is None or live.number != report.tag:
+                continue
+            for key, value in report.log.items():
+                live.logs.setdefault(key, []).append(value)
+            seconds = report.log.get("seconds", 0.0)
+            live.logs.setdefault("slot_seconds", []).append(seconds * share)
+            if report.status == "running":
+                if self._report(live) and live.trial.should_prune():
+                    lane.stops[slot] = "pruned"
+                    lane.slots[slot] = None
+                    self._tell_pruned(live)
+                continue
+            lane.slots[slot] = None
+            self._report(live)
+            self._finish(lane, slot, live, report.status, report.history)
+        for slot, live in enumerate(lane.slots):
+            if live is not None and slot not in result.running:
+                lane.slots[slot] = None
+                self._tell_failed(live.trial, "error: the engine stopped this slot without a"
+                                  " report", live.cfg, live.logs)
+
+    def _check_metrics(self, log: dict[str, float]) -> None:
+        missing = [m for m in self.objective.metrics if m not in TOTALS and m not in log]
+        if missing:
+            recorded = ", ".join(k for k in log if k not in ("epoch",))
+            raise ConfigError(
+                f"study.objective: {', '.join(map(repr, missing))} is not recorded for this"
+                f" task and configuration; recorded: {recorded}, seconds, epochs"
+            )
+        self._checked = True
+
+    def _history(self, live: _Live, engine: dict[str, list[float]] | None) -> dict[str, Any]:
+        history: dict[str, Any] = dict(engine) if engine else {}
+        for key, values in live.logs.items():
+            history.setdefault(key, list(values))
+        return history
+
+    def _report(self, live: _Live) -> bool:
+        """Report the first objective's value at this epoch; False when it cannot be."""
+        if self.objective.multi:
+            return False
+        metric = self.objective.metrics[0]
+        try:
+            value = self._intermediate(metric, live.logs)
+        except KeyError:
+            return False
+        if not math.isfinite(value):
+            return False
+        live.trial.report(value, step=len(live.logs.get("loss", [])))
+        return True
+
+    def _intermediate(self, metric: str, logs: dict[str, list[float]]) -> float:
+        if metric == "seconds":
+            return float(sum(logs.get("slot_seconds", logs["seconds"])))
+        if metric == "epochs":
+            return float(len(logs.get("loss", [])))
+        return float(logs[metric][-1])
+
+    def _values(self, history: dict[str, Any]) -> list[float]:
+        out = []
+        for metric in self.objective.metrics:
+            if metric == "seconds":
+                out.append(float(sum(history.get("slot_seconds", history["seconds"]))))
+            else:
+                out.append(self.objective.value(metric, history))
+        return out
+
+    def _attrs(self, live: _Live, status: str, history: dict[str, Any]) -> None:
+        epochs = len(history.get("loss", []))
+        live.trial.set_user_attr("status", status)
+        live.trial.set_user_attr("epochs", epochs)
+        live.trial.set_user_attr("seconds", round(float(sum(history.get("slot_seconds", []))), 4))
+        last = {k: v[-1] for k, v in history.items() if v and k not in ("epoch",)}
+        live.trial.set_user_attr("last", {k: (v if math.isfinite(v) else None)
+                                          for k, v in last.items()})
+
+    def _finish(self, lane: _Lane, slot: int, live: _Live, status: str,
+                engine_history: dict[str, list[float]] | None) -> None:
+        history = self._history(live, engine_history)
+        self._attrs(live, status, history)
+        if status == "diverged":
+            epoch = len(history.get("loss", []))
+            self._tell_failed(live.trial, f"diverged: the loss became nan or inf at epoch {epoch}",
+                              live.cfg, history)
+            return
+        try:
+            values = self._values(history)
+        except KeyError as exc:
+            have = ", ".join(sorted(history))
+            self._tell_failed(live.trial, f"objective metric {exc} is not in the history"
+                              f" (it has: {have})", live.cfg, history)
+            return
+        if not all(math.isfinite(v) for v in values):
+            self._tell_failed(live.trial, f"diverged: an objective value is not finite {values}",
+                              live.cfg, history)
+            return
+        self.study.tell(live.trial, values)
+        self._counts["complete"] += 1
+        self.stats.finished["complete"] = self.stats.finished.get("complete", 0) + 1
+        self.run_dir.write_trial(live.number, live.cfg, history)
+        self._claim_best(lane, slot, live.number, values)
+
+    def _claim_best(self, lane: _Lane, slot: int, number: int, values: list[float]) -> None:
+        if self.objective.multi:
+            front = {t.number for t in self.study.best_trials}
+            if number in front:
+                lane.saves[slot] = str(self.run_dir.trial_model(number))
+            return
+        if self.objective.better(values[0], self._best_claim):
+            self._best_claim = values[0]
+            self._claims[number] = values[0]
+            lane.saves[slot] = str(self.run_dir.trial_model(number))
+
+    def _saved(self, path: str) -> None:
+        number = int(Path(path).parent.name)
+        value = self._claims.pop(number, None)
+        if value is None or value != self._best_claim:
+            return  # a Pareto model, or a better trial claimed best since
+        self.run_dir.promote(number, value, self.objective.metrics[0])
+        self._best_trial = number
+
+    def _tell_pruned(self, live: _Live) -> None:
+        history = self._history(live, None)
+        self._attrs(live, "pruned", history)
+        self.study.tell(live.trial, state=TrialState.PRUNED)
+        self._counts["pruned"] += 1
+        self.stats.finished["pruned"] = self.stats.finished.get("pruned", 0) + 1
+        self.run_dir.write_trial(live.number, live.cfg, history)
+
+    def _tell_failed(self, trial: optuna.Trial, reason: str, cfg: RunConfig | None,
+                     history: dict[str, Any], detail: str | None = None) -> None:
+        trial.set_user_attr(REASON_ATTR, reason)
+        if detail and detail.strip() != reason:
+            trial.set_user_attr("error", detail[-4000:])
+        self.study.tell(trial, state=TrialState.FAIL)
+        self._counts["failed"] += 1
+        name = "diverged" if reason.startswith("diverged") else "failed"
+        self.stats.finished[name] = self.stats.finished.get(name, 0) + 1
+        self.run_dir.write_trial(trial.number, cfg, history)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _unfinished(self) -> list[_Live]:
+        out = [t for lane in self.lanes for t in lane.running()]
+        out += [t for queue in self.pending.values() for t in queue]
+        return out
+
+    def _retire_all(self, reason: str) -> None:
+        for live in self._unfinished():
+            retire(self.study, live.trial, live.trial.params, reason)
+            self.stats.interrupted += 1
+        self.pending.clear()
+        for lane in self.lanes:
+            lane.slots = [None] * lane.width
+            lane.key = None
+
+    def progress(self) -> Progress:
+        """The numbers a display shows now."""
+        done = sum(self._counts.values())
+        best_value: float | None = None
+        best_trial: int | None = None
+        if not self.objective.multi and self._counts["complete"]:
+            try:
+                best = self.study.best_trial
+                best_value, best_trial = best.value, best.number
+            except ValueError:
+                pass
+        running = sum(len(lane.running()) for lane in self.lanes)
+        return Progress(self.total, done, self._counts["complete"], self._counts["pruned"],
+                        self._counts["failed"], running, best_value, best_trial,
+                        self.objective.metrics[0], self.stats)
+
+    def _emit(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.progress())
+
+    def run(self) -> SessionStats:
+        """Train until the budget is spent, the timeout passes, or nothing is left.
+
+        Ctrl-C retires every unfinished trial (FAIL, enqueued again) and re-raises.
+        """
+        start = time.monotonic()
+        if self.timeout is not None:
+            self._deadline = start + self.timeout
+        self._emit()
+        try:
+            self.executor.start()
+            while True:
+                busy = self.executor.busy()
+                for lane in self.lanes:
+                    if lane.index not in busy:
+                        self._dispatch(lane)
+                if not self.executor.busy():
+                    break
+                for index, result in self.executor.wait():
+                    self._absorb(self.lanes[index], result)
+                self._emit()
+            if self.pending:
+                self._retire_all("interrupted: not started before the study's timeout; retried"
+                                 " on resume")
+        except KeyboardInterrupt:
+            self._retire_all("interrupted: stopped by the user (Ctrl-C); retried on resume")
+            raise
+        except BaseException as exc:
+            self._retire_all(f"interrupted: the study stopped on an error ({exc}); retried on"
+                             " resume")
+            raise
+        finally:
+            self.executor.close()
+            self.stats.wall_seconds = time.monotonic() - start
+            self._emit()
+        return self.stats

@@ -1,0 +1,275 @@
+"""Opening a study: storage by URL, resume checks, and trials left behind by a dead process.
+
+Storage is SQLite in the run folder unless a URL is given: ``sqlite:///path.db``,
+``postgresql://...``, ``mysql://...`` (any SQLAlchemy URL Optuna accepts), or
+``journal:PATH`` for Optuna's journal file. Opening an existing study resumes it:
+
+- the search space and the base configuration are stored on the study; a different one on
+  resume is an error (a different study needs a new run folder or study name);
+- a trial still RUNNING whose process is gone (killed, crashed) is marked FAIL with the
+  reason and enqueued again with the same parameters, so it is retried first.
+
+Example:
+    >>> import optuna
+    >>> from tunelab.study import Space
+    >>> from tunelab.config import RunConfig
+    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+    >>> study, resumed = open_study(storage=None, name="demo", directions=["maximize"],
+    ...     sampler=None, pruner=None, space=Space({"training.epochs": [1, 2]}),
+    ...     base=RunConfig(), metric_names=["val_accuracy"])
+    >>> resumed, study.user_attrs["tunelab_space_fingerprint"] == Space(
+    ...     {"training.epochs": [1, 2]}).fingerprint()
+    (False, True)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.trial import TrialState
+
+from tunelab.config import RunConfig
+from tunelab.errors import ConfigError, SpaceError
+from tunelab.study._space import Space
+
+if TYPE_CHECKING:
+    from optuna.pruners import BasePruner
+    from optuna.samplers import BaseSampler
+    from optuna.storages import BaseStorage
+
+__all__ = [
+    "OWNER_ATTR",
+    "REASON_ATTR",
+    "RETRIED_ATTR",
+    "counted_trials",
+    "make_storage",
+    "open_study",
+    "owner_token",
+    "retire",
+    "retire_stale",
+]
+
+OWNER_ATTR = "tunelab_owner"
+REASON_ATTR = "reason"
+RETRIED_ATTR = "tunelab_retried"
+SPACE_ATTR = "tunelab_space"
+BASE_ATTR = "tunelab_base"
+
+
+def make_storage(url: str | None, default: str | None = None) -> BaseStorage | None:
+    """An Optuna storage from a URL (``None`` and no default: in memory).
+
+    Raises:
+        ConfigError: The URL cannot be opened (unknown scheme, missing database driver).
+    """
+    url = url or default
+    if url is None:
+        return None
+    try:
+        if url.startswith("journal:"):
+            path = Path(url.removeprefix("journal:").removeprefix("//"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            from optuna.storages.journal import JournalFileBackend
+
+            backend = JournalFileBackend(str(path))
+            return optuna.storages.JournalStorage(backend)
+        engine_kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            path = url.removeprefix("sqlite:///")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine_kwargs = {"creator": _sqlite_connect(path)}
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except (ImportError, ModuleNotFoundError) as exc:
+        raise ConfigError(
+            f"study.storage: {url!r} needs a database driver that is not installed ({exc})"
+        ) from None
+    except Exception as exc:  # SQLAlchemy's errors for a bad URL are many and untyped here
+        raise ConfigError(f"study.storage: cannot open {url!r}: {exc}") from None
+
+
+def _sqlite_connect(path: str) -> Callable[[], sqlite3.Connection]:
+    """Connections in write-ahead-log mode with ``synchronous=NORMAL``.
+
+    A study writes a row per reported epoch; with SQLite's defaults every commit waits for
+    the disk (about 20 ms here), with these settings it does not, and a killed process still
+    leaves a consistent database (a power cut may lose the last commits). Several processes
+    may share the file: a locked database is waited for, not failed on.
+    """
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, timeout=60, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    return connect
+
+
+def owner_token() -> dict[str, Any]:
+    """Who runs a trial: host, process id and the process's start time (pid reuse safe)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _start_time(os.getpid())}
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _owner_alive(owner: Any) -> bool:
+    """Whether the process that owns a trial still runs (another host: assume it does)."""
+    if not isinstance(owner, Mapping) or "pid" not in owner:
+        return False
+    if owner.get("host") != socket.gethostname():
+        return True
+    pid = int(owner["pid"])
+    if pid == os.getpid():
+        return owner.get("start") == _start_time(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    start = _start_time(pid)
+    return start is None or owner.get("start") in (None, start)
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Finished trials that count toward the budget (a trial retried does not count twice)."""
+    n = 0
+    for t in study.get_trials(deepcopy=False):
+        finished = t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        if finished or (t.state == TrialState.FAIL and not t.user_attrs.get(RETRIED_ATTR)):
+            n += 1
+    return n
+
+
+def retire(
+    study: optuna.Study,
+    trial: optuna.Trial | int,
+    params: Mapping[str, Any],
+    reason: str,
+) -> None:
+    """Mark an unfinished trial FAIL with ``reason`` and enqueue its parameters to run again."""
+    number = trial if isinstance(trial, int) else trial.number
+    storage = study._storage
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+    storage.set_trial_user_attr(trial_id, REASON_ATTR, reason)
+    storage.set_trial_user_attr(trial_id, RETRIED_ATTR, True)
+    study.tell(trial, state=TrialState.FAIL)
+    study.enqueue_trial(dict(params), user_attrs={"tunelab_retry_of": number})
+
+
+def retire_stale(study: optuna.Study) -> list[int]:
+    """Retire RUNNING trials whose process is gone; return their numbers."""
+    stale = [
+        t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if not _owner_alive(t.user_attrs.get(OWNER_ATTR))
+    ]
+    for t in stale:
+        retire(study, t.number, t.params,
+               "interrupted: the process running it stopped (killed or crashed); retried")
+    return [t.number for t in stale]
+
+
+def _changes(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if isinstance(a, Mapping) and isinstance(b, Mapping) and not ("type" in a or "type" in b):
+            keys += _changes(a, b, f"{prefix}{k}.")
+        elif a != b:
+            keys.append(f"{prefix}{k}")
+    return keys
+
+
+def open_study(
+    *,
+    storage: BaseStorage | str | None,
+    name: str,
+    directions: Sequence[str],
+    sampler: BaseSampler | None,
+    pruner: BasePruner | None,
+    space: Space,
+    base: RunConfig,
+    metric_names: Sequence[str],
+    source: str = "study",
+) -> tuple[optuna.Study, bool]:
+    """Create the study, or load it and check that it is the same study; retire stale trials.
+
+    Returns:
+        The study and whether it existed before.
+
+    Raises:
+        SpaceError: The stored search space differs from ``space``.
+        ConfigError: The stored base configuration or objectives differ.
+    """
+    existing = False
+    if storage is not None:
+        try:
+            summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+            existing = any(s.study_name == name for s in summaries)
+        except Exception:  # noqa: BLE001 - a fresh database has no tables yet
+            existing = False
+    try:
+        study = optuna.create_study(
+            storage=storage,
+            sampler=sampler,
+            pruner=pruner,
+            study_name=name,
+            directions=[d for d in directions],  # type: ignore[misc]
+            load_if_exists=True,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{source}: cannot open study {name!r}: {exc}") from None
+    spec = space.spec()
+    base_data = base.model_dump(mode="json")
+    attrs = study.user_attrs
+    if existing and SPACE_ATTR in attrs:
+        stored_dirs = [d.name.lower() for d in study.directions]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            stored_names = list(study.metric_names or [])
+        if stored_dirs != [d.lower() for d in directions] or stored_names != list(metric_names):
+            raise ConfigError(
+                f"{source}: study {name!r} optimises {study.metric_names} ({stored_dirs}), not"
+                f" {list(metric_names)} ({list(directions)}); start a new study: give another"
+                " --out folder (or study name)"
+            )
+        old_spec = json.loads(attrs[SPACE_ATTR])
+        if old_spec != json.loads(json.dumps(spec, default=str)):
+            changed = ", ".join(_changes(old_spec, spec)) or "the parameters"
+            raise SpaceError(
+                f"{source}: the search space differs from the one study {name!r} was started"
+                f" with (changed: {changed}); a study's space cannot change: start a new study"
+                " with another --out folder (or study name)"
+            )
+        old_base = json.loads(attrs.get(BASE_ATTR, "{}"))
+        if old_base and old_base != base_data:
+            changed = ", ".join(_changes(old_base, base_data)) or "some keys"
+            raise ConfigError(
+                f"{source}: the base configuration differs from the one study {name!r} was"
+                f" started with (changed: {changed}); start a new study with another --out"
+                " folder (or study name)"
+            )
+        retire_stale(study)
+        return study, True
+    study.set_user_attr(SPACE_ATTR, json.dumps(spec, default=str, sort_keys=True))
+    study.set_user_attr("tunelab_space_fingerprint", space.fingerprint())
+    study.set_user_attr(BASE_ATTR, json.dumps(base_data, sort_keys=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(list(metric_names))
+    retire_stale(study)
+    return study, existing

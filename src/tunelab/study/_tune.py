@@ -1,0 +1,221 @@
+"""``tune``: run (or resume) a study from a configuration with a search space.
+
+Example:
+    >>> import tempfile
+    >>> result = tune({"model": {"units": [8], "dropout": 0.0},
+    ...                "optimizer": {"learning_rate": 0.1},
+    ...                "training": {"epochs": 1, "batch_size": 128},
+    ...                "search": {"optimizer.momentum": {"low": 0.0, "high": 0.9}},
+    ...                "study": {"trials": 2, "cohort": 2}},
+    ...               run_dir=tempfile.mkdtemp(), progress=False)
+    >>> result.trials_by_state()
+    {'complete': 2}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from tunelab.config import METRICS, RunConfig, TuneConfig, load_config, parse_config, with_overrides
+from tunelab.execute import make_executor
+from tunelab.study._display import LiveDisplay
+from tunelab.study._objective import Objective
+from tunelab.study._params import Categorical, Fixed, Int
+from tunelab.study._result import StudyResult
+from tunelab.study._rundir import RunDir
+from tunelab.study._samplers import CohortSampler, check_grid, make_pruner, make_sampler
+from tunelab.study._scheduler import CohortScheduler, Progress
+from tunelab.study._space import Space
+from tunelab.study._storage import counted_trials, make_storage, open_study
+
+__all__ = ["as_tune_config", "tune"]
+
+ConfigLike = TuneConfig | RunConfig | Mapping[str, Any] | str | os.PathLike[str]
+
+
+def as_tune_config(config: ConfigLike) -> tuple[TuneConfig, str]:
+    """A :class:`TuneConfig` and a name for its source, from a path, dict or config object."""
+    if isinstance(config, TuneConfig):
+        return config, "<config>"
+    if isinstance(config, RunConfig):
+        return TuneConfig.model_validate(config.model_dump()), "<config>"
+    if isinstance(config, Mapping):
+        cfg = parse_config(dict(config), source="<config>", model=TuneConfig)
+        assert isinstance(cfg, TuneConfig)
+        return cfg, "<config>"
+    loaded = load_config(config, model=TuneConfig)
+    assert isinstance(loaded, TuneConfig)
+    return loaded, str(config)
+
+
+def _max_epochs(space: Space, base: RunConfig) -> int:
+    p = space.params.get("training.epochs")
+    if isinstance(p, Int):
+        return p.high
+    if isinstance(p, Categorical | Fixed):
+        return max(int(v) for v in p.probe_values())
+    return base.training.epochs
+
+
+def _available_metrics(base: RunConfig) -> list[str]:
+    # The engine picks the metrics that fit the task (accuracy for classification, mae for
+    # regression...), so any known metric name may appear; a typo is caught here, a metric
+    # the task does not record is caught after the first epoch.
+    names = ["loss", "val_loss", "lr"]
+    for m in dict.fromkeys([*base.training.metrics, *METRICS]):
+        names += [m, f"val_{m}"]
+    return names
+
+
+def _task(base: RunConfig, cfg: TuneConfig) -> str | None:
+    """The task when an ``auto`` objective depends on it (loads the dataset's description)."""
+    if "auto" not in cfg.study.objectives():
+        return None
+    if base.data.task != "auto" or base.training.loss != "auto":
+        return None
+    from tunelab.data import load_dataset
+
+    return str(load_dataset(base.data, seed=base.seed).task)
+
+
+def tune(
+    config: ConfigLike,
+    *,
+    space: Space | Mapping[str, Any] | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    trials: int | None = None,
+    timeout: float | None = None,
+    sampler: str | None = None,
+    pruner: str | None = None,
+    cohort: int | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    storage: str | None = None,
+    seed: int | None = None,
+    objective: str | list[str] | None = None,
+    direction: str | list[str] | None = None,
+    study_name: str | None = None,
+    dataset: str | None = None,
+    progress: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> StudyResult:
+    """Run a study, or resume it when ``run_dir`` already holds it.
+
+    Args:
+        config: A TOML path, a dict, a :class:`TuneConfig`, or a :class:`RunConfig` (then give
+            ``space``). Its ``[search]`` is the space, its ``[study]`` the settings below.
+        space: A search space overriding ``config``'s ``[search]``.
+        run_dir: The run folder (default ``runs/<study name>-<date-time>``); running again on
+            the same folder resumes the study.
+        trials, timeout, sampler, pruner, cohort, executor, workers, storage, seed, objective,
+            direction, study_name: override the ``[study]`` keys of the same names
+            (``study_name`` is ``study.name``).
+        dataset: Override ``data.name``.
+        progress: Show a live progress display on standard error.
+        on_progress: Also call this after every round with a :class:`Progress`.
+
+    Returns:
+        A :class:`StudyResult`; ``result.study`` is the Optuna study.
+
+    Raises:
+        SpaceError: The search space is invalid, or differs from the stored study's.
+        ConfigError: A setting is invalid, or a resume does not match the stored study.
+        KeyboardInterrupt: After Ctrl-C, once unfinished trials are recorded for a resume.
+    """
+    cfg, source = as_tune_config(config)
+    if space is not None:
+        the_space = space if isinstance(space, Space) else Space(space, source="space")
+    else:
+        the_space = Space(cfg.search, source=f"{source} [search]")
+    # The canonical form: plain data that tune.toml stores and a resume parses back.
+    cfg = cfg.model_copy(update={"search": the_space.spec()})
+    overrides: dict[str, Any] = {
+        f"study.{k}": v
+        for k, v in {
+            "trials": trials, "timeout": timeout, "sampler": sampler, "pruner": pruner,
+            "cohort": cohort, "executor": executor, "workers": workers, "storage": storage,
+            "seed": seed, "objective": objective, "direction": direction, "name": study_name,
+        }.items()
+        if v is not None
+    }
+    if dataset is not None:
+        overrides["data.name"] = dataset
+    if overrides:
+        changed = with_overrides(cfg, overrides, source=f"{source} (options)")
+        assert isinstance(changed, TuneConfig)
+        cfg = changed
+    settings = cfg.study
+    base = cfg.base()
+    the_space.check(base)
+    check_grid(the_space, settings.sampler)
+
+    obj = Objective.from_config(settings, base, _task(base, cfg))
+    obj.check_names(_available_metrics(base))
+    run = RunDir(run_dir or Path("runs") / f"{settings.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    run.make()
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    seed_value = settings.seed if settings.seed is not None else base.seed
+    base_sampler = make_sampler(settings.sampler, seed=seed_value, space=the_space,
+                                n_objectives=len(obj.metrics), cohort=settings.cohort)
+    cohort_sampler = CohortSampler(base_sampler)
+    the_pruner = make_pruner(
+        settings.pruner, n_objectives=len(obj.metrics), max_epochs=_max_epochs(the_space, base),
+        reduction_factor=settings.reduction_factor, min_resource=settings.min_resource,
+        percentile=settings.percentile, startup_trials=settings.startup_trials,
+        warmup_epochs=settings.warmup_epochs,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study, _ = open_study(
+            storage=make_storage(settings.storage, default=run.default_storage()),
+            name=settings.name, directions=obj.directions, sampler=cohort_sampler,
+            pruner=the_pruner, space=the_space, base=base, metric_names=obj.metrics,
+            source=str(run.path),
+        )
+    if study.trials:
+        # A resumed study must not replay the random draws of its first session.
+        cohort_sampler.base = make_sampler(
+            settings.sampler, seed=seed_value + len(study.trials), space=the_space,
+            n_objectives=len(obj.metrics), cohort=settings.cohort)
+    run.write_tune(cfg)
+
+    target = settings.trials
+    if settings.sampler == "grid":
+        target = min(target, the_space.grid_size())
+    budget = max(0, target - counted_trials(study))
+
+    from tunelab.train import structure_key
+
+    scheduler = CohortScheduler(
+        study=study, sampler=cohort_sampler, space=the_space, base=base, objective=obj,
+        executor=make_executor(settings.executor, settings.workers), run_dir=run,
+        n_trials=budget, width=settings.cohort, timeout=settings.timeout,
+        key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
+    )
+    display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
+    with display:
+        callbacks = [c for c in (display if progress else None, on_progress) if c is not None]
+
+        def notify(p: Progress) -> None:
+            for callback in callbacks:
+                callback(p)
+
+        scheduler.on_progress = notify
+        try:
+            stats = scheduler.run()
+        finally:
+            when = time.strftime("%Y-%m-%d %H:%M:%S")
+            run.append_stats({**scheduler.stats.as_dict(), "time": when})
+    return StudyResult(
+        study=study, run_dir=run.path, space=the_space, base=base, objective=obj,
+        stats=stats, sessions=run.read_stats(),
+    )

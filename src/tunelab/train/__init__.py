@@ -1,0 +1,55 @@
+"""The cohort training engine: K configurations of one structure trained at once.
+
+Example:
+    >>> from tunelab.config import RunConfig
+    >>> structure_key(RunConfig()) == structure_key(RunConfig(seed=3))
+    True
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+from tunelab.train._callbacks import (  # noqa: E402
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    SlotHandle,
+    history_csv,
+)
+from tunelab.train._cohort import STATUSES, Cohort  # noqa: E402
+from tunelab.train._curves import plot_history  # noqa: E402
+from tunelab.train._fit import CohortResult, Result, fit, fit_cohort, save_run  # noqa: E402
+from tunelab.train._presets import list_presets, load_preset  # noqa: E402
+from tunelab.train._program import compile_stats, enable_compilation_cache  # noqa: E402
+from tunelab.train._structure import DatasetLike, structure_key  # noqa: E402
+
+__all__ = [
+    "STATUSES",
+    "CSVLogger",
+    "Callback",
+    "Cohort",
+    "CohortResult",
+    "DatasetLike",
+    "EarlyStopping",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "Result",
+    "SlotHandle",
+    "compile_stats",
+    "enable_compilation_cache",
+    "fit",
+    "fit_cohort",
+    "history_csv",
+    "list_presets",
+    "load_preset",
+    "plot_history",
+    "save_run",
+    "structure_key",
+]

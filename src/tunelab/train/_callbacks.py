@@ -1,0 +1,335 @@
+"""Keras-named callbacks that act on one slot of a cohort.
+
+Each slot has its own callback objects (``fit_cohort`` copies the ones it is given), and a
+callback sees its slot through a :class:`SlotHandle`: the slot's learning rate (read and
+write), its weights, stop, export and save. The hooks are Keras's: ``on_train_begin``,
+``on_epoch_begin``, ``on_epoch_end`` (with the epoch's logs) and ``on_train_end``, with
+epochs counted from 0.
+
+History is always on (the cohort keeps it), and so is divergence handling: a slot whose
+loss turns NaN/inf is marked ``diverged`` and its arrays stop changing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from tunelab._files import write_json, write_text
+from tunelab.config import (
+    CSVLoggerConfig,
+    EarlyStoppingConfig,
+    ModelCheckpointConfig,
+    ReduceLROnPlateauConfig,
+)
+from tunelab.errors import ConfigError
+from tunelab.optim import EpochSchedule, load_schedule_function
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "EarlyStopping",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "SlotHandle",
+    "history_csv",
+    "monitor_mode",
+]
+
+
+class SlotHandle(Protocol):
+    """What a callback may see and do with its slot."""
+
+    index: int
+    out_dir: Path | None
+    learning_rate: float
+    lr_scale: float
+
+    @property
+    def history(self) -> dict[str, list[float]]: ...
+
+    def stop(self, reason: str = "stopped") -> None: ...
+
+    def get_weights(self) -> Any: ...
+
+    def set_weights(self, weights: Any) -> None: ...
+
+    def save(self, path: str | os.PathLike[str]) -> Path: ...
+
+
+class Callback:
+    """Base class: override the hooks you need. One instance serves one slot.
+
+    Example:
+        >>> class Printer(Callback):
+        ...     def on_epoch_end(self, slot, epoch, logs):
+        ...         print(epoch, round(logs["loss"], 1))
+        >>> Printer().on_epoch_end(None, 0, {"loss": 2.31})
+        0 2.3
+    """
+
+    def on_train_begin(self, slot: SlotHandle) -> None:
+        """Called before the slot's first epoch."""
+
+    def on_epoch_begin(self, slot: SlotHandle, epoch: int) -> None:
+        """Called before each of the slot's epochs."""
+
+    def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
+        """Called after each of the slot's epochs with its logs (loss, val_loss, ...)."""
+
+    def on_train_end(self, slot: SlotHandle) -> None:
+        """Called once the slot is done, stopped early, diverged or stopped."""
+
+
+def monitor_mode(monitor: str, mode: str) -> str:
+    """``"min"`` or ``"max"``: ``auto`` maximises accuracy, minimises losses and distances.
+
+    Example:
+        >>> monitor_mode("val_accuracy", "auto"), monitor_mode("val_loss", "auto")
+        ('max', 'min')
+    """
+    if mode in ("min", "max"):
+        return mode
+    return "max" if "acc" in monitor else "min"
+
+
+def _monitored(logs: dict[str, float], monitor: str, where: str) -> float | None:
+    if monitor not in logs:
+        raise ConfigError(
+            f"{where}.monitor: {monitor!r} is not logged; logged values are"
+            f" {', '.join(sorted(logs))}"
+        )
+    return logs[monitor]
+
+
+class LearningRateScheduler(Callback):
+    """Keras's ``LearningRateScheduler``: ``lr = schedule(epoch, lr)`` before each epoch.
+
+    ``schedule`` may take ``(epoch)`` or ``(epoch, lr)``, or be ``"module:function"``.
+
+    Example:
+        >>> LearningRateScheduler(lambda epoch: 0.1 * 0.5 ** epoch).schedule(2, 1.0)
+        0.025
+    """
+
+    def __init__(self, schedule: EpochSchedule | Callable[[int], float] | str) -> None:
+        self.schedule = load_schedule_function(schedule)
+
+    def on_epoch_begin(self, slot: SlotHandle, epoch: int) -> None:
+        slot.learning_rate = self.schedule(epoch, slot.learning_rate)
+
+
+class _BuiltinSchedule(Callback):
+    # A built-in schedule is a function of the epoch; ReduceLROnPlateau's reductions
+    # (slot.lr_scale) multiply it instead of being overwritten every epoch.
+    def __init__(self, schedule: EpochSchedule) -> None:
+        self.schedule = schedule
+
+    def on_epoch_begin(self, slot: SlotHandle, epoch: int) -> None:
+        slot.learning_rate = self.schedule(epoch, slot.learning_rate) * slot.lr_scale
+
+
+class EarlyStopping(Callback):
+    """Keras's ``EarlyStopping`` for one slot (``restore_best_weights`` at the slot's end).
+
+    Example:
+        >>> EarlyStopping(EarlyStoppingConfig(monitor="val_accuracy")).mode
+        'max'
+    """
+
+    def __init__(self, config: EarlyStoppingConfig | None = None, **kwargs: Any) -> None:
+        self.config = config or EarlyStoppingConfig(**kwargs)
+        self.mode = monitor_mode(self.config.monitor, self.config.mode)
+        self.wait = 0
+        self.best: float = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: int | None = None
+        self.best_weights: Any = None
+        self.stopped_epoch: int | None = None
+
+    def _better(self, value: float, reference: float) -> bool:
+        delta = self.config.min_delta
+        if self.mode == "min":
+            return value + delta < reference
+        return value - delta > reference
+
+    def on_train_begin(self, slot: SlotHandle) -> None:
+        self.wait, self.best_epoch, self.best_weights, self.stopped_epoch = 0, None, None, None
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
+        current = _monitored(logs, self.config.monitor, "callbacks.early_stopping")
+        if current is None:
+            return
+        if self.config.restore_best_weights and self.best_weights is None:
+            self.best_weights = slot.get_weights()
+        self.wait += 1
+        if math.isfinite(current) and self._better(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.config.restore_best_weights:
+                self.best_weights = slot.get_weights()
+            baseline = self.config.baseline
+            if baseline is None or self._better(current, baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.config.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            slot.stop("early_stopped")
+
+    def on_train_end(self, slot: SlotHandle) -> None:
+        if self.config.restore_best_weights and self.best_weights is not None:
+            slot.set_weights(self.best_weights)
+
+
+class ReduceLROnPlateau(Callback):
+    """Keras's ``ReduceLROnPlateau`` for one slot; it also scales a running schedule.
+
+    Example:
+        >>> ReduceLROnPlateau(factor=0.5).config.factor
+        0.5
+    """
+
+    def __init__(self, config: ReduceLROnPlateauConfig | None = None, **kwargs: Any) -> None:
+        self.config = config or ReduceLROnPlateauConfig(**kwargs)
+        self.mode = monitor_mode(self.config.monitor, self.config.mode)
+        self.on_train_begin(None)  # type: ignore[arg-type]
+
+    def on_train_begin(self, slot: SlotHandle) -> None:
+        self.wait = 0
+        self.cooldown_counter = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def _better(self, value: float) -> bool:
+        delta = self.config.min_delta
+        return value < self.best - delta if self.mode == "min" else value > self.best + delta
+
+    def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
+        current = _monitored(logs, self.config.monitor, "callbacks.reduce_lr_on_plateau")
+        if current is None or not math.isfinite(current):
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._better(current):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.config.patience:
+                old = slot.learning_rate
+                if old > self.config.min_lr:
+                    new = max(old * self.config.factor, self.config.min_lr)
+                    slot.lr_scale *= new / old
+                    slot.learning_rate = new
+                    self.cooldown_counter = self.config.cooldown
+                    self.wait = 0
+
+
+class ModelCheckpoint(Callback):
+    """Keras's ``ModelCheckpoint``, done right: atomic writes, NaN is never the best, and
+    the best value so far is kept in ``<file>.json`` so that it survives a resume.
+
+    Example:
+        >>> ModelCheckpoint(ModelCheckpointConfig(monitor="val_accuracy")).mode
+        'max'
+    """
+
+    def __init__(self, config: ModelCheckpointConfig | None = None, **kwargs: Any) -> None:
+        self.config = config or ModelCheckpointConfig(**kwargs)
+        self.mode = monitor_mode(self.config.monitor, self.config.mode)
+        self.best: float | None = None
+        self.path: Path | None = None
+
+    def _sidecar(self) -> Path:
+        assert self.path is not None
+        return self.path.with_name(self.path.name + ".json")
+
+    def on_train_begin(self, slot: SlotHandle) -> None:
+        if slot.out_dir is None:
+            raise ConfigError(
+                "callbacks.model_checkpoint needs an output folder; pass out_dir"
+                " (tunelab train --out RUN_DIR)"
+            )
+        self.path = Path(slot.out_dir) / self.config.filename
+        self.best = None
+        sidecar = self._sidecar()
+        if sidecar.exists():
+            try:
+                saved = json.loads(sidecar.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                saved = {}
+            value = saved.get("best")
+            same = saved.get("monitor") == self.config.monitor and saved.get("mode") == self.mode
+            if same and isinstance(value, int | float) and math.isfinite(value):
+                self.best = float(value)
+
+    def _improves(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
+        current = _monitored(logs, self.config.monitor, "callbacks.model_checkpoint")
+        assert self.path is not None
+        if self.config.save_best_only:
+            if current is None or not self._improves(current):
+                return
+            self.best = current
+        slot.save(self.path)
+        write_json(self._sidecar(), {"monitor": self.config.monitor, "mode": self.mode,
+                                     "best": self.best, "epoch": epoch,
+                                     "value": current, "file": self.path.name})
+
+
+def history_csv(history: dict[str, list[float]]) -> str:
+    """A history as CSV text: one row per epoch, Keras's column names.
+
+    Example:
+        >>> print(history_csv({"epoch": [0], "loss": [0.5]}).strip())
+        epoch,loss
+        0,0.5
+    """
+    keys = list(history)
+    rows = len(history.get("epoch", next(iter(history.values()), [])))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    for i in range(rows):
+        writer.writerow([_cell(history[k][i]) if i < len(history[k]) else "" for k in keys])
+    return buffer.getvalue()
+
+
+def _cell(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value))
+
+
+class CSVLogger(Callback):
+    """Keras's ``CSVLogger``: the slot's history as CSV, rewritten atomically every epoch.
+
+    Example:
+        >>> CSVLogger(CSVLoggerConfig(filename="log.csv")).config.filename
+        'log.csv'
+    """
+
+    def __init__(self, config: CSVLoggerConfig | None = None, **kwargs: Any) -> None:
+        self.config = config or CSVLoggerConfig(**kwargs)
+
+    def on_train_begin(self, slot: SlotHandle) -> None:
+        if slot.out_dir is None:
+            raise ConfigError(
+                "callbacks.csv_logger needs an output folder; pass out_dir"
+                " (tunelab train --out RUN_DIR)"
+            )
+
+    def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
+        assert slot.out_dir is not None
+        write_text(Path(slot.out_dir) / self.config.filename, history_csv(slot.history))

@@ -1,0 +1,447 @@
+"""The cohort: K slots of one structure trained together, epoch by epoch, on the host's call.
+
+A :class:`Cohort` holds the stacked arrays of its slots and the host-side state of each
+slot (configuration, epoch counter, epoch budget, learning rate, history, callbacks,
+status). :meth:`Cohort.run_epoch` trains every running slot for one epoch with one call of
+the compiled epoch, evaluates them on the validation set, appends to their histories and
+runs their callbacks. Slots are independent: each has its own epoch counter and budget, a
+slot freed by pruning, early stopping, divergence or reaching its budget can be refilled
+with :meth:`Cohort.assign`, and K = 1 is the same code path.
+
+Example:
+    >>> from sklearn.datasets import load_digits
+    >>> from types import SimpleNamespace
+    >>> from tunelab.config import parse_config
+    >>> x, y = load_digits(return_X_y=True)
+    >>> x = (x / 16).astype("float32"); y = y.astype("int32")
+    >>> data = SimpleNamespace(x_train=x[:1200], y_train=y[:1200], x_val=x[1200:1500],
+    ...     y_val=y[1200:1500], x_test=x[1500:], y_test=y[1500:], task="multiclass",
+    ...     num_classes=10, input_shape=(64,), name="digits")
+    >>> cfg = parse_config({"training": {"epochs": 2, "batch_size": 64}})
+    >>> cohort = Cohort(cfg, data, width=2)
+    >>> cohort.assign(0, cfg); cohort.assign(1, cfg.model_copy(update={"seed": 1}))
+    >>> sorted(cohort.run_epoch())
+    [0, 1]
+    >>> _ = cohort.run_epoch(); cohort.status(0), cohort.free_slots
+    ('done', [0, 1])
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tunelab.config import RunConfig
+from tunelab.errors import ConfigError, TrialError
+from tunelab.model import Builder, export_model, initial_values, save_model
+from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay
+from tunelab.train._callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    _BuiltinSchedule,
+)
+from tunelab.train._program import SlotState, get_program
+from tunelab.train._structure import DatasetLike, check_data, model_spec, structure_key
+
+__all__ = ["STATUSES", "Cohort"]
+
+STATUSES = ("empty", "running", "done", "early_stopped", "diverged", "stopped")
+_CHUNK = 2048
+
+
+class _Slot:
+    """One lane of a cohort; also the handle its callbacks receive."""
+
+    def __init__(self, cohort: Cohort, index: int) -> None:
+        self._cohort = cohort
+        self.index = index
+        self.config: RunConfig | None = None
+        self.tag: Any = None
+        self.out_dir: Path | None = None
+        self.status = "empty"
+        self.reason: str | None = None
+        self.epoch = 0
+        self.budget = 0
+        self.learning_rate = 0.0
+        self.lr_scale = 1.0
+        self.decay = 0.0
+        self.iterations = 0
+        self.seed = 0
+        self.l2 = 0.0
+        self.shuffle = True
+        self.callbacks: list[Callback] = []
+        self._history: dict[str, list[float]] = {}
+        self._pending: str | None = None
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        return self._history
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the cohort to stop this slot after the current epoch's callbacks."""
+        self._pending = reason
+
+    def get_weights(self) -> Any:
+        return self._cohort._get(self.index)
+
+    def set_weights(self, weights: Any) -> None:
+        self._cohort._put(self.index, weights)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        return self._cohort.save(self.index, path)
+
+
+class Cohort:
+    """K slots of one structure, trained one epoch at a time.
+
+    Args:
+        template: A configuration whose structure (see :func:`structure_key`) every slot
+            shares; it is not trained itself.
+        data: The dataset (any :class:`DatasetLike`).
+        width: K, the number of slots.
+        builder: A Python callable building the model, instead of ``model.builder``.
+    """
+
+    def __init__(self, template: RunConfig, data: DatasetLike, width: int = 1, *,
+                 builder: Builder | None = None) -> None:
+        if width < 1:
+            raise ConfigError(f"a cohort needs width >= 1, got {width=}")
+        check_data(template, data)
+        self.data = data
+        self.width = int(width)
+        self.builder = builder
+        self.key = structure_key(template, builder)
+        self.spec = model_spec(data)
+        self.program = get_program(self.key, template, self.spec, builder)
+        self.metric_names = [m.name for m in self.program.metrics]
+        self.compile_seconds = 0.0
+        self.train_seconds = 0.0
+        y_dtype = np.float32 if data.task == "regression" else np.int32
+        self._x = jnp.asarray(np.asarray(data.x_train, np.float32).reshape(
+            (-1, *self.spec.input_shape)))
+        self._y = jnp.asarray(np.asarray(data.y_train, y_dtype))
+        self._n = int(self._x.shape[0])
+        self.steps_per_epoch = -(-self._n // self.program.batch_size)
+        rows = max(len(data.x_val), len(data.x_test), 1)
+        self._chunk = min(_CHUNK, -(-rows // 8) * 8)
+        self._splits = {s: self._chunks(getattr(data, f"x_{s}"), getattr(data, f"y_{s}"),
+                                        y_dtype) for s in ("val", "test")}
+        tv, ntv = initial_values(self.program.model, template.model, self.spec, template.seed,
+                                 builder=builder)
+        opt = self.program.optimizer(optimizer_hyperparams(template.optimizer))
+        one = (list(tv), list(ntv), opt.init(list(tv)))
+        k = self.width
+        self.state = SlotState(*jax.tree.map(
+            lambda a: jnp.repeat(jnp.asarray(a)[None], k, axis=0), one))
+        self._slots = [_Slot(self, i) for i in range(k)]
+
+    # ------------------------------------------------------------------ data
+    def _chunks(self, x: Any, y: Any, y_dtype: Any) -> list[tuple[Any, Any, Any]]:
+        x = np.asarray(x, np.float32).reshape((-1, *self.spec.input_shape))
+        y = np.asarray(y, y_dtype)
+        out = []
+        for start in range(0, len(x), self._chunk):
+            xc, yc = x[start:start + self._chunk], y[start:start + self._chunk]
+            pad = self._chunk - len(xc)
+            w = np.concatenate([np.ones(len(xc), np.float32), np.zeros(pad, np.float32)])
+            xc = np.concatenate([xc, np.zeros((pad, *xc.shape[1:]), xc.dtype)])
+            yc = np.concatenate([yc, np.zeros((pad, *yc.shape[1:]), yc.dtype)])
+            out.append((jnp.asarray(xc), jnp.asarray(yc), jnp.asarray(w)))
+        return out
+
+    # ------------------------------------------------------------------ slots
+    def _slot(self, slot: int) -> _Slot:
+        if not 0 <= slot < self.width:
+            raise TrialError(f"slot {slot} does not exist; this cohort has slots 0..{self.width - 1}")
+        return self._slots[slot]
+
+    @property
+    def running_slots(self) -> list[int]:
+        """Slots that are training."""
+        return [s.index for s in self._slots if s.status == "running"]
+
+    @property
+    def free_slots(self) -> list[int]:
+        """Slots that can take a new configuration (empty or finished)."""
+        return [s.index for s in self._slots if s.status != "running"]
+
+    def status(self, slot: int) -> str:
+        """One of ``empty, running, done, early_stopped, diverged, stopped``."""
+        return self._slot(slot).status
+
+    def stop_reason(self, slot: int) -> str | None:
+        """Why a slot was stopped (``cohort.stop``'s reason), else None."""
+        return self._slot(slot).reason
+
+    def tag(self, slot: int) -> Any:
+        """The tag given to :meth:`assign` (a trial, a number: anything)."""
+        return self._slot(slot).tag
+
+    def config(self, slot: int) -> RunConfig | None:
+        """The configuration a slot trains (None for an empty slot)."""
+        return self._slot(slot).config
+
+    def epoch(self, slot: int) -> int:
+        """How many epochs the slot has trained since it was assigned."""
+        return self._slot(slot).epoch
+
+    def history(self, slot: int) -> dict[str, list[float]]:
+        """The slot's history: Keras's keys, one value per epoch."""
+        return {k: list(v) for k, v in self._slot(slot).history.items()}
+
+    def learning_rate(self, slot: int) -> float:
+        """The slot's base learning rate for its next epoch."""
+        return self._slot(slot).learning_rate
+
+    def set_learning_rate(self, slot: int, value: float) -> None:
+        """Change a slot's base learning rate from its next epoch on."""
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"optimizer.learning_rate must be a finite number >= 0, got {value}")
+        self._slot(slot).learning_rate = float(value)
+
+    def _log_keys(self) -> list[str]:
+        keys = ["epoch", "loss", *self.metric_names]
+        if self._splits["val"]:
+            keys += ["val_loss", *(f"val_{m}" for m in self.metric_names)]
+        return [*keys, "lr", "seconds"]
+
+    def _callbacks(self, cfg: RunConfig, extra: Sequence[Callback]) -> list[Callback]:
+        logged = set(self._log_keys())
+        out: list[Callback] = []
+        sched = epoch_schedule(cfg.schedule, optimizer_hyperparams(cfg.optimizer)["learning_rate"],
+                               cfg.training.epochs)
+        if sched is not None:
+            out.append(_BuiltinSchedule(sched))
+        section = cfg.callbacks
+        built: list[tuple[str, Any, Any]] = [
+            ("early_stopping", section.early_stopping, EarlyStopping),
+            ("reduce_lr_on_plateau", section.reduce_lr_on_plateau, ReduceLROnPlateau),
+            ("model_checkpoint", section.model_checkpoint, ModelCheckpoint),
+        ]
+        for name, conf, cls in built:
+            if conf is None:
+                continue
+            monitor = {"acc": "accuracy", "val_acc": "val_accuracy"}.get(conf.monitor,
+                                                                         conf.monitor)
+            if monitor not in logged:
+                raise ConfigError(
+                    f"callbacks.{name}.monitor: {conf.monitor!r} is not logged; choose one of"
+                    f" {', '.join(k for k in self._log_keys() if k not in ('epoch', 'seconds'))}"
+                )
+            out.append(cls(conf.model_copy(update={"monitor": monitor})))
+        if section.csv_logger is not None:
+            out.append(CSVLogger(section.csv_logger))
+        return out + list(extra)
+
+    def assign(self, slot: int, cfg: RunConfig, tag: Any = None, *,
+               out_dir: str | os.PathLike[str] | None = None,
+               callbacks: Sequence[Callback] = ()) -> None:
+        """(Re)initialise ``slot`` in place to train ``cfg`` from epoch 0.
+
+        Raises:
+            TrialError: when ``cfg`` does not share the cohort's structure.
+            ConfigError: when ``cfg`` has a bad value (the message names the key).
+        """
+        s = self._slot(slot)
+        if structure_key(cfg, self.builder) != self.key:
+            ours = dict(self.key)  # type: ignore[arg-type]
+            theirs = dict(structure_key(cfg, self.builder))  # type: ignore[arg-type]
+            diff = [k for k in ours if ours[k] != theirs.get(k)]
+            raise TrialError(
+                f"slot {slot}: this configuration differs from the cohort's structure in"
+                f" {', '.join(diff)}; train it in a cohort of its own"
+            )
+        check_data(cfg, self.data)
+        hyper = optimizer_hyperparams(cfg.optimizer)
+        decay = step_decay(cfg.schedule, cfg.optimizer)
+        hyper["decay"] = decay
+        s.out_dir = Path(out_dir) if out_dir is not None else None
+        s.callbacks = self._callbacks(cfg, callbacks)
+        tv, ntv = initial_values(self.program.model, cfg.model, self.spec, cfg.seed,
+                                 builder=self.builder)
+        opt_state = self.program.optimizer(hyper).init(list(tv))
+        self._put(slot, (list(tv), list(ntv)), opt_state)
+        s.config, s.tag, s.status, s.reason, s._pending = cfg, tag, "running", None, None
+        s.epoch, s.budget, s.iterations = 0, int(cfg.training.epochs), 0
+        s.learning_rate, s.lr_scale, s.decay = hyper["learning_rate"], 1.0, decay
+        s.seed, s.l2, s.shuffle = int(cfg.seed), float(cfg.model.l2), bool(cfg.training.shuffle)
+        s._history = {k: [] for k in self._log_keys()}
+        for cb in s.callbacks:
+            cb.on_train_begin(s)
+
+    def stop(self, slot: int, reason: str = "stopped") -> None:
+        """Stop a running slot now (e.g. ``"pruned"``); it becomes free for a refill."""
+        s = self._slot(slot)
+        if s.status != "running":
+            return
+        self._finish(s, "early_stopped" if reason == "early_stopped" else "stopped", reason)
+
+    def _finish(self, s: _Slot, status: str, reason: str | None) -> None:
+        s.status, s.reason, s._pending = status, reason, None
+        for cb in s.callbacks:
+            cb.on_train_end(s)
+
+    # ------------------------------------------------------------------ arrays
+    def _get(self, slot: int) -> tuple[list[Any], list[Any]]:
+        tv = [a[slot] for a in self.state.trainable]
+        ntv = [a[slot] for a in self.state.non_trainable]
+        return tv, ntv
+
+    def _put(self, slot: int, weights: Any, opt_state: Any = None) -> None:
+        tv, ntv = weights
+        st = self.state
+        st.trainable = [a.at[slot].set(v) for a, v in zip(st.trainable, tv, strict=True)]
+        st.non_trainable = [a.at[slot].set(v) for a, v in
+                            zip(st.non_trainable, ntv, strict=True)]
+        if opt_state is not None:
+            st.opt_state = jax.tree.map(lambda a, v: a.at[slot].set(v), st.opt_state, opt_state)
+
+    def _vector(self, attr: str, dtype: Any) -> np.ndarray:
+        return np.asarray([getattr(s, attr) for s in self._slots], dtype=dtype)
+
+    # ------------------------------------------------------------------ training
+    def run_epoch(self) -> dict[int, dict[str, float]]:
+        """Train every running slot for one epoch; return each one's logs.
+
+        Logs hold ``epoch`` (counted from 0), ``loss`` and the metrics (means over the
+        epoch's batches, as Keras reports them), ``val_loss`` and ``val_<metric>``, ``lr``
+        (the rate the epoch's last update used) and ``seconds`` (the cohort's epoch time).
+        """
+        running = [s for s in self._slots if s.status == "running"]
+        if not running:
+            return {}
+        for s in running:
+            for cb in s.callbacks:
+                cb.on_epoch_begin(s, s.epoch)
+        active = self._vector("status", object) == "running"
+        seeds = np.asarray([s.seed & 0xFFFFFFFF for s in self._slots], np.uint32)
+        args = (self.state.tree(), self._x, self._y, seeds,
+                self._vector("epoch", np.int32), self._vector("learning_rate", np.float32),
+                active, self._vector("l2", np.float32), self._vector("shuffle", bool))
+        exe, compile_s = self.program.compiled("epoch", args)
+        start = time.perf_counter()
+        tree, stats = exe(*args)
+        self.state = SlotState(*tree)
+        val, eval_compile = self._evaluate("val")
+        stats = jax.device_get(stats)
+        seconds = time.perf_counter() - start - eval_compile
+        self.compile_seconds += compile_s + eval_compile
+        self.train_seconds += seconds
+        out: dict[int, dict[str, float]] = {}
+        for s in running:
+            out[s.index] = self._end_epoch(s, stats, val, seconds)
+        return out
+
+    def _end_epoch(self, s: _Slot, stats: dict[str, Any], val: dict[str, np.ndarray],
+                   seconds: float) -> dict[str, float]:
+        k = s.index
+        loss = float(stats["loss"][k])
+        diverged = not (bool(stats["finite"][k]) and math.isfinite(loss))
+        if not diverged:
+            s.iterations += self.steps_per_epoch
+        lr = s.learning_rate / (1.0 + s.decay * max(s.iterations - 1, 0))
+        logs: dict[str, float] = {"epoch": s.epoch, "loss": loss}
+        for j, name in enumerate(self.metric_names):
+            logs[name] = self._finish_metric(j, float(stats["metrics"][k, j]))
+        for key, values in val.items():
+            logs[f"val_{key}"] = float(values[k])
+        logs["lr"] = float(lr)
+        logs["seconds"] = seconds
+        for key in s.history:
+            s.history[key].append(logs[key])
+        for cb in s.callbacks:
+            cb.on_epoch_end(s, s.epoch, logs)
+        s.epoch += 1
+        if diverged:
+            self._finish(s, "diverged", "loss is not finite")
+        elif s._pending is not None:
+            reason = s._pending
+            self._finish(s, "early_stopped" if reason == "early_stopped" else "stopped", reason)
+        elif s.epoch >= s.budget:
+            self._finish(s, "done", None)
+        return logs
+
+    def _finish_metric(self, j: int, mean: float) -> float:
+        return math.sqrt(mean) if self.program.metrics[j].root and mean >= 0 else mean
+
+    def _evaluate(self, split: str) -> tuple[dict[str, np.ndarray], float]:
+        chunks = self._splits[split]
+        if not chunks:
+            return {}, 0.0
+        st = self.state
+        l2 = self._vector("l2", np.float32)
+        totals: Any = None
+        compile_s = 0.0
+        for xc, yc, wc in chunks:
+            args = (st.trainable, st.non_trainable, xc, yc, wc, l2)
+            exe, c = self.program.compiled("evaluate", args)
+            compile_s += c
+            part = exe(*args)
+            totals = part if totals is None else jax.tree.map(jnp.add, totals, part)
+        loss_sum, metric_sums, penalty = jax.device_get(totals)
+        penalty = penalty / len(chunks)  # every chunk adds the same penalty once
+        n = max(sum(float(np.sum(np.asarray(w))) for _, _, w in chunks), 1.0)
+        mean_loss = loss_sum / n
+        if self.program.loss.root:
+            mean_loss = np.sqrt(np.maximum(mean_loss, 0.0))
+        out = {"loss": mean_loss + penalty}
+        for j, name in enumerate(self.metric_names):
+            value = metric_sums[:, j] / n
+            out[name] = np.sqrt(np.maximum(value, 0.0)) if self.program.metrics[j].root else value
+        return out, compile_s
+
+    def evaluate(self, split: str = "test") -> dict[int, dict[str, float]]:
+        """Every non-empty slot's loss and metrics on ``"val"`` or ``"test"`` data now.
+
+        Keys are prefixed with the split: ``test_loss``, ``test_accuracy``...
+        """
+        if split not in self._splits:
+            raise ConfigError(f"split must be 'val' or 'test', got {split!r}")
+        values, compile_s = self._evaluate(split)
+        self.compile_seconds += compile_s
+        return {s.index: {f"{split}_{k}": float(v[s.index]) for k, v in values.items()}
+                for s in self._slots if s.status != "empty"}
+
+    def predict(self, slot: int, x: Any) -> np.ndarray:
+        """The slot's predictions (inference mode) for ``x``, as a NumPy array."""
+        tv, ntv = self._get(slot)
+        xs = np.asarray(x, np.float32).reshape((-1, *self.spec.input_shape))
+        outs = []
+        for start in range(0, len(xs), self._chunk):
+            part = xs[start:start + self._chunk]
+            pad = self._chunk - len(part)
+            padded = np.concatenate([part, np.zeros((pad, *part.shape[1:]), np.float32)])
+            args = (tv, ntv, jnp.asarray(padded))
+            exe, c = self.program.compiled("predict", args)
+            self.compile_seconds += c
+            outs.append(np.asarray(exe(*args))[:len(part)])
+        return np.concatenate(outs) if outs else np.zeros((0, self.spec.num_outputs), np.float32)
+
+    # ------------------------------------------------------------------ export
+    def weights(self, slot: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The slot's (trainable, non-trainable) arrays, copied to NumPy."""
+        tv, ntv = self._get(slot)
+        return [np.asarray(a) for a in tv], [np.asarray(a) for a in ntv]
+
+    def export(self, slot: int) -> Any:
+        """The slot as a ``keras.Model`` of standard layers (loadable without tunelab)."""
+        s = self._slot(slot)
+        if s.config is None:
+            raise TrialError(f"slot {slot} is empty; assign a configuration first")
+        tv, ntv = self.weights(slot)
+        return export_model(s.config.model, self.spec, tv, ntv, builder=self.builder)
+
+    def save(self, slot: int, path: str | os.PathLike[str]) -> Path:
+        """Save the slot as a ``.keras`` file, atomically."""
+        return save_model(self.export(slot), path)

@@ -1,0 +1,298 @@
+"""One structure's compiled program: the Keras model, one epoch as a scan, and evaluation.
+
+A :class:`Program` is built once per structure (see :func:`structure_key`) and shared by
+every cohort of that structure through a module-level cache. Its functions are pure and
+take everything as arguments, the dataset included: captured as a constant, the data
+would be baked into the program and compiling would take several times longer.
+
+* ``epoch``: one jitted ``lax.scan`` over minibatches. Each step gathers every slot's
+  minibatch from its own permutation, runs ``model.stateless_call`` under ``jax.vmap``
+  with the slots' stacked variables, and applies the slots' optax updates. A slot that is
+  not active, or whose loss turns NaN/inf, keeps its arrays unchanged (masked).
+* ``evaluate``: the slots' loss and metrics on one fixed-size chunk of rows (padded rows
+  weigh zero), summed on the host side over as many chunks as a dataset has, so one
+  compiled function serves validation and test sets of any size.
+
+Compiled executables are kept per (K, data shapes) and their compile time is measured
+apart from training time. JAX's persistent compilation cache is switched on
+(``$TUNELAB_CACHE`` or ``~/.cache/tunelab/jax``), so a repeated run skips XLA compilation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from tunelab.config import RunConfig
+from tunelab.model import (
+    Builder,
+    ModelSpec,
+    Term,
+    build_model,
+    dense_targets,
+    kernel_indices,
+    loss_term,
+    metric_term,
+)
+from tunelab.optim import make_optimizer, optimizer_family, set_learning_rate
+
+__all__ = ["Program", "SlotState", "compile_stats", "enable_compilation_cache", "get_program"]
+
+_CACHE_LOCK = threading.Lock()
+_CACHE_ON = False
+
+
+def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """Switch on JAX's persistent compilation cache in a tunelab folder (once per process).
+
+    The folder is ``path``, else ``$TUNELAB_CACHE``, else ``~/.cache/tunelab/jax``. Setting
+    ``TUNELAB_CACHE`` to an empty string leaves the cache off.
+
+    Example:
+        >>> enable_compilation_cache() is None or True
+        True
+    """
+    global _CACHE_ON
+    with _CACHE_LOCK:
+        if _CACHE_ON:
+            return Path(jax.config.jax_compilation_cache_dir or ".")
+        env = os.environ.get("TUNELAB_CACHE")
+        if path is None and env == "":
+            return None
+        folder = Path(path or env or Path.home() / ".cache" / "tunelab" / "jax").expanduser()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None  # a read-only home must not stop training; compiling still works
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        _CACHE_ON = True
+        return folder
+
+
+@dataclass
+class SlotState:
+    """The stacked arrays of a cohort: one leading axis of size K on every leaf."""
+
+    trainable: list[Any]
+    non_trainable: list[Any]
+    opt_state: Any
+
+    def tree(self) -> tuple[Any, Any, Any]:
+        return (self.trainable, self.non_trainable, self.opt_state)
+
+
+@dataclass
+class _Stats:
+    compiles: int = 0
+    seconds: float = 0.0
+
+
+_STATS = _Stats()
+
+
+def compile_stats() -> dict[str, float]:
+    """How many epoch/eval programs this process compiled, and the seconds it took.
+
+    Example:
+        >>> sorted(compile_stats())
+        ['compiles', 'seconds']
+    """
+    return {"compiles": _STATS.compiles, "seconds": _STATS.seconds}
+
+
+@dataclass
+class Program:
+    """The Keras model and compiled functions shared by every cohort of one structure."""
+
+    config: RunConfig
+    spec: ModelSpec
+    builder: Builder | None
+    model: Any = field(init=False)
+    loss: Term = field(init=False)
+    metrics: list[Term] = field(init=False)
+    _optimizer: Callable[..., Any] = field(init=False)
+    _kernels: list[int] = field(init=False)
+    _compiled: dict[tuple[Any, ...], Any] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.model = build_model(cfg.model, self.spec, builder=self.builder)
+        self.loss = loss_term(cfg.training.loss, self.spec.task)
+        self.metrics = [metric_term(m, self.spec.task) for m in _metric_names(cfg, self.spec)]
+        name, nesterov = optimizer_family(cfg.optimizer)
+        self._optimizer = make_optimizer(name, nesterov=nesterov)
+        uses_builder = self.builder is not None or cfg.model.builder is not None
+        self._kernels = [] if uses_builder else kernel_indices(self.model)
+        self.batch_size = int(cfg.training.batch_size)
+
+    # ------------------------------------------------------------------ per-slot pieces
+    def optimizer(self, hyperparams: dict[str, float]) -> Any:
+        """The slot's optax optimizer (its numbers injected into the state)."""
+        return self._optimizer(**hyperparams)
+
+    def _forward(self, tv: Any, ntv: Any, x: Any, training: bool) -> tuple[Any, Any, Any]:
+        y_pred, new_ntv, losses = self.model.stateless_call(
+            tv, ntv, x, training=training, return_losses=True)
+        extra = sum(losses) if losses else jnp.zeros((), jnp.float32)
+        return y_pred, new_ntv, extra
+
+    def _penalty(self, tv: Any, l2: Any) -> Any:
+        # Keras's L2 regularizer: l2 * sum(w**2) over every Dense kernel.
+        if not self._kernels:
+            return jnp.zeros((), jnp.float32)
+        return l2 * sum(jnp.sum(jnp.square(tv[i])) for i in self._kernels)
+
+    def _terms(self, labels: Any, y_pred: Any, w: Any) -> tuple[Any, Any]:
+        targets = dense_targets(labels, self.spec.task, self.spec.num_outputs)
+        per_loss = jnp.sum(w * self.loss.fn(labels, targets, y_pred))
+        per_metric = jnp.stack([jnp.sum(w * m.fn(labels, targets, y_pred)) for m in self.metrics]
+                               ) if self.metrics else jnp.zeros((0,), jnp.float32)
+        return per_loss, per_metric
+
+    # ------------------------------------------------------------------ the epoch
+    def _epoch(self, state: tuple[Any, Any, Any], x: Any, y: Any, seeds: Any, epochs: Any,
+               lr: Any, active: Any, l2: Any, shuffle: Any) -> tuple[Any, Any]:
+        n = x.shape[0]
+        bsz = self.batch_size
+        steps = -(-n // bsz)
+        tv, ntv, opt_state = state
+        opt_state = set_learning_rate(opt_state, lr)
+        template = self._optimizer_template(opt_state)
+
+        def order(seed: Any, epoch: Any, shuf: Any) -> Any:
+            key = jax.random.fold_in(jax.random.PRNGKey(seed), epoch)
+            perm = jnp.where(shuf, jax.random.permutation(key, n), jnp.arange(n))
+            return jnp.pad(perm, (0, steps * bsz - n))
+
+        perms = jax.vmap(order)(seeds, epochs, shuffle)
+
+        def slot_step(tv: Any, ntv: Any, opt: Any, alive: Any, l2k: Any, idx: Any,
+                      w: Any) -> tuple[Any, ...]:
+            xb, yb = x[idx], y[idx]
+            count = jnp.sum(w)
+
+            def objective(params: Any) -> tuple[Any, Any]:
+                y_pred, new_ntv, extra = self._forward(params, ntv, xb, training=True)
+                loss_sum, metric_sums = self._terms(yb, y_pred, w)
+                loss = loss_sum / count
+                if self.loss.root:
+                    loss = jnp.sqrt(loss)
+                loss = loss + extra + self._penalty(params, l2k)
+                return loss, (new_ntv, metric_sums)
+
+            (loss, (new_ntv, metric_sums)), grads = jax.value_and_grad(
+                objective, has_aux=True)(tv)
+            updates, new_opt = template.update(grads, opt, tv)
+            new_tv = optax.apply_updates(tv, updates)
+            ok = alive & jnp.isfinite(loss)
+
+            def keep(new: Any, old: Any) -> Any:
+                return jnp.where(ok, new, old)
+
+            return (jax.tree.map(keep, new_tv, tv), jax.tree.map(keep, new_ntv, ntv),
+                    jax.tree.map(keep, new_opt, opt), ok, loss * count, metric_sums)
+
+        def body(carry: tuple[Any, ...], t: Any) -> tuple[tuple[Any, ...], None]:
+            tv, ntv, opt, alive, loss_acc, metric_acc = carry
+            start = t * bsz
+            idx = jax.lax.dynamic_slice_in_dim(perms, start, bsz, axis=1)
+            w = ((start + jnp.arange(bsz)) < n).astype(jnp.float32)
+            tv, ntv, opt, alive, loss_sum, metric_sums = jax.vmap(
+                slot_step, in_axes=(0, 0, 0, 0, 0, 0, None))(tv, ntv, opt, alive, l2, idx, w)
+            return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), None
+
+        k = lr.shape[0]
+        carry0 = (tv, ntv, opt_state, active, jnp.zeros((k,), jnp.float32),
+                  jnp.zeros((k, len(self.metrics)), jnp.float32))
+        (tv, ntv, opt_state, alive, loss_acc, metric_acc), _ = jax.lax.scan(
+            body, carry0, jnp.arange(steps))
+        stats = {"loss": loss_acc / n, "metrics": metric_acc / n, "finite": alive}
+        return (tv, ntv, opt_state), stats
+
+    def _optimizer_template(self, opt_state: Any) -> Any:
+        # inject_hyperparams reads every number from the state at update time, so any values
+        # of the right names build the update function; the slot's own ones come from state.
+        names = list(opt_state.hyperparams)
+        return self._optimizer(**{name: 0.0 for name in names})
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self, tv: Any, ntv: Any, x: Any, y: Any, w: Any, l2: Any) -> Any:
+        def one(tv: Any, ntv: Any, l2k: Any) -> tuple[Any, Any, Any]:
+            y_pred, _, extra = self._forward(tv, ntv, x, training=False)
+            loss_sum, metric_sums = self._terms(y, y_pred, w)
+            return loss_sum, metric_sums, extra + self._penalty(tv, l2k)
+
+        return jax.vmap(one)(tv, ntv, l2)
+
+    def _predict(self, tv: Any, ntv: Any, x: Any) -> Any:
+        y_pred, _, _ = self._forward(tv, ntv, x, training=False)
+        return y_pred
+
+    # ------------------------------------------------------------------ compiling
+    def compiled(self, kind: str, args: tuple[Any, ...]) -> tuple[Any, float]:
+        """The compiled ``epoch``/``evaluate``/``predict`` for these argument shapes.
+
+        Returns the executable and the seconds spent compiling it now (0 when cached).
+        """
+        key = (kind, jax.tree.structure(args),
+               tuple((tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(args)))
+        hit = self._compiled.get(key)
+        if hit is not None:
+            return hit, 0.0
+        enable_compilation_cache()
+        fn = {"epoch": self._epoch, "evaluate": self._evaluate, "predict": self._predict}[kind]
+        donate = (0,) if kind == "epoch" else ()
+        start = time.perf_counter()
+        lowered = jax.jit(fn, donate_argnums=donate).lower(*args)
+        mid = time.perf_counter()
+        exe = lowered.compile()
+        seconds = time.perf_counter() - start
+        if os.environ.get("TUNELAB_DEBUG_COMPILE"):
+            print(f"compile {kind}: lower {mid - start:.2f}s, compile {seconds - (mid - start):.2f}s")
+        self._compiled[key] = exe
+        _STATS.compiles += 1
+        _STATS.seconds += seconds
+        return exe, seconds
+
+
+def _metric_names(cfg: RunConfig, spec: ModelSpec) -> list[str]:
+    from tunelab.model import resolve_metrics
+
+    return resolve_metrics(list(cfg.training.metrics), spec.task)
+
+
+_PROGRAMS: dict[tuple[Any, ...], Program] = {}
+
+
+def get_program(key: tuple[Any, ...], cfg: RunConfig, spec: ModelSpec,
+                builder: Builder | None) -> Program:
+    """The shared :class:`Program` for a structure and data spec, built on first use."""
+    full = (key, spec)
+    with _CACHE_LOCK:
+        program = _PROGRAMS.get(full)
+        if program is None:
+            program = Program(cfg, spec, builder)
+            _PROGRAMS[full] = program
+        return program
+
+
+def stack(trees: list[Any]) -> Any:
+    """Stack per-slot pytrees along a new leading axis."""
+    return jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(a) for a in xs]), *trees)
+
+
+def as_numpy(tree: Any) -> Any:
+    """Copy a pytree of device arrays to host NumPy arrays."""
+    return jax.tree.map(np.asarray, tree)

@@ -1,0 +1,110 @@
+"""What a cohort shares (its structure) and the dataset shape the engine trains on.
+
+Configurations train in one cohort when :func:`structure_key` gives them the same key: the
+same network shape (layer widths and activation, or the same user builder), batch size,
+optimizer family (and SGD's ``nesterov``), loss, metrics and data section. Everything else
+(learning rate and every optimizer and schedule number, dropout rates, L2 strength,
+initializer, seed, epochs, callbacks) is a per-slot value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from typing import Any, Protocol
+
+import numpy as np
+
+from tunelab.config import RunConfig
+from tunelab.errors import ConfigError, DataError
+from tunelab.model import Builder, ModelSpec, num_outputs, resolve_loss
+from tunelab.optim import optimizer_family
+
+__all__ = ["DatasetLike", "check_data", "model_spec", "structure_key"]
+
+
+class DatasetLike(Protocol):
+    """Any object with a dataset's arrays and description (``tunelab.data.Dataset`` is one).
+
+    ``x_*`` are float32 ``(N, features...)``; ``y_*`` are int class indices for
+    classification, floats for regression.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    num_classes: int
+    input_shape: tuple[int, ...]
+    name: str
+
+
+def _builder_id(builder: Builder | str) -> str:
+    if isinstance(builder, str):
+        return builder
+    module = getattr(builder, "__module__", "?")
+    return f"{module}:{getattr(builder, '__qualname__', repr(builder))}#{id(builder)}"
+
+
+def structure_key(cfg: RunConfig, builder: Builder | None = None) -> Hashable:
+    """The hashable key that configurations sharing a cohort have in common.
+
+    Example:
+        >>> from tunelab.config import parse_config
+        >>> a = parse_config({"optimizer": {"learning_rate": 0.1}, "model": {"dropout": 0.3}})
+        >>> b = parse_config({"optimizer": {"learning_rate": 0.01}, "seed": 7})
+        >>> structure_key(a) == structure_key(b)
+        True
+        >>> structure_key(a) == structure_key(parse_config({"training": {"batch_size": 64}}))
+        False
+    """
+    m = cfg.model
+    if builder is not None or m.builder is not None:
+        network: tuple[Any, ...] = ("builder", _builder_id(builder or m.builder))  # type: ignore[arg-type]
+    else:
+        network = ("mlp", tuple(m.units), m.activation)
+    training = cfg.training
+    return (
+        ("network", network),
+        ("optimizer", optimizer_family(cfg.optimizer)),
+        ("batch_size", int(training.batch_size)),
+        ("loss", training.loss),
+        ("metrics", tuple(training.metrics)),
+        ("data", json.dumps(cfg.data.model_dump(mode="json"), sort_keys=True)),
+    )
+
+
+def model_spec(data: DatasetLike) -> ModelSpec:
+    """The input shape, task and output width a dataset asks of a model."""
+    shape = tuple(int(d) for d in np.shape(data.x_train)[1:])
+    return ModelSpec(shape, str(data.task), num_outputs(data.task, data.num_classes,
+                                                        np.asarray(data.y_train)))
+
+
+def check_data(cfg: RunConfig, data: DatasetLike) -> None:
+    """Check that a configuration can train on a dataset; errors name the key at fault.
+
+    Raises:
+        ConfigError: batch size larger than the training data, or a loss unfit for the task.
+        DataError: arrays of mismatched lengths, or no training data.
+    """
+    n = int(np.shape(data.x_train)[0])
+    if n == 0:
+        raise DataError(f"{data.name}: the training split is empty")
+    for split in ("train", "val", "test"):
+        xs, ys = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if np.shape(xs)[0] != np.shape(ys)[0]:
+            raise DataError(
+                f"{data.name}: x_{split} has {np.shape(xs)[0]} rows but y_{split} has"
+                f" {np.shape(ys)[0]}"
+            )
+    bsz = cfg.training.batch_size
+    if bsz > n:
+        raise ConfigError(
+            f"training.batch_size: {bsz} is larger than the {n} training samples of"
+            f" {data.name!r}; use at most {n}"
+        )
+    resolve_loss(cfg.training.loss, data.task)

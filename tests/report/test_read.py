@@ -1,0 +1,198 @@
+"""Reading run folders into reports: train, tune, guide and landscape race folders."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from tunelab.errors import ConfigError
+from tunelab.report import read_decisions, read_history, read_run, storage_url, write_report
+
+from ._runs import DECISIONS, race_run, train_run
+
+
+def test_a_tune_folder_gives_summary_best_curves_and_its_study(tune_folder):
+    folder, study = tune_folder
+    data = read_run(folder)
+    s = data.summary
+    assert s.kind == "tune" and s.dataset == "digits" and s.task == "multiclass"
+    assert s.objective == "maximize val_accuracy"
+    assert s.best_value == study.best_value
+    assert s.best_params == study.best_params
+    best_cfg = folder / "trials" / str(study.best_trial.number) / "config.toml"
+    assert s.best_config == best_cfg.read_text()
+    assert s.base_config == (folder / "tune.toml").read_text()
+    assert s.details["compile time (s)"] == 4.0  # 1.5 + 2.5 over two sessions
+    assert s.details["mean cohort width"] == 7.0
+    assert s.details["sessions (resumed)"] == 2
+    assert s.details["saved model"] == f"best.keras (trial {study.best_trial.number})"
+    assert s.wall_seconds == 25.0
+    ranked = sorted((t for t in study.trials if t.value is not None), key=lambda t: -t.value)
+    assert [c.label for c in data.curves] == [f"trial {t.number}" for t in ranked[:3]]
+    assert [sec.name for sec in data.studies] == ["tunelab"]
+
+
+def test_write_report_of_a_tune_folder(tune_folder):
+    folder, _ = tune_folder
+    page = write_report(folder)
+    assert page == folder / "report.html"
+    html = page.read_text()
+    assert sorted(p.name for p in (folder / "figures").iterdir()) == sorted(
+        re.findall(r"<code>figures/([^<]+)</code>", html))
+    assert 'data-code="trials-diverged"' in html
+    assert "optimizer.learning_rate" in html
+
+
+def test_out_elsewhere_keeps_figures_in_the_run_folder(tmp_path):
+    folder = train_run(tmp_path / "train")
+    page = write_report(folder, tmp_path / "pages" / "x.html")
+    assert page.is_file()
+    assert (folder / "figures" / "curves-run.png").is_file()
+    assert "<code>../train/figures/curves-run.png</code>" in page.read_text()
+
+
+def test_a_train_folder(tmp_path):
+    data = read_run(train_run(tmp_path / "train"))
+    s = data.summary
+    assert s.kind == "train" and s.dataset == "digits"
+    assert s.objective == "val_accuracy at the last epoch"
+    assert s.best_value == data.curves[0].history["val_accuracy"][-1]
+    assert s.test_accuracy == 0.9611
+    assert s.details["epochs"] == 8 and s.details["status"] == "completed"
+    assert s.details["test loss"] == 0.12 and s.details["compile time (s)"] == 1.25
+    assert data.curves[0].metric == "accuracy"
+    assert data.studies == []
+
+
+def test_a_bare_history_file_is_read_too(tmp_path):
+    (tmp_path / "history.json").write_text(json.dumps({"loss": [1.0, None], "val_loss": [2, 1]}))
+    history = read_history(tmp_path / "history.json")
+    assert history["val_loss"] == [2.0, 1.0] and history["loss"][1] != history["loss"][1]
+    assert read_run(tmp_path).summary.objective == "val_loss at the last epoch"
+
+
+def test_a_guide_folder_orders_steps_and_studies(guide_folder):
+    data = read_run(guide_folder)
+    s = data.summary
+    assert s.kind == "guide" and s.dataset == "digits" and s.task == "multiclass"
+    assert s.objective == "maximize val_accuracy"
+    assert s.test_accuracy == 0.9722 and s.wall_seconds == 181.0
+    assert s.best_value == 0.975  # the last step's kept value
+    assert s.details["changes adopted"] == "topology, batch size"
+    assert s.details["budget"] == "quick" and s.details["test loss"] == 0.1
+    assert s.best_config == (guide_folder / "final.toml").read_text()
+    assert [step.name for step in data.guide] == ["topology", "batch size", "cross-validation"]
+    assert [sec.name for sec in data.studies] == ["topology", "batch size"]
+    assert [c.label.split(" · ")[0] for c in data.curves] == ["topology", "batch size"]
+    topology, batch, _ = data.guide
+    assert topology.title == "Topology: hidden layers and dropout"
+    assert [i.source for i in topology.images] == [guide_folder / "1-topology" / "lr_range.png"]
+    assert topology.details["trials"] == "7 complete, 3 pruned, 1 diverged"
+    assert topology.details["range test"] == (
+        "suggested learning rate 0.05 (loss exceeded 4x its best)")
+    assert batch.values[1].std != batch.values[1].std  # null std is NaN
+    assert [r.batch_size for r in batch.batch_sizes] == [16, 64, 256]
+    assert batch.batch_sizes[2].accuracy != batch.batch_sizes[2].accuracy  # null is NaN
+
+
+def test_a_race_folder(tmp_path):
+    folder = race_run(tmp_path / "race")
+    data = read_run(folder)
+    (race,) = data.races
+    assert race.name == "beale"
+    assert race.columns == ["optimizer", "success_1e-8", "evaluations"]
+    assert race.rows == [["adam", 1.0, 120], ["sgd", 0.5, 900]]
+    assert race.detail_columns[:2] == ["function", "dim"]
+    assert race.detail_rows[1][2] == "sgd"
+    assert [i.name for i in race.images] == ["race-ecdf", "race-contour-beale-d2"]
+    assert race.images[0].source == folder / "ecdf.png"
+    assert data.summary.details["optimizers"] == "adam, sgd"
+    assert data.summary.wall_seconds == 3.5
+
+
+def test_a_race_report_references_its_pictures_and_lightens_big_ones(tmp_path):
+    from PIL import Image as PILImage
+
+    folder = race_run(tmp_path / "race")
+    pixels = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    PILImage.fromarray(pixels).save(folder / "contour-noise-d2.png")
+    big = (folder / "contour-noise-d2.png").stat().st_size
+    assert big > 150_000
+    html = write_report(folder).read_text()
+    assert not (folder / "figures").exists()  # nothing to copy: the race's own files are used
+    assert "<code>contour-noise-d2.png</code>" in html
+    inlined = re.search(r'src="data:image/png;base64,([^"]+)" alt="contour noise d2"', html)
+    assert inlined is not None and len(inlined.group(1)) * 3 / 4 < big
+
+
+def test_folders_that_are_not_runs_get_clear_errors(tmp_path):
+    with pytest.raises(ConfigError, match="no such run folder"):
+        read_run(tmp_path / "missing")
+    with pytest.raises(ConfigError, match="not a tunelab run folder"):
+        read_run(tmp_path)
+
+
+def test_damaged_files_are_named(tmp_path):
+    folder = train_run(tmp_path / "train")
+    (folder / "history.json").write_text('{"loss": [1.0,')
+    with pytest.raises(ConfigError, match=r"history\.json: not valid JSON \(line 1"):
+        read_run(folder)
+    (folder / "history.json").write_text('{"loss": "high"}')
+    with pytest.raises(ConfigError, match="key 'loss' must be a list of numbers"):
+        read_history(folder / "history.json")
+
+
+def test_bad_decisions_name_the_step_and_key(tmp_path):
+    path = tmp_path / "decisions.json"
+    broken = json.loads(json.dumps(DECISIONS))
+    del broken["steps"][1]["reason"]
+    path.write_text(json.dumps(broken))
+    with pytest.raises(ConfigError, match=r"steps\[1\]: missing key 'reason'"):
+        read_decisions(path)
+    broken["steps"][1]["reason"] = "ok"
+    broken["steps"][0]["values"][0]["mean"] = "high"
+    path.write_text(json.dumps(broken))
+    with pytest.raises(ConfigError, match=r"steps\[0\]\.values\[0\]\.mean"):
+        read_decisions(path)
+    path.write_text(json.dumps({"step": "x"}))
+    with pytest.raises(ConfigError, match="expected"):
+        read_decisions(path)
+    path.write_text(json.dumps(DECISIONS["steps"]))  # a bare list is accepted
+    assert len(read_decisions(path)) == 3
+
+
+def test_storage_url_of_runs(tmp_path, tune_folder):
+    folder, _ = tune_folder
+    assert storage_url(folder) == f"sqlite:///{(folder / 'study.db').resolve()}"
+    (tmp_path / "two" / "a").mkdir(parents=True)
+    (tmp_path / "two" / "b").mkdir()
+    (tmp_path / "two" / "a" / "study.db").write_bytes(b"")
+    (tmp_path / "two" / "b" / "study.db").write_bytes(b"")
+    with pytest.raises(ConfigError, match="several study storages"):
+        storage_url(tmp_path / "two")
+    with pytest.raises(ConfigError, match="no study here"):
+        storage_url(train_run(tmp_path / "train"))
+    journal = tmp_path / "j"
+    journal.mkdir()
+    (journal / "tune.toml").write_text('[study]\nstorage = "journal:/tmp/x.log"\n')
+    assert storage_url(journal) == "journal:/tmp/x.log"
+
+
+def test_a_tune_folder_on_a_journal_storage(tmp_path):
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    log = tmp_path / "run" / "journal.log"
+    log.parent.mkdir()
+    (tmp_path / "run" / "tune.toml").write_text(
+        f'[data]\nname = "iris"\n[study]\nname = "s"\nstorage = "journal:{log}"\n')
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(log)))
+    study = optuna.create_study(study_name="s", storage=storage)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    data = read_run(tmp_path / "run")
+    assert data.summary.dataset == "iris"
+    assert data.summary.best_value == study.best_value
+    assert data.curves == []  # no trials/ folder: nothing to draw, nothing fails

@@ -1,0 +1,303 @@
+"""The cohort ask/tell loop, driven against a simulated executor (fast, deterministic).
+
+The simulated executor follows the engine's contract: a slot's validation accuracy climbs
+with its epochs, faster for a learning rate near 0.1; a learning rate above 1 diverges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tunelab.config import RunConfig, parse_config
+from tunelab.execute import Executor, SlotReport, StepRequest, StepResult
+from tunelab.study import (
+    CohortSampler,
+    CohortScheduler,
+    Objective,
+    RunDir,
+    Space,
+    make_pruner,
+    make_sampler,
+    open_study,
+    structural_names,
+)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def key_fn(cfg: RunConfig) -> Hashable:
+    return (cfg.training.batch_size, cfg.optimizer.name, tuple(cfg.model.units))
+
+
+class FakeExecutor(Executor):
+    """Cohorts simulated in a few lines; records what the driver asked of it."""
+
+    def __init__(self, lanes: int = 1, interrupt_after: int | None = None,
+                 fail_on_batch: int | None = None) -> None:
+        self._lanes = lanes
+        self._pending: dict[int, StepRequest] = {}
+        self._state: dict[int, dict[str, Any]] = {}
+        self.requests: list[tuple[int, StepRequest]] = []
+        self.results: list[StepResult] = []
+        self.widths: list[int] = []
+        self.opened: list[Hashable] = []
+        self.interrupt_after = interrupt_after
+        self.fail_on_batch = fail_on_batch
+        self.waits = 0
+
+    @property
+    def lanes(self) -> int:
+        return self._lanes
+
+    def submit(self, lane: int, request: StepRequest) -> None:
+        assert lane not in self._pending
+        self._pending[lane] = request
+        self.requests.append((lane, request))
+
+    def busy(self) -> set[int]:
+        return set(self._pending)
+
+    def wait(self, timeout: float | None = None) -> list[tuple[int, StepResult]]:
+        self.waits += 1
+        if self.interrupt_after is not None and self.waits > self.interrupt_after:
+            raise KeyboardInterrupt
+        out = [(lane, self._handle(lane, req)) for lane, req in sorted(self._pending.items())]
+        self._pending.clear()
+        self.results += [r for _, r in out]
+        return out
+
+    def _handle(self, lane: int, req: StepRequest) -> StepResult:
+        state = self._state.setdefault(lane, {"key": None, "slots": {}, "width": 0})
+        result = StepResult()
+        for slot, path in req.saves.items():
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_bytes(f"model of slot {slot}".encode())
+            result.saved[slot] = path
+        for slot in req.stops:  # like the worker: stops address the cohort open before
+            assert 0 <= slot < state["width"], f"stop for slot {slot} of {state['width']}"
+            state["slots"].pop(slot, None)
+        if req.template is not None:
+            cfg = RunConfig.model_validate(req.template)
+            if cfg.training.batch_size == self.fail_on_batch:
+                result.error = "ConfigError: training.batch_size: too large for this data"
+                return result
+            state["key"], state["slots"], state["width"] = key_fn(cfg), {}, req.width
+            self.opened.append(state["key"])
+            self.widths.append(req.width)
+            result.compile_seconds = 1.0
+        for slot, a in req.assigns.items():
+            assert 0 <= slot < state["width"], f"assign to slot {slot} of {state['width']}"
+            cfg = RunConfig.model_validate(a.config)
+            if key_fn(cfg) != state["key"]:
+                result.assign_errors[slot] = "structure differs from the cohort's"
+                continue
+            state["slots"][slot] = {"cfg": cfg, "tag": a.tag, "hist": {}}
+        if req.run_epoch:
+            for slot, s in sorted(state["slots"].items()):
+                cfg, hist = s["cfg"], s["hist"]
+                epoch = len(hist.get("loss", []))
+                lr = float(cfg.optimizer.learning_rate or 0.01)
+                quality = max(0.0, 1.0 - abs(math.log10(lr) + 1.0) / 3.0)
+                acc = quality * (1 - 0.5 ** (epoch + 1))
+                loss = float("nan") if lr > 1.0 else 1.0 - acc
+                log = {"epoch": float(epoch), "loss": loss, "val_loss": loss,
+                       "val_accuracy": acc, "lr": lr,
+                       "seconds": 0.01 * 64 / cfg.training.batch_size}
+                for k, v in log.items():
+                    hist.setdefault(k, []).append(v)
+                done = epoch + 1 >= cfg.training.epochs
+                status = "diverged" if lr > 1.0 else ("done" if done else "running")
+                result.slots[slot] = SlotReport(s["tag"], status, log,
+                                                None if status == "running" else hist)
+                if status != "running":
+                    del state["slots"][slot]
+            result.train_seconds = 0.01 * len(result.slots)
+        result.running = sorted(state["slots"])
+        return result
+
+
+BASE = parse_config({"training": {"epochs": 3, "batch_size": 64},
+                     "optimizer": {"learning_rate": 0.1}})
+
+
+def _scheduler(tmp_path: Path, space: Space, *, trials: int = 12, width: int = 4,
+               sampler: str = "random", pruner: str = "none", metrics=("val_accuracy",),
+               executor: FakeExecutor | None = None, timeout: float | None = None,
+               base: RunConfig = BASE, seed: int = 0) -> tuple[CohortScheduler, FakeExecutor]:
+    obj = Objective(list(metrics))
+    cs = CohortSampler(make_sampler(sampler, seed=seed, space=space, n_objectives=len(metrics)))
+    study, _ = open_study(storage=None, name="t", directions=obj.directions, sampler=cs,
+                          pruner=make_pruner(pruner, n_objectives=len(metrics), startup_trials=2,
+                                             warmup_epochs=0),
+                          space=space, base=base, metric_names=obj.metrics)
+    ex = executor or FakeExecutor()
+    sched = CohortScheduler(study=study, sampler=cs, space=space, base=base, objective=obj,
+                            executor=ex, run_dir=RunDir(tmp_path).make(), n_trials=trials,
+                            width=width, timeout=timeout, key_fn=key_fn)
+    return sched, ex
+
+
+LR = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True}})
+
+
+def test_one_structure_keeps_every_lane_busy(tmp_path: Path) -> None:
+    sched, ex = _scheduler(tmp_path, LR, trials=12, width=4)
+    stats = sched.run()
+    states = [t.state for t in sched.study.trials]
+    assert states == [TrialState.COMPLETE] * 12
+    assert stats.mean_cohort_width == 4.0
+    assert stats.cohorts == 1 and ex.opened == [(64, "SGD", (64, 64))]
+    assert stats.compile_seconds == 1.0 and stats.started == 12
+    for t in sched.study.trials:
+        folder = tmp_path / "trials" / str(t.number)
+        assert (folder / "history.json").exists() and (folder / "config.toml").exists()
+        assert t.user_attrs["epochs"] == 3 and t.user_attrs["status"] == "done"
+
+
+def test_pruned_slots_are_stopped_and_refilled(tmp_path: Path) -> None:
+    sched, ex = _scheduler(tmp_path, LR, trials=16, width=4, pruner="median")
+    stats = sched.run()
+    pruned = [t for t in sched.study.trials if t.state == TrialState.PRUNED]
+    assert pruned, "some trials are below the median"
+    stops = {req.stops.get(slot) for _, req in ex.requests for slot in req.stops}
+    assert stops == {"pruned"}
+    assert all(len(t.intermediate_values) < 3 for t in pruned)
+    # Refilled slots keep the cohort full until the budget runs out.
+    assert stats.mean_cohort_width > 3.0
+    assert stats.finished["pruned"] == len(pruned)
+
+
+def test_structures_train_in_their_own_cohorts(tmp_path: Path) -> None:
+    space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
+                   "training.batch_size": [32, 64, 128], "optimizer.name": ["SGD", "Adam"]})
+    assert structural_names(space, BASE, key_fn) == ["training.batch_size", "optimizer.name"]
+    sched, ex = _scheduler(tmp_path, space, trials=30, width=4)
+    stats = sched.run()
+    assert all(t.state == TrialState.COMPLETE for t in sched.study.trials)
+    assert len(sched.study.trials) == 30
+    assert not any(r.assign_errors for r in ex.results), "every slot got its structure"
+    assert stats.cohorts >= 2 and len(set(ex.opened)) >= 2
+    assert stats.mean_cohort_width >= 2.0
+
+
+def test_diverged_trials_fail_with_the_reason_and_are_never_best(tmp_path: Path) -> None:
+    space = Space({"optimizer.learning_rate": {"low": 1e-2, "high": 1e3, "log": True}})
+    sched, _ = _scheduler(tmp_path, space, trials=12, width=4)
+    sched.run()
+    failed = [t for t in sched.study.trials if t.state == TrialState.FAIL]
+    assert failed and all(t.params["optimizer.learning_rate"] > 1.0 for t in failed)
+    assert all(t.user_attrs["reason"].startswith("diverged: the loss became nan") for t in failed)
+    best = sched.study.best_trial
+    assert best.params["optimizer.learning_rate"] <= 1.0
+    assert RunDir(tmp_path).read_best()["trial"] == best.number
+    assert (tmp_path / "best.keras").read_bytes().startswith(b"model of slot")
+
+
+def test_best_model_is_replaced_only_by_a_better_trial(tmp_path: Path) -> None:
+    sched, ex = _scheduler(tmp_path, LR, trials=12, width=2)
+    sched.run()
+    saved = [int(Path(p).parent.name) for _, r in ex.requests for p in r.saves.values()]
+    values = {t.number: t.value for t in sched.study.trials}
+    assert saved, "the first complete trial is saved"
+    assert all(values[b] > values[a] for a, b in zip(saved, saved[1:], strict=False))
+    assert RunDir(tmp_path).read_best()["trial"] == sched.study.best_trial.number
+
+
+def test_multi_objective_gives_a_pareto_front(tmp_path: Path) -> None:
+    space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
+                   "training.batch_size": [32, 128]})
+    sched, _ = _scheduler(tmp_path, space, trials=12, width=4, sampler="nsga2",
+                          metrics=("val_accuracy", "seconds"))
+    sched.run()
+    front = sched.study.best_trials
+    assert front and all(len(t.values) == 2 for t in front)
+    assert all(t.intermediate_values == {} for t in sched.study.trials), "no pruning reports"
+    for t in front:
+        assert (tmp_path / "trials" / str(t.number) / "model.keras").exists()
+    assert not (tmp_path / "best.keras").exists()
+    fast = [t for t in sched.study.trials if t.params["training.batch_size"] == 128]
+    slow = [t for t in sched.study.trials if t.params["training.batch_size"] == 32]
+    assert fast and slow and max(t.values[1] for t in fast) < min(t.values[1] for t in slow)
+
+
+def test_ctrl_c_keeps_finished_trials_and_enqueues_the_rest(tmp_path: Path) -> None:
+    ex = FakeExecutor(interrupt_after=5)
+    sched, _ = _scheduler(tmp_path, LR, trials=12, width=4, executor=ex)
+    with pytest.raises(KeyboardInterrupt):
+        sched.run()
+    trials = sched.study.trials
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    interrupted = [t for t in trials if t.state == TrialState.FAIL]
+    waiting = [t for t in trials if t.state == TrialState.WAITING]
+    assert len(complete) == 4 and len(interrupted) == 4
+    assert all("Ctrl-C" in t.user_attrs["reason"] and t.user_attrs["tunelab_retried"]
+               for t in interrupted)
+    assert sorted(t.user_attrs["tunelab_retry_of"] for t in waiting) == sorted(
+        t.number for t in interrupted)
+    assert sched.stats.interrupted == 4
+
+
+def test_timeout_starts_no_new_trial(tmp_path: Path) -> None:
+    sched, _ = _scheduler(tmp_path, LR, trials=12, width=4, timeout=1e-9)
+    stats = sched.run()
+    assert stats.started == 0 and not sched.study.trials
+
+
+def test_a_failing_cohort_fails_its_trials_and_the_study_goes_on(tmp_path: Path) -> None:
+    space = Space({"training.batch_size": [64, 4096],
+                   "optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True}})
+    sched, _ = _scheduler(tmp_path, space, trials=10, width=2,
+                          executor=FakeExecutor(fail_on_batch=4096))
+    sched.run()
+    failed = [t for t in sched.study.trials if t.state == TrialState.FAIL]
+    assert failed and all(t.params["training.batch_size"] == 4096 for t in failed)
+    assert all(t.user_attrs["reason"].startswith("error: ConfigError: training.batch_size")
+               for t in failed)
+    assert any(t.state == TrialState.COMPLETE for t in sched.study.trials)
+
+
+def test_two_lanes_train_at_once(tmp_path: Path) -> None:
+    sched, ex = _scheduler(tmp_path, LR, trials=16, width=4, executor=FakeExecutor(lanes=2))
+    stats = sched.run()
+    assert {lane for lane, _ in ex.requests} == {0, 1}
+    assert len(sched.study.trials) == 16 and stats.mean_cohort_width == 4.0
+
+
+def test_progress_reports_counts_and_best(tmp_path: Path) -> None:
+    seen = []
+    sched, _ = _scheduler(tmp_path, LR, trials=6, width=3)
+    sched.on_progress = seen.append
+    sched.run()
+    last = seen[-1]
+    assert (last.total, last.done, last.complete, last.running) == (6, 6, 6, 0)
+    assert last.best_value == pytest.approx(sched.study.best_value)
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+
+
+def test_near_the_end_a_new_cohort_is_only_as_wide_as_its_trials(tmp_path: Path) -> None:
+    space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
+                   "training.batch_size": [32, 64, 128], "model.units": [[16], [32]]})
+    sched, ex = _scheduler(tmp_path, space, trials=20, width=8, pruner="asha")
+    stats = sched.run()
+    assert not any(r.error for r in ex.results)
+    assert all(t.state != TrialState.FAIL for t in sched.study.trials)
+    assert ex.widths[0] == 8 and min(ex.widths) < 8
+    assert stats.lane_epochs == sum(
+        w for w, r in zip(_cohort_widths(ex), ex.results, strict=True) if r.slots)
+    assert 0 < stats.utilisation <= 1
+
+
+def _cohort_widths(ex: FakeExecutor) -> list[int]:
+    widths, current = [], 0
+    for _, req in ex.requests:
+        if req.template is not None:
+            current = req.width
+        widths.append(current)
+    return widths

@@ -1,0 +1,148 @@
+"""The cohort: K slots trained at once, each as it would train alone; refills, stops, NaNs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tunelab.config import RunConfig
+from tunelab.data import Dataset
+from tunelab.errors import TrialError
+from tunelab.train import Cohort
+
+from .conftest import small
+
+VARIED = [
+    small(),
+    small(optimizer={"learning_rate": 0.03}, seed=1),
+    small(model={"dropout": 0.4, "l2": 0.001}, seed=2),
+    small(model={"kernel_initializer": "he_normal", "dropout": 0.0},
+          optimizer={"momentum": 0.9, "decay": 0.01}, seed=3),
+]
+
+
+def _train(cfgs: list[RunConfig], data: Dataset, epochs: int = 2) -> Cohort:
+    cohort = Cohort(cfgs[0], data, width=len(cfgs))
+    for slot, cfg in enumerate(cfgs):
+        cohort.assign(slot, cfg, tag=f"t{slot}")
+    for _ in range(epochs):
+        cohort.run_epoch()
+    return cohort
+
+
+def test_each_slot_ends_as_its_configuration_trained_alone(digits: Dataset) -> None:
+    together = _train(VARIED, digits)
+    for slot, cfg in enumerate(VARIED):
+        alone = _train([cfg], digits)
+        for a, b in zip(together.weights(slot)[0], alone.weights(0)[0], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(together.history(slot)["val_loss"],
+                                   alone.history(0)["val_loss"], rtol=1e-4)
+    finals = [together.history(s)["val_loss"][-1] for s in range(len(VARIED))]
+    assert len(set(finals)) == len(VARIED)  # the slots really differ
+
+
+def test_the_same_seed_gives_the_same_history_twice(digits: Dataset) -> None:
+    first, second = (_train([VARIED[2]], digits).history(0) for _ in range(2))
+    for key in first:
+        if key != "seconds":
+            assert first[key] == second[key], key
+
+
+def test_history_has_keras_names_and_one_value_per_epoch(digits: Dataset) -> None:
+    cohort = _train([VARIED[0]], digits, epochs=3)
+    history = cohort.history(0)
+    assert list(history) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
+                             "seconds"]
+    assert history["epoch"] == [0, 1, 2]
+    assert history["lr"] == [pytest.approx(0.1)] * 3
+    assert all(len(v) == 3 for v in history.values())
+    assert history["val_accuracy"][-1] > 0.5
+    assert cohort.status(0) == "done" and cohort.free_slots == [0]
+
+
+def test_keras2_decay_applies_per_update_step(digits: Dataset) -> None:
+    cohort = _train([VARIED[3]], digits, epochs=3)
+    steps = math.ceil(len(digits.x_train) / 64)
+    expected = [0.1 / (1 + 0.01 * ((e + 1) * steps - 1)) for e in range(3)]
+    np.testing.assert_allclose(cohort.history(0)["lr"], expected, rtol=1e-6)
+
+
+def test_the_tutorials_exp_decay_composes_with_keras2_decay(digits: Dataset) -> None:
+    cfg = small(optimizer={"decay": 0.1}, schedule={"name": "exponential", "decay_rate": 0.1})
+    history = _train([cfg], digits, epochs=3).history(0)
+    steps = math.ceil(len(digits.x_train) / 64)
+    expected = [0.1 * math.exp(-0.1 * e) / (1 + 0.1 * ((e + 1) * steps - 1)) for e in range(3)]
+    np.testing.assert_allclose(history["lr"], expected, rtol=1e-6)
+
+
+def test_a_diverging_slot_is_masked_while_the_other_trains_on(digits: Dataset) -> None:
+    # Cross-entropy clips probabilities, so only an absurd rate overflows to NaN/inf.
+    cfgs = [small(optimizer={"learning_rate": 1e30}), small()]
+    cohort = Cohort(cfgs[0], digits, width=2)
+    for slot, cfg in enumerate(cfgs):
+        cohort.assign(slot, cfg)
+    cohort.run_epoch()
+    assert cohort.status(0) == "diverged"
+    assert not math.isfinite(cohort.history(0)["loss"][0])
+    frozen = cohort.weights(0)[0]
+    cohort.run_epoch()
+    for a, b in zip(frozen, cohort.weights(0)[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert cohort.running_slots == [1]
+    assert len(cohort.history(0)["loss"]) == 1 and len(cohort.history(1)["loss"]) == 2
+    assert all(math.isfinite(v) for v in cohort.history(1)["loss"])
+
+
+def test_slots_have_their_own_budgets_and_can_be_refilled(digits: Dataset) -> None:
+    short, long = small(training={"epochs": 1}), small(training={"epochs": 3}, seed=5)
+    cohort = Cohort(short, digits, width=2)
+    cohort.assign(0, short, tag="a")
+    cohort.assign(1, long, tag="b")
+    assert cohort.running_slots == [0, 1] and cohort.free_slots == []
+    logs = cohort.run_epoch()
+    assert logs[0]["epoch"] == 0 and cohort.status(0) == "done" and cohort.status(1) == "running"
+    assert cohort.free_slots == [0]
+    cohort.assign(0, small(seed=9), tag="c")
+    assert cohort.tag(0) == "c" and cohort.epoch(0) == 0 and cohort.history(0)["loss"] == []
+    logs = cohort.run_epoch()
+    assert logs[0]["epoch"] == 0 and logs[1]["epoch"] == 1
+
+
+def test_stop_frees_a_slot_with_its_reason(digits: Dataset) -> None:
+    cohort = Cohort(small(), digits, width=1)
+    cohort.assign(0, small())
+    cohort.run_epoch()
+    cohort.stop(0, "pruned")
+    assert cohort.status(0) == "stopped" and cohort.stop_reason(0) == "pruned"
+    assert cohort.running_slots == [] and cohort.run_epoch() == {}
+
+
+def test_a_configuration_of_another_structure_is_refused(digits: Dataset) -> None:
+    cohort = Cohort(small(), digits, width=1)
+    with pytest.raises(TrialError, match="slot 0: this configuration differs from the cohort's"
+                                         " structure in network"):
+        cohort.assign(0, small(model={"units": [8]}))
+    with pytest.raises(TrialError, match="slot 3 does not exist"):
+        cohort.assign(3, small())
+
+
+def test_a_second_cohort_of_the_same_shape_reuses_the_compiled_epoch(digits: Dataset) -> None:
+    # A batch size no other test uses, so the first cohort here compiles for sure.
+    cfgs = [small(training={"batch_size": 50}, seed=s) for s in range(3)]
+    first = _train(cfgs, digits, epochs=1)
+    second = _train(cfgs[::-1], digits, epochs=1)
+    assert first.program is second.program
+    assert first.compile_seconds > 0.05
+    assert second.compile_seconds == 0.0
+    assert second.train_seconds > 0
+
+
+def test_evaluate_and_predict_agree(digits: Dataset) -> None:
+    cohort = _train([VARIED[0]], digits, epochs=2)
+    test = cohort.evaluate("test")[0]
+    predicted = cohort.predict(0, digits.x_test).argmax(axis=1)
+    assert test["test_accuracy"] == pytest.approx(float((predicted == digits.y_test).mean()))
+    assert cohort.evaluate("val")[0]["val_loss"] == pytest.approx(cohort.history(0)["val_loss"][-1])
