@@ -129,7 +129,7 @@ def ecdf(run_sets: Iterable[RunSet], optimizers: Sequence[str] | None = None
         >>> rs = RunSet("sphere", 2, "adam", "gradient", hits=np.array([[3, 5, 0]]),
         ...             evaluations=np.array([10]), precision=np.array([1e-6]), wall_s=0.1)
         >>> x, y = ecdf([rs])["adam"]
-        >>> x.tolist(), [round(v, 3) for v in y]
+        >>> x.tolist(), [round(float(v), 3) for v in y]
         ([3.0, 5.0], [0.333, 0.667])
     """
     hits_by: dict[str, list[np.ndarray]] = {}

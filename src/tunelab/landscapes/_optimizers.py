@@ -107,7 +107,7 @@ def gradient_transform(name: str) -> optax.GradientTransformation:
     Example:
         >>> import jax.numpy as jnp
         >>> state = gradient_transform("adam").init(jnp.zeros(2))
-        >>> float(state.hyperparams["learning_rate"])
+        >>> round(float(state.hyperparams["learning_rate"]), 6)
         0.001
     """
     inject = optax.inject_hyperparams
