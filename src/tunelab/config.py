@@ -511,7 +511,9 @@ def save_config(cfg: BaseModel, path: str | os.PathLike[str]) -> Path:
     return write_text(path, dump_config(cfg))
 
 
-def with_overrides(cfg: RunConfig, overrides: dict[str, Any], source: str = "<overrides>") -> RunConfig:
+def with_overrides(
+    cfg: RunConfig, overrides: dict[str, Any], source: str = "<overrides>"
+) -> RunConfig:
     """Return a copy of ``cfg`` with dotted keys replaced, validated again.
 
     Example:

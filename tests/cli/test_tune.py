@@ -60,6 +60,7 @@ def test_tune_then_trials_then_best(runner: CliRunner, tmp_path: Path) -> None:
     table = runner.invoke(main, ["trials", str(run)])
     assert table.exit_code == 0, table.output
     assert "val_accuracy" in table.output and table.output.count("complete") == 3
+    assert "learning_rate" in table.output and "momentum" in table.output
     by_number = runner.invoke(main, ["trials", str(run), "--sort", "number", "--limit", "1"])
     assert by_number.exit_code == 0 and "1 trials" in by_number.output
     bad_sort = runner.invoke(main, ["trials", str(run), "--sort", "colour"])
@@ -106,3 +107,19 @@ def test_help_texts(runner: CliRunner) -> None:
         result = runner.invoke(main, [command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output
     assert "--cohort" in runner.invoke(main, ["tune", "--help"]).output
+
+
+def test_ctrl_c_says_how_to_resume(runner: CliRunner, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import tunelab.study
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tunelab.study, "tune", interrupted)
+    config = tmp_path / "study.toml"
+    config.write_text(STUDY)
+    result = runner.invoke(main, ["tune", str(config), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 130
+    assert "Interrupted. Finished trials are kept in" in result.output
+    assert f"with --out {tmp_path / 'run'} to resume" in result.output

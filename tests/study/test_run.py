@@ -130,3 +130,15 @@ def test_processes_executor_with_two_workers(tmp_path: Path) -> None:
     assert result.trials_by_state() == {"complete": 4}
     assert result.stats is not None and result.stats.compile_seconds > 0
     assert (result.run_dir / "best.keras").exists()
+
+
+def test_import_tunelab_stays_light() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, tunelab; heavy = [m for m in ('optuna', 'jax', 'keras') if m in"
+            " sys.modules]; print(heavy); assert callable(tunelab.tune); print('optuna' in"
+            " sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["[]", "True"], "tune is loaded on first use, with Optuna"

@@ -140,7 +140,8 @@ def _scheduler(tmp_path: Path, space: Space, *, trials: int = 12, width: int = 4
     ex = executor or FakeExecutor()
     sched = CohortScheduler(study=study, sampler=cs, space=space, base=base, objective=obj,
                             executor=ex, run_dir=RunDir(tmp_path).make(), n_trials=trials,
-                            width=width, timeout=timeout, key_fn=key_fn)
+                            width=width, timeout=timeout, key_fn=key_fn,
+                            fix_structure=sampler != "grid")
     return sched, ex
 
 
@@ -285,6 +286,7 @@ def test_near_the_end_a_new_cohort_is_only_as_wide_as_its_trials(tmp_path: Path)
     space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
                    "training.batch_size": [32, 64, 128], "model.units": [[16], [32]]})
     sched, ex = _scheduler(tmp_path, space, trials=20, width=8, pruner="asha")
+    sched.max_epochs = 1000  # training outweighs compiling: narrowing pays
     stats = sched.run()
     assert not any(r.error for r in ex.results)
     assert all(t.state != TrialState.FAIL for t in sched.study.trials)
@@ -301,3 +303,32 @@ def _cohort_widths(ex: FakeExecutor) -> list[int]:
             current = req.width
         widths.append(current)
     return widths
+
+
+def test_when_compiling_outweighs_training_cohorts_keep_their_width(tmp_path: Path) -> None:
+    space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
+                   "training.batch_size": [32, 64, 128], "model.units": [[16], [32]]})
+    sched, ex = _scheduler(tmp_path, space, trials=20, width=8, pruner="asha")
+    stats = sched.run()
+    assert set(ex.widths) == {8}, "a new shape would cost more than the idle slots"
+    assert stats.utilisation < 1
+
+
+@pytest.mark.parametrize("pruner", ["asha", "hyperband", "percentile"])
+def test_every_pruner_prunes_through_the_loop(tmp_path: Path, pruner: str) -> None:
+    base = parse_config({"training": {"epochs": 9, "batch_size": 64}})
+    sched, _ = _scheduler(tmp_path, LR, trials=24, width=4, pruner=pruner, base=base)
+    sched.run()
+    states = [t.state for t in sched.study.trials]
+    assert TrialState.PRUNED in states and TrialState.COMPLETE in states
+    assert len(states) == 24
+
+
+def test_grid_search_runs_every_point_once_across_structures(tmp_path: Path) -> None:
+    space = Space({"training.batch_size": [32, 64], "optimizer.learning_rate": [0.01, 0.1, 0.3]})
+    sched, ex = _scheduler(tmp_path, space, trials=6, width=3, sampler="grid")
+    sched.run()
+    points = {(t.params["training.batch_size"], t.params["optimizer.learning_rate"])
+              for t in sched.study.trials}
+    assert len(points) == 6 and len(sched.study.trials) == 6
+    assert sorted(ex.opened) == [(32, "SGD", (64, 64)), (64, "SGD", (64, 64))]

@@ -163,9 +163,13 @@ def trials(run_dir: Path, sort: str | None, states: tuple[str, ...], limit: int 
 
     rows = sorted(rows, key=order)[:limit]
     table = Table(title=f"{result.study.study_name}: {len(rows)} trials", show_lines=False)
+    last = [p.rsplit(".", 1)[-1] for p in params]
+    # Parameters are shown by their last name part when that is unambiguous.
+    header = {p: (short if last.count(short) == 1 else p) for p, short in zip(params, last,
+                                                                              strict=True)}
     for c in [*columns, "reason"]:
-        table.add_column(c, justify="right" if c in ("number", "epochs", "seconds",
-                                                      *metrics) else "left")
+        table.add_column(header.get(c, c), justify="right" if c in (
+            "number", "epochs", "seconds", *metrics) else "left")
     for t in rows:
         cells = [_value_of(t, c, metrics) for c in columns]
         reason = t.user_attrs.get("reason", "")

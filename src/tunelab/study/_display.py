@@ -1,7 +1,7 @@
 """A live terminal display of a study: trials done, pruned, failed, best so far, cohort width.
 
 Example:
-    >>> from tunelab.study._scheduler import Progress, SessionStats
+    >>> from tunelab.study._stats import Progress, SessionStats
     >>> line = describe(Progress(10, 4, 3, 1, 0, 2, 0.95, 3, "val_accuracy", SessionStats()))
     >>> "best val_accuracy 0.9500 (trial 3)" in line
     True
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,8 +21,9 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
-from tunelab.study._scheduler import Progress as StudyProgress
+from tunelab.study._stats import Progress as StudyProgress
 
 __all__ = ["LiveDisplay", "describe"]
 
@@ -40,7 +42,7 @@ def describe(p: StudyProgress) -> str:
 
 
 class LiveDisplay:
-    """A rich progress bar over the study's trials, updated by the scheduler.
+    """A rich progress bar over the study's trials, with a status line under it.
 
     Args:
         total: Trials in the study.
@@ -52,20 +54,24 @@ class LiveDisplay:
         self._bar = Progress(
             SpinnerColumn(),
             TextColumn("[bold]tune"),
-            BarColumn(),
+            BarColumn(bar_width=30),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"),
             console=self.console,
         )
-        self._task = self._bar.add_task("tune", total=total, info="starting")
+        self._task = self._bar.add_task("tune", total=total)
+        self._line = Text("starting: loading data and compiling the first cohort", style="dim")
+        self._live = Live(Group(self._bar, self._line), console=self.console,
+                          refresh_per_second=8, transient=False)
 
     def __call__(self, progress: StudyProgress) -> None:
         self._bar.update(self._task, completed=min(progress.done, progress.total),
-                         total=progress.total, info=describe(progress))
+                         total=progress.total)
+        self._line.plain = describe(progress)
+        self._line.style = ""
 
     def __enter__(self) -> LiveDisplay:
-        self._bar.start()
+        self._live.start()
         return self
 
     def __exit__(
@@ -74,4 +80,4 @@ class LiveDisplay:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._bar.stop()
+        self._live.stop()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 from tunelab.config import RunConfig, StudyConfig
 from tunelab.errors import ConfigError
@@ -79,8 +79,11 @@ class Objective:
             raise ConfigError(
                 f"study.direction: {len(given)} directions for {len(self.metrics)} objectives"
             )
+        for d in given:
+            if d not in ("auto", "maximize", "minimize"):
+                raise ConfigError(f"study.direction: {d!r} is not maximize, minimize or auto")
         self.directions: list[Literal["maximize", "minimize"]] = [
-            metric_direction(m) if d == "auto" else d  # type: ignore[misc]
+            metric_direction(m) if d == "auto" else cast(Literal["maximize", "minimize"], d)
             for m, d in zip(self.metrics, given, strict=True)
         ]
         self.reduce = reduce

@@ -25,8 +25,8 @@ from tunelab.config import RunConfig, TuneConfig
 from tunelab.errors import ConfigError
 from tunelab.study._objective import Objective
 from tunelab.study._rundir import RunDir
-from tunelab.study._scheduler import SessionStats
 from tunelab.study._space import Space
+from tunelab.study._stats import SessionStats
 from tunelab.study._storage import REASON_ATTR, RETRIED_ATTR, make_storage
 
 __all__ = ["StudyResult", "open_run", "trial_state"]

@@ -38,91 +38,12 @@ from tunelab.study._params import Fixed, Float, Int
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
 from tunelab.study._space import Space
+from tunelab.study._stats import Progress, SessionStats
 from tunelab.study._storage import OWNER_ATTR, REASON_ATTR, owner_token, retire
 
-__all__ = ["CohortScheduler", "Progress", "SessionStats", "structural_names"]
+__all__ = ["CohortScheduler", "structural_names"]
 
 KeyFn = Callable[[RunConfig], Hashable]
-
-
-@dataclass
-class SessionStats:
-    """Figures of one tuning session (one run of ``tune``; a resume is another session).
-
-    Attributes:
-        compile_seconds: Seconds the engine spent compiling.
-        train_seconds: Seconds the engine spent training and evaluating.
-        wall_seconds: Seconds the whole session took.
-        cohort_epochs: Epochs run by cohorts (one per cohort per epoch).
-        slot_epochs: Epochs run by slots (trials), summed over cohorts.
-        lane_epochs: Slots the cohorts had (trained or idle), summed over cohort epochs.
-        cohorts: Cohorts opened.
-        width: The cohort width asked for.
-        started: Trials started in this session.
-        finished: Trials told in this session, by state name.
-        interrupted: Trials stopped unfinished (Ctrl-C, timeout) and enqueued again.
-    """
-
-    compile_seconds: float = 0.0
-    train_seconds: float = 0.0
-    wall_seconds: float = 0.0
-    cohort_epochs: int = 0
-    slot_epochs: int = 0
-    cohorts: int = 0
-    lane_epochs: int = 0
-    width: int = 1
-    started: int = 0
-    finished: dict[str, int] = field(default_factory=dict)
-    interrupted: int = 0
-
-    @property
-    def mean_cohort_width(self) -> float:
-        """Mean number of slots training per cohort epoch (``width`` means every lane busy)."""
-        return self.slot_epochs / self.cohort_epochs if self.cohort_epochs else 0.0
-
-    @property
-    def utilisation(self) -> float:
-        """Share of the cohorts' slot-epochs that trained a trial (1.0: no idle slot)."""
-        return self.slot_epochs / self.lane_epochs if self.lane_epochs else 0.0
-
-    @property
-    def compile_share(self) -> float:
-        """Share of engine time spent compiling."""
-        total = self.compile_seconds + self.train_seconds
-        return self.compile_seconds / total if total else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "compile_seconds": round(self.compile_seconds, 4),
-            "train_seconds": round(self.train_seconds, 4),
-            "wall_seconds": round(self.wall_seconds, 4),
-            "mean_cohort_width": round(self.mean_cohort_width, 4),
-            "width": self.width,
-            "utilisation": round(self.utilisation, 4),
-            "cohort_epochs": self.cohort_epochs,
-            "lane_epochs": self.lane_epochs,
-            "slot_epochs": self.slot_epochs,
-            "cohorts": self.cohorts,
-            "started": self.started,
-            "finished": dict(self.finished),
-            "interrupted": self.interrupted,
-        }
-
-
-@dataclass
-class Progress:
-    """What a live display shows, sent after every round of results."""
-
-    total: int
-    done: int
-    complete: int
-    pruned: int
-    failed: int
-    running: int
-    best_value: float | None
-    best_trial: int | None
-    metric: str
-    stats: SessionStats
 
 
 @dataclass
@@ -201,6 +122,9 @@ class CohortScheduler:
         timeout: Seconds after which no new trial starts.
         key_fn: The engine's ``structure_key``.
         on_progress: Called with a :class:`Progress` after every round.
+        total: Trials in the whole study (for the display; default ``n_trials``).
+        fix_structure: Refill slots with trials asked with the structure fixed (not for grid).
+        max_epochs: The most epochs a trial can train (default: the base's).
     """
 
     def __init__(
@@ -220,6 +144,7 @@ class CohortScheduler:
         on_progress: Callable[[Progress], None] | None = None,
         total: int | None = None,
         fix_structure: bool = True,
+        max_epochs: int | None = None,
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
@@ -228,6 +153,7 @@ class CohortScheduler:
         self.timeout, self.key_fn, self.on_progress = timeout, key_fn, on_progress
         self.total = total if total is not None else self.budget
         self.fix_structure = fix_structure
+        self.max_epochs = max_epochs if max_epochs is not None else base.training.epochs
         self.structural = structural_names(space, base, key_fn) if fix_structure else []
         self.stats = SessionStats(width=self.width)
         self.lanes = [_Lane(i, self.width) for i in range(executor.lanes)]
@@ -365,6 +291,23 @@ class CohortScheduler:
         request.assigns[slot] = Assignment(live.cfg.model_dump(mode="json"), live.number)
         self.stats.started += 1
 
+    def _width_for(self, key: Hashable) -> int:
+        """The width of a new cohort: full, or only as wide as the trials it can still get.
+
+        Near the end of the budget a narrower cohort saves the idle slots' work but costs a
+        compilation (a new shape); it is chosen when, by this session's figures so far, a
+        cohort's training outweighs a compilation.
+        """
+        can_fill = 1 + len(self.pending.get(key, ())) + self.budget - self.asked
+        if can_fill >= self.width:
+            return self.width
+        s = self.stats
+        if not (s.cohorts and s.cohort_epochs):
+            return self.width
+        per_epoch = s.train_seconds / s.cohort_epochs
+        per_compile = s.compile_seconds / s.cohorts
+        return can_fill if per_epoch * self.max_epochs > per_compile else self.width
+
     def _refill(self, lane: _Lane, request: StepRequest) -> None:
         for slot in range(lane.width):
             if lane.slots[slot] is None and slot not in request.assigns:
@@ -383,10 +326,7 @@ class CohortScheduler:
         if lane.key is None:
             first = self._take_any()
             if first is not None:
-                # A cohort no wider than the trials it can still get: near the end of the
-                # budget a narrow cohort costs a compilation but no idle lanes.
-                can_fill = 1 + len(self.pending.get(first.key, ())) + self.budget - self.asked
-                lane.width = request.width = min(self.width, can_fill)
+                lane.width = request.width = self._width_for(first.key)
                 lane.slots = [None] * lane.width
                 lane.key, lane.started = first.key, 0
                 lane.fixed = {n: first.trial.params[n] for n in self.structural
@@ -625,6 +565,7 @@ class CohortScheduler:
                         self._dispatch(lane)
                 if not self.executor.busy():
                     break
+                self._emit()
                 for index, result in self.executor.wait():
                     self._absorb(self.lanes[index], result)
                 self._emit()

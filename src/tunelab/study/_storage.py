@@ -31,7 +31,7 @@ import sqlite3
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import optuna
 from optuna.trial import TrialState
@@ -75,17 +75,17 @@ def make_storage(url: str | None, default: str | None = None) -> BaseStorage | N
         return None
     try:
         if url.startswith("journal:"):
-            path = Path(url.removeprefix("journal:").removeprefix("//"))
-            path.parent.mkdir(parents=True, exist_ok=True)
+            journal = Path(url.removeprefix("journal:").removeprefix("//"))
+            journal.parent.mkdir(parents=True, exist_ok=True)
             from optuna.storages.journal import JournalFileBackend
 
-            backend = JournalFileBackend(str(path))
+            backend = JournalFileBackend(str(journal))
             return optuna.storages.JournalStorage(backend)
         engine_kwargs: dict[str, Any] = {}
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            path = url.removeprefix("sqlite:///")
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine_kwargs = {"creator": _sqlite_connect(path)}
+            db = url.removeprefix("sqlite:///")
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+            engine_kwargs = {"creator": _sqlite_connect(db)}
         return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
     except (ImportError, ModuleNotFoundError) as exc:
         raise ConfigError(
@@ -228,7 +228,7 @@ def open_study(
             sampler=sampler,
             pruner=pruner,
             study_name=name,
-            directions=[d for d in directions],  # type: ignore[misc]
+            directions=cast("list[Any]", list(directions)),
             load_if_exists=True,
         )
     except ValueError as exc:

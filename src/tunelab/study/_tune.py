@@ -32,8 +32,9 @@ from tunelab.study._params import Categorical, Fixed, Int
 from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler, check_grid, make_pruner, make_sampler
-from tunelab.study._scheduler import CohortScheduler, Progress
+from tunelab.study._scheduler import CohortScheduler
 from tunelab.study._space import Space
+from tunelab.study._stats import Progress
 from tunelab.study._storage import counted_trials, make_storage, open_study
 
 __all__ = ["as_tune_config", "tune"]
@@ -200,6 +201,7 @@ def tune(
         executor=make_executor(settings.executor, settings.workers), run_dir=run,
         n_trials=budget, width=settings.cohort, timeout=settings.timeout,
         key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
+        max_epochs=_max_epochs(the_space, base),
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
