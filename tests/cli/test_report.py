@@ -95,3 +95,17 @@ def test_dashboard_on_a_folder_without_a_study(tmp_path):
     result = CliRunner().invoke(main, ["dashboard", str(run)])
     assert result.exit_code == 2
     assert "no study here" in result.output
+
+
+def test_dashboard_opens_a_journal_storage_first(tmp_path, monkeypatch):
+    dashboard = pytest.importorskip("optuna_dashboard")
+    run = tmp_path / "run"
+    run.mkdir()
+    log = tmp_path / "journal.log"
+    (run / "tune.toml").write_text(f'[study]\nstorage = "journal:{log}"\n')
+    calls = []
+    monkeypatch.setattr(dashboard, "run_server",
+                        lambda storage, host, port: calls.append(storage))
+    result = CliRunner().invoke(main, ["dashboard", str(run)])
+    assert result.exit_code == 0, result.output
+    assert isinstance(calls[0], optuna.storages.JournalStorage)

@@ -196,3 +196,29 @@ def test_a_tune_folder_on_a_journal_storage(tmp_path):
     assert data.summary.dataset == "iris"
     assert data.summary.best_value == study.best_value
     assert data.curves == []  # no trials/ folder: nothing to draw, nothing fails
+
+
+@pytest.mark.slow
+def test_a_real_guide_run_folder(tmp_path):
+    # The contract with the guide: its decisions.json and step folders, as it writes them.
+    from tunelab.guide import parse_procedure, run_guide
+
+    proc = parse_procedure({
+        "start": {"model": {"units": [16]}, "training": {"batch_size": 64},
+                  "data": {"limit": 300}},
+        "steps": [{"name": "width", "scientific": {"model.units": [[16], [32]]},
+                   "nuisance": {"optimizer.learning_rate": {"low": 0.01, "high": 1.0,
+                                                             "log": True}},
+                   "budget": {"trials": 2, "epochs": 2, "seeds": 2, "cohort": 4}}]},
+        budget="quick")
+    run_guide(proc, run_dir=tmp_path / "guide", progress=False, report=False)
+    data = read_run(tmp_path / "guide")
+    (step,) = data.guide
+    assert step.name == "width" and step.scientific == ["model.units"]
+    assert {v.value for v in step.values} >= {step.current, step.candidate}
+    assert all(v.n == 2 for v in step.values)
+    assert [s.name for s in data.studies] == ["width"]
+    assert data.summary.test_accuracy is not None
+    assert data.summary.best_config == (tmp_path / "guide" / "final.toml").read_text()
+    html = write_report(tmp_path / "guide").read_text()
+    assert '<section id="guide">' in html and step.reason in html

@@ -57,7 +57,7 @@ def report(run_dir: Path, out: Path | None) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on.")
 def dashboard(run_dir: Path, host: str, port: int) -> None:
-    """Open optuna-dashboard on the study of RUN_DIR (a tune or guide folder).
+    """Open optuna-dashboard on the study of RUN_DIR (a tune folder, or a guide step's folder).
 
     Needs the optional extra: pip install 'tunelab[dashboard]'. Stop it with Ctrl-C.
     """
@@ -76,8 +76,14 @@ def dashboard(run_dir: Path, host: str, port: int) -> None:
                    " dashboard.", err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"optuna-dashboard on {url}: http://{shown}:{port}/ (Ctrl-C to stop)")
+    storage: object = url
+    if url.startswith("journal:"):
+        # optuna-dashboard takes database URLs; a journal file is opened as a storage first.
+        from tunelab.study import make_storage
+
+        storage = make_storage(url)
     try:
-        optuna_dashboard.run_server(url, host=host, port=port)
+        optuna_dashboard.run_server(storage, host=host, port=port)
     except OSError as err:
         raise ConfigError(f"cannot listen on {host}:{port} ({err.strerror or err});"
                           " pass another --port") from None

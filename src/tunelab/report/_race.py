@@ -21,6 +21,7 @@ __all__ = ["is_race_folder", "read_races"]
 
 _JSON = "race.json"
 _CSV = "race.csv"
+_PICTURES = ("ecdf*.png", "contour-*.png")  # what the race draws; other PNGs are not its own
 
 
 def is_race_folder(path: Path) -> bool:
@@ -111,7 +112,8 @@ def read_races(run_dir: Path) -> ReportData:
         functions = sorted({str(r[at]) for r in detail_rows if len(r) > at})
     if functions:
         summary.details["functions"] = ", ".join(functions)
-    pictures = sorted((p for p in run_dir.glob("*.png") if p.is_file()), key=_picture_order)
+    pictures = sorted((p for pattern in _PICTURES for p in run_dir.glob(pattern) if p.is_file()),
+                      key=_picture_order)
     images = [Image(f"race-{p.stem}", p.stem.replace("-", " "), p.read_bytes(), source=p)
               for p in pictures]
     race = LandscapeRace(", ".join(functions) or run_dir.name, columns, rows, images,
