@@ -33,12 +33,14 @@ def main() -> None:
 
 def _register() -> None:
     from tunelab.cli._data import data
+    from tunelab.cli._guide import guide
     from tunelab.cli._landscape import landscape
     from tunelab.cli._report import dashboard, report
     from tunelab.cli._train import train
     from tunelab.cli._tune import best, trials, tune
 
     main.add_command(data)
+    main.add_command(guide)
     main.add_command(landscape)
     main.add_command(report)
     main.add_command(train)

@@ -26,7 +26,7 @@ def _overrides(cfg: Any, options: dict[str, Any]) -> dict[str, Any]:
         from tunelab.config import OptimizerConfig
 
         try:
-            family = OptimizerConfig(name=options["optimizer"]).name
+            family = OptimizerConfig.model_validate({"name": options["optimizer"]}).name
         except ValueError:
             family = options["optimizer"]  # validated (and reported) with the overrides
         if family != cfg.optimizer.name:

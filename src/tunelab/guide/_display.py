@@ -57,7 +57,8 @@ def summary_table(decisions: dict[str, Any], final: dict[str, Any] | None) -> Ta
     table.add_column("seconds", justify="right")
     for s in decisions.get("steps", []):
         chosen = s.get("candidate") if s.get("adopted") else s.get("current")
-        row = next((v for v in s.get("values", []) if v.get("value") == chosen), {})
+        row: dict[str, Any] = next(
+            (v for v in s.get("values", []) if v.get("value") == chosen), {})
         score = (f"{_fmt(row.get('mean'))} ± {_fmt(row.get('std'))}" if row else "—")
         table.add_row(s["step"], "adopted" if s.get("adopted") else "kept", str(chosen), score,
                       f"{s.get('seconds', 0.0):.0f}")

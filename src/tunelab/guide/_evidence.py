@@ -31,14 +31,46 @@ from typing import Any
 
 from tunelab.config import RunConfig
 
-__all__ = ["Adoption", "Outcome", "ValueStats", "adopt", "reduce_of", "train_configs"]
+__all__ = ["Adoption", "Outcome", "ValueStats", "adopt", "reduce_of", "score", "threshold",
+           "train_configs"]
 
 
 def reduce_of(cfg: RunConfig) -> str:
-    """``best`` when early stopping restores the best weights (the model is the best epoch),
-    else ``last``."""
+    """``best`` when early stopping restores the best weights, else ``last`` (how a study
+    reads a trial's history)."""
     es = cfg.callbacks.early_stopping
     return "best" if es is not None and es.restore_best_weights else "last"
+
+
+def score(history: dict[str, list[float]], cfg: RunConfig, metric: str) -> float:
+    """The metric of the model a run ends with.
+
+    That is the last epoch's value, or, when early stopping restores the best weights, the
+    value at the epoch whose monitored quantity was best (the epoch the weights come from).
+
+    Example:
+        >>> from tunelab.config import parse_config
+        >>> cfg = parse_config({"callbacks": {"early_stopping": {"monitor": "val_loss",
+        ...     "restore_best_weights": True}}})
+        >>> score({"val_loss": [0.5, 0.3, 0.4], "val_accuracy": [0.8, 0.85, 0.9]}, cfg,
+        ...       "val_accuracy")
+        0.85
+    """
+    values = history.get(metric) or []
+    if not values:
+        return math.nan
+    es = cfg.callbacks.early_stopping
+    if es is None or not es.restore_best_weights:
+        return float(values[-1])
+    monitor = {"acc": "accuracy", "val_acc": "val_accuracy"}.get(es.monitor, es.monitor)
+    watched = history.get(monitor) or []
+    mode = es.mode if es.mode != "auto" else (
+        "max" if any(w in monitor for w in ("acc", "auc")) else "min")
+    finite = [(v, i) for i, v in enumerate(watched) if math.isfinite(v)]
+    if not finite:
+        return float(values[-1])
+    best = max(finite)[1] if mode == "max" else min(finite)[1]
+    return float(values[min(best, len(values) - 1)])
 
 
 @dataclass
@@ -186,7 +218,6 @@ def train_configs(
         on_epoch: Called with (cohort epochs done, cohort epochs expected) after each epoch.
         keep: Keep each outcome's cohort and slot (to save or evaluate it afterwards).
     """
-    from tunelab.study import Objective
     from tunelab.train import Cohort
 
     groups: dict[Hashable, list[int]] = {}
@@ -214,11 +245,7 @@ def train_configs(
             cfg = configs[i]
             history = cohort.history(slot)
             status = cohort.status(slot)
-            objective = Objective([metric], reduce=reduce_of(cfg))  # type: ignore[arg-type]
-            try:
-                value = objective.value(metric, history) if status != "diverged" else math.nan
-            except KeyError:
-                value = math.nan
+            value = score(history, cfg, metric) if status != "diverged" else math.nan
             out[i] = Outcome(i, cfg, float(value), status, len(history.get("loss", [])),
                              history, cohort if keep else None, slot if keep else -1,
                              per_epoch)

@@ -105,10 +105,13 @@ def cross_validate(ctx: GuideContext, step: Step, config: RunConfig, label: str
                                num_classes=data.num_classes, input_shape=data.input_shape,
                                name=f"{data.name} fold {i + 1}")
         configs = [config.model_copy(update={"seed": s}) for s in ctx.evidence_seeds(seeds)]
+        offset = i * config.training.epochs
+
+        def tick(n: int, total: int, offset: int = offset) -> None:
+            ctx.display.advance(offset + n)
+
         outcomes = train_configs(configs, fold, width=seeds, metric=ctx.metric,
-                                 key_fn=ctx.key_fn,
-                                 on_epoch=lambda n, total, i=i: ctx.display.advance(
-                                     i * config.training.epochs + n))
+                                 key_fn=ctx.key_fn, on_epoch=tick)
         stats.append(ValueStats(f"fold {i + 1}", [o.value for o in outcomes]))
     ctx.display.end_phase()
     means = [s.mean for s in stats]

@@ -261,10 +261,12 @@ def lr_range_test(
     finite = [i for i in range(m) if math.isfinite(smooth[i])]
     low = min(finite, key=lambda i: smooth[i]) if finite else 0
     steepest = low
-    if low >= 2:
-        logs = np.log(rates[:low + 1])
-        slopes = np.gradient(np.asarray(smooth[:low + 1]), logs)
-        steepest = int(np.argmin(slopes))
+    w = max(2, m // 20)  # slopes over a window: single steps are too noisy to compare
+    if low > 2 * w:
+        logs = np.log(rates[:m])
+        slopes = [(smooth[i + w] - smooth[i - w]) / (logs[i + w] - logs[i - w])
+                  for i in range(w, low - w + 1)]
+        steepest = w + int(np.argmin(slopes))
     return RangeTest(
         learning_rates=lr_list, losses=[float(s) for s in smooth], raw_losses=raw,
         suggested=float(f"{lr_list[low] / 10:.4g}"), min_loss_lr=lr_list[low],
@@ -285,8 +287,10 @@ def plot_range_test(result: RangeTest, path: str | os.PathLike[str], title: str 
     smooth = [v if math.isfinite(v) else np.nan for v in result.losses]
     ax.plot(lrs, raw, color="#bbbbbb", lw=1, label="loss per step")
     ax.plot(lrs, smooth, color="#d62728", lw=2, label="smoothed loss")
-    ax.axvline(result.min_loss_lr, color="#555555", ls=":", label=f"lowest loss {result.min_loss_lr:.3g}")
-    ax.axvline(result.suggested, color="#1f77b4", ls="--", label=f"suggested {result.suggested:.3g}")
+    ax.axvline(result.min_loss_lr, color="#555555", ls=":",
+               label=f"lowest loss {result.min_loss_lr:.3g}")
+    ax.axvline(result.suggested, color="#1f77b4", ls="--",
+               label=f"suggested {result.suggested:.3g}")
     ax.set_xscale("log")
     finite = [v for v in smooth if np.isfinite(v)]
     if finite:

@@ -9,8 +9,10 @@ Example:
     ...     "nuisance": {"optimizer.learning_rate": {"low": 0.01, "high": 1.0, "log": True}},
     ...     "budget": {"trials": 2, "epochs": 2, "seeds": 2, "cohort": 4}}]}, budget="quick")
     >>> result = run_guide(proc, run_dir=tempfile.mkdtemp(), progress=False, report=False)
-    >>> [s["step"] for s in result.decisions["steps"]], result.run_dir.joinpath("best.keras").is_file()
-    (['width'], True)
+    >>> [s["step"] for s in result.decisions["steps"]]
+    ['width']
+    >>> (result.run_dir / "best.keras").is_file()
+    True
 """
 
 from __future__ import annotations

@@ -21,8 +21,7 @@ from tunelab.guide._display import GuideDisplay
 from tunelab.guide._evidence import ValueStats, adopt, train_configs
 from tunelab.guide._procedure import Step
 from tunelab.guide._record import GuideRun, read_json
-from tunelab.guide._study import StepPlan, learning_rate_centres, plan_step, run_study, \
-    study_width
+from tunelab.guide._study import StepPlan, learning_rate_centres, plan_step, run_study, study_width
 
 __all__ = ["GuideContext", "finalists", "run_step"]
 
@@ -88,7 +87,8 @@ def _evidence(ctx: GuideContext, plan: StepPlan, reps: dict[str, tuple[Any, floa
     sessions = result.sessions or []
     cohort_epochs = sum(int(s.get("cohort_epochs", 0)) for s in sessions)
     cohorts = sum(int(s.get("cohorts", 0)) for s in sessions)
-    epoch_s = sum(float(s.get("train_seconds", 0.0)) for s in sessions) / max(cohort_epochs, 1)
+    study_train = sum(float(s.get("train_seconds", 0.0)) for s in sessions)
+    epoch_s = study_train / max(cohort_epochs, 1)
     compile_s = max(1.0, sum(float(s.get("compile_seconds", 0.0)) for s in sessions)
                     / max(cohorts, 1))
     groups: dict[Hashable, list[str]] = {}
@@ -100,9 +100,10 @@ def _evidence(ctx: GuideContext, plan: StepPlan, reps: dict[str, tuple[Any, floa
         size = len(members) * budget.seeds
         epochs = configs[members[0]].training.epochs
         pad_cost = epochs * epoch_s * max(0.0, 1.0 - size / width)
-        # Idle slots cost compute, a narrower cohort a compilation; idle slots filled with
-        # more seeds also sharpen the evidence, so they win until twice the compile time.
-        if size < width and pad_cost <= 2 * compile_s:
+        # Idle slots cost compute, a narrower cohort a compilation. Filled with more seeds the
+        # idle slots also sharpen the evidence: worth it while they cost no more than a
+        # compilation and a tenth of the study's own training time.
+        if size < width and pad_cost <= compile_s + 0.1 * study_train:
             seeds, w = max(budget.seeds, width // len(members)), width  # fill the idle slots
         elif size < width:
             seeds, w = budget.seeds, size

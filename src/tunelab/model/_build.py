@@ -15,12 +15,15 @@ has the task's activation (softmax, sigmoid, linear).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import keras
 import numpy as np
 
@@ -100,16 +103,15 @@ def load_builder(ref: str | Builder) -> Builder:
             raise ConfigError(f"model.builder: module {module_name!r} has no {attr!r}")
     if not callable(target):
         raise ConfigError(f"model.builder: {ref!r} is not a function")
-    return target  # type: ignore[no-any-return]
+    return target
 
 
 def _call_builder(builder: Builder, cfg: ModelConfig, spec: ModelSpec) -> keras.Model:
     offered = {"input_shape": spec.input_shape, "num_outputs": spec.num_outputs,
                "task": spec.task, "config": cfg}
-    try:
-        params = inspect.signature(builder).parameters
-    except (TypeError, ValueError):
-        params = {}
+    params: dict[str, inspect.Parameter] = {}
+    with contextlib.suppress(TypeError, ValueError):  # no signature: no arguments
+        params = dict(inspect.signature(builder).parameters)
     takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     kwargs = {k: v for k, v in offered.items() if takes_all or k in params}
     name = getattr(builder, "__qualname__", repr(builder))
@@ -142,8 +144,9 @@ def build_model(
     The built-in network is ``Dense(units, activation)`` + dropout per hidden layer, then a
     ``Dense`` output with the task's activation. With ``slot_dropout=True`` every hidden
     layer gets a :class:`SlotDropout` (its rate is a variable, rate 0 included) so that
-    slots with different rates share the model; otherwise standard ``Dropout(rate)``
-    layers appear where the rate is above zero.
+    slots with different rates share the model (and L2 is left to the engine); otherwise
+    standard ``Dropout(rate)`` layers appear where the rate is above zero, and every Dense
+    kernel gets an ``L2(cfg.l2)`` regularizer when ``cfg.l2 > 0``.
 
     Example:
         >>> m = build_model(ModelConfig(), ModelSpec((64,), "multiclass", 10))
@@ -152,17 +155,22 @@ def build_model(
     """
     if builder is not None or cfg.builder is not None:
         return _call_builder(load_builder(builder or cfg.builder), cfg, spec)  # type: ignore[arg-type]
+    # The engine adds each slot's own L2 term; a standard model carries it as Keras does.
+    def reg() -> Any:
+        return keras.regularizers.L2(cfg.l2) if cfg.l2 > 0 and not slot_dropout else None
+
     layers: list[keras.layers.Layer] = [keras.Input(shape=spec.input_shape)]
     for i, (units, rate) in enumerate(zip(cfg.units, cfg.dropout_rates(), strict=True)):
         layers.append(keras.layers.Dense(units, activation=cfg.activation,
                                          kernel_initializer=cfg.kernel_initializer,
-                                         name=f"dense_{i}"))
+                                         kernel_regularizer=reg(), name=f"dense_{i}"))
         if slot_dropout:
             layers.append(SlotDropout(rate, name=f"dropout_{i}"))
         elif rate > 0:
             layers.append(keras.layers.Dropout(rate, name=f"dropout_{i}"))
     layers.append(keras.layers.Dense(spec.num_outputs, activation=output_activation(spec.task),
-                                     kernel_initializer=cfg.kernel_initializer, name="output"))
+                                     kernel_initializer=cfg.kernel_initializer,
+                                     kernel_regularizer=reg(), name="output"))
     return keras.Sequential(layers, name="tunelab_mlp")
 
 
@@ -178,12 +186,22 @@ def _seeds(seed: int, salt: int, n: int) -> list[int]:
     return [int(s) % (2**31 - 1) for s in state[:n]]
 
 
-def _initializer(name: str, seed: int) -> keras.initializers.Initializer:
-    base = keras.initializers.get(name)
-    config = base.get_config()
-    if "seed" in config:
-        config["seed"] = seed
-    return type(base).from_config(config)
+@functools.lru_cache(maxsize=64)
+def _kernel_draw(name: str, shapes: tuple[tuple[int, ...], ...], dtype: str) -> Any:
+    # One compiled program draws every kernel of a network from per-layer seeds. Keras's
+    # random ops take a JAX array as the seed as they take an int seed s as [s, 0], so the
+    # values are those of `Initializer(seed=s)`, without one compilation per layer and slot.
+    def draw(seeds: Any) -> list[Any]:
+        out = []
+        for i, shape in enumerate(shapes):
+            init = keras.initializers.get(name)
+            init = type(init).from_config(init.get_config())
+            if hasattr(init, "seed"):
+                init.seed = seeds[i]
+            out.append(init(shape, dtype=dtype))
+        return out
+
+    return jax.jit(draw)
 
 
 def initial_values(
@@ -218,9 +236,11 @@ def initial_values(
     kernel_seeds = _seeds(seed, 0, len(dense))
     drop_seeds = _seeds(seed, 1, len(drops))
     values: dict[int, Any] = {}
-    for layer, s in zip(dense, kernel_seeds, strict=True):
-        init = _initializer(cfg.kernel_initializer, s)
-        values[id(layer.kernel)] = init(tuple(layer.kernel.shape), dtype=layer.kernel.dtype)
+    shapes = tuple(tuple(layer.kernel.shape) for layer in dense)
+    draw = _kernel_draw(cfg.kernel_initializer, shapes, str(dense[0].kernel.dtype))
+    pairs = np.asarray([[s, 0] for s in kernel_seeds], dtype=np.uint32)
+    for layer, kernel in zip(dense, draw(pairs), strict=True):
+        values[id(layer.kernel)] = kernel
         values[id(layer.bias)] = np.zeros(tuple(layer.bias.shape), dtype=layer.bias.dtype)
     for layer, rate, s in zip(drops, cfg.dropout_rates(), drop_seeds, strict=True):
         values[id(layer.rate)] = np.asarray(rate, dtype=layer.rate.dtype)

@@ -55,10 +55,6 @@ def export_model(
         values = list(trainable) + list(non_trainable)
     else:
         model = build_model(cfg, spec, slot_dropout=False)
-        if cfg.l2 > 0:
-            for layer in model.layers:
-                if isinstance(layer, keras.layers.Dense):
-                    layer.kernel_regularizer = keras.regularizers.L2(cfg.l2)
         targets = list(model.trainable_variables)
         values = list(trainable)
     if len(targets) != len(values):

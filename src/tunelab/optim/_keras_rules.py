@@ -70,7 +70,7 @@ def scale_by_keras_nadam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-7) -> Any
         >>> t = scale_by_keras_nadam()
         >>> u, _ = t.update([jnp.ones(2)], t.init([jnp.zeros(2)]))
         >>> round(float(u[0][0]), 4)
-        1.0
+        1.0628
     """
 
     def update(updates: Any, state: KerasAdamState, params: Any = None) -> Any:

@@ -185,7 +185,7 @@ def make_optimizer(name: str, *, nesterov: bool = False) -> Callable[..., Any]:
         def sgd(learning_rate: Any, decay: Any, momentum: Any) -> Any:
             return _sgd(learning_rate, decay, momentum, nesterov=nesterov)
         factory = sgd
-    return optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)  # type: ignore[no-any-return]
+    return optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)
 
 
 def build_optimizer(cfg: OptimizerConfig) -> Any:

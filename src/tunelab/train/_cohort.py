@@ -51,7 +51,7 @@ from tunelab.train._callbacks import (
     ReduceLROnPlateau,
     _BuiltinSchedule,
 )
-from tunelab.train._program import SlotState, get_program
+from tunelab.train._program import SlotState, enable_compilation_cache, get_program, repeat
 from tunelab.train._structure import DatasetLike, check_data, model_spec, structure_key
 
 __all__ = ["STATUSES", "Cohort"]
@@ -117,7 +117,8 @@ class Cohort:
                  builder: Builder | None = None) -> None:
         if width < 1:
             raise ConfigError(f"a cohort needs width >= 1, got {width=}")
-        check_data(template, data)
+        check_data(template, data, builder)
+        enable_compilation_cache()
         self.data = data
         self.width = int(width)
         self.builder = builder
@@ -139,12 +140,9 @@ class Cohort:
                                         y_dtype) for s in ("val", "test")}
         tv, ntv = initial_values(self.program.model, template.model, self.spec, template.seed,
                                  builder=builder)
-        opt = self.program.optimizer(optimizer_hyperparams(template.optimizer))
-        one = (list(tv), list(ntv), opt.init(list(tv)))
-        k = self.width
-        self.state = SlotState(*jax.tree.map(
-            lambda a: jnp.repeat(jnp.asarray(a)[None], k, axis=0), one))
-        self._slots = [_Slot(self, i) for i in range(k)]
+        opt_state = self._init_optimizer(optimizer_hyperparams(template.optimizer), list(tv))
+        self.state = SlotState(*repeat((list(tv), list(ntv), opt_state), self.width))
+        self._slots = [_Slot(self, i) for i in range(self.width)]
 
     # ------------------------------------------------------------------ data
     def _chunks(self, x: Any, y: Any, y_dtype: Any) -> list[tuple[Any, Any, Any]]:
@@ -163,7 +161,8 @@ class Cohort:
     # ------------------------------------------------------------------ slots
     def _slot(self, slot: int) -> _Slot:
         if not 0 <= slot < self.width:
-            raise TrialError(f"slot {slot} does not exist; this cohort has slots 0..{self.width - 1}")
+            raise TrialError(
+                f"slot {slot} does not exist; this cohort has slots 0..{self.width - 1}")
         return self._slots[slot]
 
     @property
@@ -255,30 +254,43 @@ class Cohort:
         """
         s = self._slot(slot)
         if structure_key(cfg, self.builder) != self.key:
-            ours = dict(self.key)  # type: ignore[arg-type]
-            theirs = dict(structure_key(cfg, self.builder))  # type: ignore[arg-type]
-            diff = [k for k in ours if ours[k] != theirs.get(k)]
+            theirs = structure_key(cfg, self.builder)
+            diff = [mine[0] for mine, other in zip(self.key, theirs, strict=True)
+                    if mine != other]
             raise TrialError(
                 f"slot {slot}: this configuration differs from the cohort's structure in"
                 f" {', '.join(diff)}; train it in a cohort of its own"
             )
-        check_data(cfg, self.data)
+        check_data(cfg, self.data, self.builder)
         hyper = optimizer_hyperparams(cfg.optimizer)
         decay = step_decay(cfg.schedule, cfg.optimizer)
         hyper["decay"] = decay
-        s.out_dir = Path(out_dir) if out_dir is not None else None
-        s.callbacks = self._callbacks(cfg, callbacks)
+        cbs = self._callbacks(cfg, callbacks)
+        folder = Path(out_dir) if out_dir is not None else None
+        needs_folder = [name for name in ("model_checkpoint", "csv_logger")
+                        if getattr(cfg.callbacks, name) is not None]
+        if needs_folder and folder is None:
+            raise ConfigError(
+                f"callbacks.{needs_folder[0]} needs an output folder; pass out_dir"
+                " (tunelab train --out RUN_DIR)"
+            )
         tv, ntv = initial_values(self.program.model, cfg.model, self.spec, cfg.seed,
                                  builder=self.builder)
-        opt_state = self.program.optimizer(hyper).init(list(tv))
+        opt_state = self._init_optimizer(hyper, list(tv))
+        # Everything is checked: only now does the slot change.
         self._put(slot, (list(tv), list(ntv)), opt_state)
+        s.out_dir, s.callbacks = folder, cbs
         s.config, s.tag, s.status, s.reason, s._pending = cfg, tag, "running", None, None
         s.epoch, s.budget, s.iterations = 0, int(cfg.training.epochs), 0
         s.learning_rate, s.lr_scale, s.decay = hyper["learning_rate"], 1.0, decay
         s.seed, s.l2, s.shuffle = int(cfg.seed), float(cfg.model.l2), bool(cfg.training.shuffle)
         s._history = {k: [] for k in self._log_keys()}
-        for cb in s.callbacks:
-            cb.on_train_begin(s)
+        try:
+            for cb in s.callbacks:
+                cb.on_train_begin(s)
+        except BaseException:
+            s.status, s.config = "empty", None
+            raise
 
     def stop(self, slot: int, reason: str = "stopped") -> None:
         """Stop a running slot now (e.g. ``"pruned"``); it becomes free for a refill."""
@@ -293,19 +305,28 @@ class Cohort:
             cb.on_train_end(s)
 
     # ------------------------------------------------------------------ arrays
+    def _run(self, kind: str, *args: Any) -> Any:
+        exe, seconds = self.program.compiled(kind, args)
+        self.compile_seconds += seconds
+        return exe(*args)
+
+    def _init_optimizer(self, hyper: dict[str, float], tv: list[Any]) -> Any:
+        values = {k: np.float32(v) for k, v in hyper.items()}
+        return self._run("init_optimizer", values, [jnp.asarray(a) for a in tv])
+
     def _get(self, slot: int) -> tuple[list[Any], list[Any]]:
-        tv = [a[slot] for a in self.state.trainable]
-        ntv = [a[slot] for a in self.state.non_trainable]
-        return tv, ntv
+        st = self.state
+        tv, ntv = self._run("take", (st.trainable, st.non_trainable), np.int32(slot))
+        return list(tv), list(ntv)
 
     def _put(self, slot: int, weights: Any, opt_state: Any = None) -> None:
         tv, ntv = weights
         st = self.state
-        st.trainable = [a.at[slot].set(v) for a, v in zip(st.trainable, tv, strict=True)]
-        st.non_trainable = [a.at[slot].set(v) for a, v in
-                            zip(st.non_trainable, ntv, strict=True)]
+        one = ([jnp.asarray(a) for a in tv], [jnp.asarray(a) for a in ntv])
+        st.trainable, st.non_trainable = self._run(
+            "put", (st.trainable, st.non_trainable), one, np.int32(slot))
         if opt_state is not None:
-            st.opt_state = jax.tree.map(lambda a, v: a.at[slot].set(v), st.opt_state, opt_state)
+            st.opt_state = self._run("put", st.opt_state, opt_state, np.int32(slot))
 
     def _vector(self, attr: str, dtype: Any) -> np.ndarray:
         return np.asarray([getattr(s, attr) for s in self._slots], dtype=dtype)
@@ -329,7 +350,8 @@ class Cohort:
         args = (self.state.tree(), self._x, self._y, seeds,
                 self._vector("epoch", np.int32), self._vector("learning_rate", np.float32),
                 active, self._vector("l2", np.float32), self._vector("shuffle", bool))
-        exe, compile_s = self.program.compiled("epoch", args)
+        uses_l2 = any(s.l2 > 0 for s in running)
+        exe, compile_s = self.program.compiled("epoch" if uses_l2 else "epoch_no_l2", args)
         start = time.perf_counter()
         tree, stats = exe(*args)
         self.state = SlotState(*tree)
@@ -381,17 +403,18 @@ class Cohort:
             return {}, 0.0
         st = self.state
         l2 = self._vector("l2", np.float32)
-        totals: Any = None
+        parts = []
         compile_s = 0.0
         for xc, yc, wc in chunks:
             args = (st.trainable, st.non_trainable, xc, yc, wc, l2)
             exe, c = self.program.compiled("evaluate", args)
             compile_s += c
-            part = exe(*args)
-            totals = part if totals is None else jax.tree.map(jnp.add, totals, part)
-        loss_sum, metric_sums, penalty = jax.device_get(totals)
-        penalty = penalty / len(chunks)  # every chunk adds the same penalty once
-        n = max(sum(float(np.sum(np.asarray(w))) for _, _, w in chunks), 1.0)
+            parts.append(exe(*args))
+        parts = jax.device_get(parts)
+        loss_sum = sum(p[0] for p in parts)
+        metric_sums = sum(p[1] for p in parts)
+        penalty = parts[0][2]  # the same for every chunk
+        n = max(float(len(getattr(self.data, f"x_{split}"))), 1.0)
         mean_loss = loss_sum / n
         if self.program.loss.root:
             mean_loss = np.sqrt(np.maximum(mean_loss, 0.0))

@@ -119,7 +119,7 @@ class CohortResult:
 def _load_data(config: RunConfig) -> DatasetLike:
     from tunelab.data import load_dataset
 
-    return load_dataset(config.data, seed=config.seed)  # type: ignore[return-value]
+    return load_dataset(config.data, seed=config.seed)
 
 
 class _Progress:
@@ -161,12 +161,13 @@ class _Progress:
             self._bar.stop()
 
 
-def _collect(cohort: Cohort, slot: int, data: DatasetLike) -> Result:
+def _collect(cohort: Cohort, slot: int, data: DatasetLike,
+             tests: dict[int, dict[str, float]]) -> Result:
     cfg = cohort.config(slot)
     assert cfg is not None
     history = cohort.history(slot)
     final = {k: v[-1] for k, v in history.items() if v and k not in ("epoch", "seconds")}
-    final.update(cohort.evaluate("test").get(slot, {}))
+    final.update(tests.get(slot, {}))
     return Result(config=cfg, history=history, status=cohort.status(slot), final=final,
                   compile_seconds=cohort.compile_seconds, train_seconds=cohort.train_seconds,
                   dataset=str(data.name), spec=cohort.spec, weights=cohort.weights(slot),
@@ -238,13 +239,14 @@ def fit_cohort(
             while cohort.running_slots:
                 logs = cohort.run_epoch()
                 finished = [s for s in logs if cohort.status(s) != "running"]
-                skipped = sum(cohort.config(s).training.epochs - cohort.epoch(s)  # type: ignore[union-attr]
+                skipped = sum(configs[cohort.tag(s)].training.epochs - cohort.epoch(s)
                               for s in finished)
                 bar.update(len(logs) + skipped, len(cohort.running_slots), k, logs)
                 if on_epoch is not None:
                     on_epoch(cohort, logs)
+                tests = cohort.evaluate("test") if finished else {}
                 for s in finished:
-                    results[cohort.tag(s)] = _collect(cohort, s, data)
+                    results[cohort.tag(s)] = _collect(cohort, s, data, tests)
                 refill()
             compile_s += cohort.compile_seconds
             train_s += cohort.train_seconds
@@ -296,7 +298,7 @@ def fit(
             bar.update(len(logs) + skipped, len(cohort.running_slots), 1, logs)
     finally:
         bar.close()
-    return _collect(cohort, 0, data)
+    return _collect(cohort, 0, data, cohort.evaluate("test"))
 
 
 def save_run(result: Result, out_dir: str | os.PathLike[str]) -> dict[str, Path]:

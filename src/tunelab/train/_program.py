@@ -20,9 +20,11 @@ apart from training time. JAX's persistent compilation cache is switched on
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +51,7 @@ from tunelab.optim import make_optimizer, optimizer_family, set_learning_rate
 __all__ = ["Program", "SlotState", "compile_stats", "enable_compilation_cache", "get_program"]
 
 _CACHE_LOCK = threading.Lock()
-_CACHE_ON = False
+_CACHE_DIR: Path | None = None
 
 
 def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> Path | None:
@@ -62,10 +64,10 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> Path
         >>> enable_compilation_cache() is None or True
         True
     """
-    global _CACHE_ON
+    global _CACHE_DIR
     with _CACHE_LOCK:
-        if _CACHE_ON:
-            return Path(jax.config.jax_compilation_cache_dir or ".")
+        if _CACHE_DIR is not None:
+            return _CACHE_DIR
         env = os.environ.get("TUNELAB_CACHE")
         if path is None and env == "":
             return None
@@ -77,7 +79,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> Path
         jax.config.update("jax_compilation_cache_dir", str(folder))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-        _CACHE_ON = True
+        _CACHE_DIR = folder
         return folder
 
 
@@ -163,8 +165,9 @@ class Program:
 
     # ------------------------------------------------------------------ the epoch
     def _epoch(self, state: tuple[Any, Any, Any], x: Any, y: Any, seeds: Any, epochs: Any,
-               lr: Any, active: Any, l2: Any, shuffle: Any) -> tuple[Any, Any]:
-        n = x.shape[0]
+               lr: Any, active: Any, l2: Any, shuffle: Any, *, use_l2: bool = True
+               ) -> tuple[Any, Any]:
+        n, k = x.shape[0], lr.shape[0]
         bsz = self.batch_size
         steps = -(-n // bsz)
         tv, ntv, opt_state = state
@@ -189,8 +192,9 @@ class Program:
                 loss = loss_sum / count
                 if self.loss.root:
                     loss = jnp.sqrt(loss)
-                loss = loss + extra + self._penalty(params, l2k)
-                return loss, (new_ntv, metric_sums)
+                if use_l2:  # a pass over every kernel: skipped when no slot needs it
+                    loss = loss + self._penalty(params, l2k)
+                return loss + extra, (new_ntv, metric_sums)
 
             (loss, (new_ntv, metric_sums)), grads = jax.value_and_grad(
                 objective, has_aux=True)(tv)
@@ -209,11 +213,10 @@ class Program:
             start = t * bsz
             idx = jax.lax.dynamic_slice_in_dim(perms, start, bsz, axis=1)
             w = ((start + jnp.arange(bsz)) < n).astype(jnp.float32)
-            tv, ntv, opt, alive, loss_sum, metric_sums = jax.vmap(
-                slot_step, in_axes=(0, 0, 0, 0, 0, 0, None))(tv, ntv, opt, alive, l2, idx, w)
+            tv, ntv, opt, alive, loss_sum, metric_sums = _over_slots(
+                slot_step, (0, 0, 0, 0, 0, 0, None), k)(tv, ntv, opt, alive, l2, idx, w)
             return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), None
 
-        k = lr.shape[0]
         carry0 = (tv, ntv, opt_state, active, jnp.zeros((k,), jnp.float32),
                   jnp.zeros((k, len(self.metrics)), jnp.float32))
         (tv, ntv, opt_state, alive, loss_acc, metric_acc), _ = jax.lax.scan(
@@ -234,15 +237,28 @@ class Program:
             loss_sum, metric_sums = self._terms(y, y_pred, w)
             return loss_sum, metric_sums, extra + self._penalty(tv, l2k)
 
-        return jax.vmap(one)(tv, ntv, l2)
+        return _over_slots(one, (0, 0, 0), l2.shape[0])(tv, ntv, l2)
 
     def _predict(self, tv: Any, ntv: Any, x: Any) -> Any:
         y_pred, _, _ = self._forward(tv, ntv, x, training=False)
         return y_pred
 
+    # ------------------------------------------------------------------ slot bookkeeping
+    # Small compiled helpers: done eagerly, each array shape would cost its own compilation.
+    @staticmethod
+    def _put(stacked: Any, one: Any, slot: Any) -> Any:
+        return jax.tree.map(lambda s, v: s.at[slot].set(v.astype(s.dtype)), stacked, one)
+
+    @staticmethod
+    def _take(stacked: Any, slot: Any) -> Any:
+        return jax.tree.map(lambda s: s[slot], stacked)
+
+    def _init_optimizer(self, hyperparams: dict[str, Any], tv: Any) -> Any:
+        return self._optimizer(**hyperparams).init(tv)
+
     # ------------------------------------------------------------------ compiling
     def compiled(self, kind: str, args: tuple[Any, ...]) -> tuple[Any, float]:
-        """The compiled ``epoch``/``evaluate``/``predict`` for these argument shapes.
+        """The compiled ``epoch`` (``epoch_no_l2``), ``evaluate``, ``predict``... for ``args``.
 
         Returns the executable and the seconds spent compiling it now (0 when cached).
         """
@@ -252,19 +268,37 @@ class Program:
         if hit is not None:
             return hit, 0.0
         enable_compilation_cache()
-        fn = {"epoch": self._epoch, "evaluate": self._evaluate, "predict": self._predict}[kind]
-        donate = (0,) if kind == "epoch" else ()
+        functions: dict[str, Callable[..., Any]] = {
+            "epoch": self._epoch, "epoch_no_l2": functools.partial(self._epoch, use_l2=False),
+            "evaluate": self._evaluate, "predict": self._predict,
+            "put": self._put, "take": self._take, "init_optimizer": self._init_optimizer}
+        fn = functions[kind]
+        donate: tuple[int, ...] = (0,) if kind in ("epoch", "epoch_no_l2", "put") else ()
         start = time.perf_counter()
-        lowered = jax.jit(fn, donate_argnums=donate).lower(*args)
-        mid = time.perf_counter()
-        exe = lowered.compile()
+        exe = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
         seconds = time.perf_counter() - start
-        if os.environ.get("TUNELAB_DEBUG_COMPILE"):
-            print(f"compile {kind}: lower {mid - start:.2f}s, compile {seconds - (mid - start):.2f}s")
         self._compiled[key] = exe
         _STATS.compiles += 1
         _STATS.seconds += seconds
         return exe, seconds
+
+
+def _over_slots(fn: Callable[..., Any], in_axes: tuple[int | None, ...], k: int
+                ) -> Callable[..., Any]:
+    """``jax.vmap(fn)`` over the slot axis; for one slot, ``fn`` on the slot itself.
+
+    A batch axis of size 1 turns every matrix product into a batched one, which XLA's CPU
+    backend runs noticeably slower than a plain product at small batch sizes.
+    """
+    if k != 1:
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def single(*args: Any) -> Any:
+        inner = [jax.tree.map(lambda a: a[0], arg) if axis == 0 else arg
+                 for arg, axis in zip(args, in_axes, strict=True)]
+        return jax.tree.map(lambda a: a[None], fn(*inner))
+
+    return single
 
 
 def _metric_names(cfg: RunConfig, spec: ModelSpec) -> list[str]:
@@ -273,7 +307,8 @@ def _metric_names(cfg: RunConfig, spec: ModelSpec) -> list[str]:
     return resolve_metrics(list(cfg.training.metrics), spec.task)
 
 
-_PROGRAMS: dict[tuple[Any, ...], Program] = {}
+_PROGRAMS: OrderedDict[tuple[Any, ...], Program] = OrderedDict()
+_MAX_PROGRAMS = 64  # a long study visits many structures; keep the recent ones
 
 
 def get_program(key: tuple[Any, ...], cfg: RunConfig, spec: ModelSpec,
@@ -285,14 +320,13 @@ def get_program(key: tuple[Any, ...], cfg: RunConfig, spec: ModelSpec,
         if program is None:
             program = Program(cfg, spec, builder)
             _PROGRAMS[full] = program
+            while len(_PROGRAMS) > _MAX_PROGRAMS:
+                _PROGRAMS.popitem(last=False)
+        _PROGRAMS.move_to_end(full)
         return program
 
 
-def stack(trees: list[Any]) -> Any:
-    """Stack per-slot pytrees along a new leading axis."""
-    return jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(a) for a in xs]), *trees)
-
-
-def as_numpy(tree: Any) -> Any:
-    """Copy a pytree of device arrays to host NumPy arrays."""
-    return jax.tree.map(np.asarray, tree)
+def repeat(tree: Any, k: int) -> Any:
+    """A pytree of K copies of one slot's arrays, stacked on the host and put on the device."""
+    return jax.device_put(jax.tree.map(lambda a: np.repeat(np.asarray(a)[None], k, axis=0),
+                                       tree))

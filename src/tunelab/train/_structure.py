@@ -10,7 +10,6 @@ initializer, seed, epochs, callbacks) is a per-slot value.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,7 +19,9 @@ from tunelab.errors import ConfigError, DataError
 from tunelab.model import Builder, ModelSpec, num_outputs, resolve_loss
 from tunelab.optim import optimizer_family
 
-__all__ = ["DatasetLike", "check_data", "model_spec", "structure_key"]
+__all__ = ["DatasetLike", "StructureKey", "check_data", "model_spec", "structure_key"]
+
+StructureKey = tuple[tuple[Any, ...], ...]
 
 
 class DatasetLike(Protocol):
@@ -30,16 +31,26 @@ class DatasetLike(Protocol):
     classification, floats for regression.
     """
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    task: str
-    num_classes: int
-    input_shape: tuple[int, ...]
-    name: str
+    @property
+    def x_train(self) -> np.ndarray: ...
+    @property
+    def y_train(self) -> np.ndarray: ...
+    @property
+    def x_val(self) -> np.ndarray: ...
+    @property
+    def y_val(self) -> np.ndarray: ...
+    @property
+    def x_test(self) -> np.ndarray: ...
+    @property
+    def y_test(self) -> np.ndarray: ...
+    @property
+    def task(self) -> str: ...
+    @property
+    def num_classes(self) -> int: ...
+    @property
+    def input_shape(self) -> tuple[int, ...]: ...
+    @property
+    def name(self) -> str: ...
 
 
 def _builder_id(builder: Builder | str) -> str:
@@ -49,7 +60,7 @@ def _builder_id(builder: Builder | str) -> str:
     return f"{module}:{getattr(builder, '__qualname__', repr(builder))}#{id(builder)}"
 
 
-def structure_key(cfg: RunConfig, builder: Builder | None = None) -> Hashable:
+def structure_key(cfg: RunConfig, builder: Builder | None = None) -> StructureKey:
     """The hashable key that configurations sharing a cohort have in common.
 
     Example:
@@ -84,13 +95,19 @@ def model_spec(data: DatasetLike) -> ModelSpec:
                                                         np.asarray(data.y_train)))
 
 
-def check_data(cfg: RunConfig, data: DatasetLike) -> None:
+def check_data(cfg: RunConfig, data: DatasetLike, builder: Builder | None = None) -> None:
     """Check that a configuration can train on a dataset; errors name the key at fault.
 
     Raises:
-        ConfigError: batch size larger than the training data, or a loss unfit for the task.
+        ConfigError: batch size larger than the training data, a loss unfit for the task,
+            or ``model.l2`` with a user's builder (it regularises the built-in network only).
         DataError: arrays of mismatched lengths, or no training data.
     """
+    if (builder is not None or cfg.model.builder is not None) and cfg.model.l2 > 0:
+        raise ConfigError(
+            "model.l2 applies to the built-in network only; with a builder, give its layers"
+            " kernel_regularizer=keras.regularizers.L2(...) instead"
+        )
     n = int(np.shape(data.x_train)[0])
     if n == 0:
         raise DataError(f"{data.name}: the training split is empty")

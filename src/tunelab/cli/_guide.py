@@ -1,0 +1,101 @@
+"""``tunelab guide``: the tutorial's step-by-step tuning procedure, run for real."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["guide"]
+
+_LEVELS = ("quick", "standard", "thorough")
+
+
+def _steps(value: tuple[str, ...]) -> list[str] | None:
+    names = [n.strip() for part in value for n in part.split(",") if n.strip()]
+    return names or None
+
+
+@click.command()
+@click.option("--dataset", default=None,
+              help="Dataset name or path (default: the procedure's, digits for the tutorial's).")
+@click.option("--procedure", "procedure", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="A procedure TOML file (default: the tutorial's four steps).")
+@click.option("--budget", type=click.Choice(_LEVELS), default="standard", show_default=True,
+              help="How much search and evidence each step gets.")
+@click.option("--steps", "steps", multiple=True,
+              help="Steps to run, by name, comma-separated or repeated (default: every step"
+              " not marked optional; e.g. --steps topology,initialization).")
+@click.option("--cohort", type=click.IntRange(min=1), default=None,
+              help="Configurations trained at once (default: the budget's).")
+@click.option("--seed", type=int, default=None,
+              help="The run's seed: data split, searches, final model (default 0).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder (default runs/guide-<dataset>-<budget>); the same command on"
+              " the same folder continues an interrupted run.")
+@click.option("--quiet", is_flag=True, help="No live progress display.")
+@click.option("--no-report", "no_report", is_flag=True, help="Do not write report.html.")
+def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple[str, ...],
+          cohort: int | None, seed: int | None, out: Path | None, quiet: bool,
+          no_report: bool) -> None:
+    """Tune a network step by step, the tutorial's way, with evidence for every change.
+
+    Each step is an Optuna study that compares the step's scientific values (topology,
+    learning-rate schedule, optimizer and loss, batch size), every value with its learning
+    rate tuned. The best configuration of each value is re-run over several seeds; a change
+    is adopted only when it beats the current configuration by more than the noise. The run
+    folder ends with decisions.json, final.toml, best.keras (evaluated on the test split in
+    final.json) and report.html. Interrupt it and run the same command again: it continues
+    after the last finished trial.
+    """
+    from rich.console import Console
+
+    from tunelab.guide import run_guide
+
+    console = Console(stderr=True)
+    try:
+        result = run_guide(procedure, dataset=dataset, budget=budget, steps=_steps(steps),
+                           cohort=cohort, seed=seed, run_dir=out, progress=not quiet,
+                           console=console, report=not no_report)
+    except KeyboardInterrupt:
+        where = f" --out {out}" if out else ""
+        click.echo(f"\nInterrupted. Finished steps and trials are kept; run the same command"
+                   f"{where} again to continue where it stopped.", err=True)
+        sys.exit(130)
+    _summary(result)
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return "—" if not math.isfinite(x) else f"{x:.4f}"
+    return "—" if x is None else str(x)
+
+
+def _summary(result: Any) -> None:
+    from rich.console import Console
+
+    from tunelab.guide._display import summary_table
+
+    out = Console(highlight=False)
+    out.print(summary_table(result.decisions, result.final))
+    for step in result.decisions.get("steps", []):
+        out.print(f"[bold]{step['step']}[/]: {step.get('reason', '')}")
+    final = result.final
+    over = final.get("over_seeds", {})
+    if final.get("test_accuracy") is not None:
+        out.print(f"Test accuracy of best.keras: {_fmt(final['test_accuracy'])} (test loss"
+                  f" {_fmt(final.get('test_loss'))}); over {over.get('n', 1)} seeds"
+                  f" {_fmt(over.get('test_accuracy_mean'))} ±"
+                  f" {_fmt(over.get('test_accuracy_std'))}")
+    elif final.get("test_loss") is not None:
+        out.print(f"Test loss of best.keras: {_fmt(final['test_loss'])}")
+    wall = result.decisions.get("wall_seconds")
+    if isinstance(wall, int | float):
+        out.print(f"Time: {wall:.0f} s over all steps and the final training")
+    run = result.run_dir
+    out.print(f"Run folder: {run} — final.toml (tunelab train {run / 'final.toml'}),"
+              f" best.keras, decisions.json" + (", report.html" if (run / "report.html")
+                                                 .is_file() else ""))

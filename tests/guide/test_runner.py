@@ -1,0 +1,131 @@
+"""The guide end to end on a slice of digits: the default procedure and a custom one, resume
+after an interruption, and a run folder that refuses other settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import optuna
+import pytest
+
+from tests.guide.conftest import tiny_custom, tiny_default, write_procedure
+from tunelab.config import load_config
+from tunelab.errors import ConfigError
+from tunelab.guide import parse_procedure, run_guide
+from tunelab.report import read_decisions
+
+
+def _trials(folder: Path, name: str) -> list[optuna.trial.FrozenTrial]:
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{folder / 'study.db'}")
+    return study.get_trials(deepcopy=False)
+
+
+def test_default_procedure_end_to_end(tmp_path: Path) -> None:
+    proc = parse_procedure(tiny_default(), source="tiny-default", budget="quick")
+    events: list[str] = []
+    result = run_guide(proc, run_dir=tmp_path / "run", progress=False, report=False,
+                       on_event=lambda event, data: events.append(event))
+    run = result.run_dir
+    names = ["topology", "learning_rate", "optimizer", "batch_size"]
+    assert [s["step"] for s in result.decisions["steps"]] == names
+    for i, name in enumerate(names, 1):
+        folder = run / f"{i}-{name}"
+        assert (folder / "study.db").is_file() and (folder / "evidence.json").is_file()
+        complete = [t for t in _trials(folder, name)
+                    if t.state == optuna.trial.TrialState.COMPLETE]
+        values = result.decisions["steps"][i - 1]["values_compared"]
+        assert len(complete) == values  # one trial per value at this budget
+    # Step 2 ran the learning-rate range test and drew it.
+    lr_step = result.decisions["steps"][1]
+    assert (run / "2-learning_rate" / "lr_range.png").is_file()
+    assert lr_step["range_tests"][0]["suggested"] > 0
+    assert {v["value"] for v in lr_step["values"]} >= {lr_step["current"], lr_step["candidate"]}
+    # Step 4 recorded the batch-size trade-off.
+    rows = result.decisions["steps"][3]["batch_sizes"]
+    assert rows and all(r["seconds_per_epoch"] > 0 for r in rows)
+    assert any(r["pareto"] for r in rows)
+    # Every decision is readable by the report, with its numbers.
+    steps = read_decisions(run / "decisions.json")
+    assert [s.name for s in steps] == names
+    assert all(s.reason and s.values for s in steps)
+    # The final model, its config and its test evaluation.
+    final = json.loads((run / "final.json").read_text())
+    assert 0.0 <= final["test_accuracy"] <= 1.0
+    assert result.decisions["test_accuracy"] == final["test_accuracy"]
+    cfg = load_config(run / "final.toml")
+    assert cfg == result.config.model_copy(update={"seed": cfg.seed})
+    assert cfg.callbacks.early_stopping is not None  # epochs come from early stopping
+    model = keras.saving.load_model(run / "best.keras")
+    x = np.zeros((2, 64), np.float32)
+    assert model.predict(x, verbose=0).shape == (2, 10)
+    assert "decision" in events and "final" in events
+
+
+def test_custom_procedure_file_end_to_end(tmp_path: Path) -> None:
+    path = write_procedure(tmp_path / "mine.toml", tiny_custom())
+    result = run_guide(path, budget="quick", run_dir=tmp_path / "run", progress=False,
+                       report=False)
+    decisions = result.decisions
+    assert [s["step"] for s in decisions["steps"]] == ["width", "dropout"]
+    width = decisions["steps"][0]
+    assert width["scientific"] == ["model.units"]
+    assert {v["value"] for v in width["values"]} == {"units [16]", "units [32]"}
+    assert all(v["n"] >= 2 for v in width["values"])
+    # What the first step adopted is what the second started from.
+    assert decisions["steps"][1]["config"]["model"]["units"] == \
+        (width["config"]["model"]["units"])
+    assert (result.run_dir / "procedure.toml").read_text().count("[[steps]]") == 2
+    assert result.test_accuracy is not None
+
+
+def test_resume_after_an_interruption(tmp_path: Path) -> None:
+    raw = tiny_custom(trials=3, epochs=2, cohort=2)
+    proc = parse_procedure(raw, source="tiny", budget="quick")
+    fired: list[int] = []
+
+    def interrupt(event: str, data: dict[str, Any]) -> None:
+        if event == "trial" and data["step"] == "dropout" and data["done"] >= 2 and not fired:
+            fired.append(data["done"])
+            raise KeyboardInterrupt
+
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_guide(proc, run_dir=run_dir, progress=False, report=False, on_event=interrupt)
+    first = json.loads((run_dir / "decisions.json").read_text())
+    assert [s["step"] for s in first["steps"]] == ["width"]
+    done_before = {t.number: t.params for t in _trials(run_dir / "2-dropout", "dropout")
+                   if t.state == optuna.trial.TrialState.COMPLETE}
+    assert len(done_before) >= 2
+    width_trials = len(_trials(run_dir / "1-width", "width"))
+
+    seen: list[str] = []
+    result = run_guide(proc, run_dir=run_dir, progress=False, report=False,
+                       on_event=lambda event, data: seen.append(event))
+    # The finished step was not redone: its decision is the same, its study unchanged.
+    assert result.decisions["steps"][0] == first["steps"][0]
+    assert len(_trials(run_dir / "1-width", "width")) == width_trials
+    # The interrupted step kept its finished trials and ran only the rest of its design.
+    after = [t for t in _trials(run_dir / "2-dropout", "dropout")
+             if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(after) == 6  # 2 values x 3 trials, none twice
+    assert {t.number: t.params for t in after if t.number in done_before} == done_before
+    assert seen.count("step") == 1 and "decision" in seen
+    # A third run has nothing left to do.
+    again = run_guide(proc, run_dir=run_dir, progress=False, report=False)
+    assert again.final == result.final
+
+
+def test_a_run_folder_refuses_other_settings(tmp_path: Path) -> None:
+    proc = parse_procedure(tiny_custom(), source="tiny", budget="quick")
+    run_dir = tmp_path / "run"
+    run_guide(proc, run_dir=run_dir, progress=False, report=False, steps=["width"])
+    with pytest.raises(ConfigError, match="started with other settings") as info:
+        run_guide(proc, run_dir=run_dir, progress=False, report=False, seed=5,
+                  steps=["width"])
+    assert "seed: 0 then, 5 now" in str(info.value)
+    with pytest.raises(ConfigError, match="no step named 'nope'"):
+        run_guide(proc, run_dir=tmp_path / "other", progress=False, steps=["nope"])
