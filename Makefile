@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/tunelab data show digits --out $(RUN_DIR)/digits.png
+	$(BIN)/tunelab guide --dataset digits --budget quick --out $(RUN_DIR)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench

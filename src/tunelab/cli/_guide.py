@@ -81,8 +81,6 @@ def _summary(result: Any) -> None:
 
     out = Console(highlight=False)
     out.print(summary_table(result.decisions, result.final))
-    for step in result.decisions.get("steps", []):
-        out.print(f"[bold]{step['step']}[/]: {step.get('reason', '')}")
     final = result.final
     over = final.get("over_seeds", {})
     if final.get("test_accuracy") is not None:

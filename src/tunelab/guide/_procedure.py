@@ -75,6 +75,10 @@ class Budget:
         pruner: Optuna pruner (``none`` keeps every trial to the end).
         patience: Early-stopping patience in epochs (batch-size step, final training).
         folds: Folds of a cross-validation step.
+        final_epochs: The most epochs of the final training (early stopping decides; 0 keeps
+            the adopted configuration's). Read from the procedure's budget, not a step's.
+        min_updates: At least this many minibatch updates per trial: on a small dataset a
+            step trains for more than ``epochs`` epochs.
     """
 
     trials: int = 4
@@ -87,6 +91,8 @@ class Budget:
     pruner: str = "none"
     patience: int = 5
     folds: int = 5
+    final_epochs: int = 0
+    min_updates: int = 0
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
@@ -121,7 +127,8 @@ def _budget_value(key: str, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
             raise ConfigError(f"{where}: must be a number >= 1, got {value!r}")
         return float(value)
-    least = {"seeds": 2, "finalists": 2, "folds": 2, "patience": 0}.get(key, 1)
+    least = {"seeds": 2, "finalists": 2, "folds": 2, "patience": 0, "final_epochs": 0,
+             "min_updates": 0}.get(key, 1)
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ConfigError(f"{where}: must be an integer >= {least}, got {value!r}")
     return value
@@ -217,6 +224,7 @@ class Procedure:
         steps: The steps, in order (optional ones included; see :meth:`selected`).
         level: The budget level the steps were resolved for.
         source: The file it came from (named in errors).
+        budget: The procedure's own budget at that level (the final training reads it).
     """
 
     name: str
@@ -225,6 +233,7 @@ class Procedure:
     steps: tuple[Step, ...]
     level: str
     source: str
+    budget: Budget = field(default_factory=Budget)
 
     def step(self, name: str) -> Step:
         """The step called ``name``.
@@ -251,6 +260,7 @@ class Procedure:
             "procedure": {"name": self.name, "description": self.description,
                           "level": self.level},
             "start": self.start.model_dump(mode="json", exclude_none=True),
+            "budget": dataclasses.asdict(self.budget),
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -300,10 +310,26 @@ def _check_space(step: Step, start: RunConfig, where: str) -> None:
             )
 
 
-def step_base(step: Step, start: RunConfig) -> RunConfig:
+def step_epochs(budget: Budget, train_samples: int, batch_size: int) -> int:
+    """Epochs per trial: the budget's, or more when that many epochs of a small dataset would
+    make fewer than ``min_updates`` minibatch updates.
+
+    Example:
+        >>> step_epochs(Budget(epochs=5, min_updates=700), 1150, 32)
+        20
+        >>> step_epochs(Budget(epochs=5, min_updates=700), 48000, 32)
+        5
+    """
+    per_epoch = max(1, -(-train_samples // max(batch_size, 1)))
+    return max(budget.epochs, -(-budget.min_updates // per_epoch))
+
+
+def step_base(step: Step, start: RunConfig, train_samples: int = 0) -> RunConfig:
     """``start`` with the step's fixed settings and epochs, optimizer-specific values cleared
     when the step searches the optimizer (momentum means nothing to Adam)."""
-    cfg = with_overrides(start, {"training.epochs": step.budget.epochs, **step.fixed},
+    epochs = step_epochs(step.budget, train_samples, start.training.batch_size) \
+        if train_samples else step.budget.epochs
+    cfg = with_overrides(start, {"training.epochs": epochs, **step.fixed},
                          source=f"step {step.name}: fixed")
     searched = set(step.scientific) | set(step.nuisance)
     if "optimizer.name" in searched:
@@ -401,12 +427,13 @@ def parse_procedure(raw: Mapping[str, Any], source: str = "<procedure>",
     if not isinstance(steps_raw, list) or not steps_raw:
         raise ConfigError(f"{source}: no steps; give at least one [[steps]] table")
     resolved: list[Step] = []
+    chosen = Budget()
     for level in LEVELS:
         base_budget = _budget_for(top["budget"], Budget(), level, f"{source}: [budget]") \
             if "budget" in top else Budget()
         steps = [_step(s, i, start, base_budget, level, source) for i, s in enumerate(steps_raw)]
         if level == budget:
-            resolved = steps
+            resolved, chosen = steps, base_budget
     names = [s.name for s in resolved]
     for n in names:
         if names.count(n) > 1:
@@ -414,7 +441,7 @@ def parse_procedure(raw: Mapping[str, Any], source: str = "<procedure>",
     return Procedure(
         name=str(info.get("name", Path(source).stem)),
         description=str(info.get("description", "")),
-        start=start, steps=tuple(resolved), level=budget, source=source,
+        start=start, steps=tuple(resolved), level=budget, source=source, budget=chosen,
     )
 
 

@@ -102,8 +102,8 @@ def _evidence(ctx: GuideContext, plan: StepPlan, reps: dict[str, tuple[Any, floa
         pad_cost = epochs * epoch_s * max(0.0, 1.0 - size / width)
         # Idle slots cost compute, a narrower cohort a compilation. Filled with more seeds the
         # idle slots also sharpen the evidence: worth it while they cost no more than a
-        # compilation and a tenth of the study's own training time.
-        if size < width and pad_cost <= compile_s + 0.1 * study_train:
+        # compilation and a quarter of the study's own training time.
+        if size < width and pad_cost <= compile_s + 0.25 * study_train:
             seeds, w = max(budget.seeds, width // len(members)), width  # fill the idle slots
         elif size < width:
             seeds, w = budget.seeds, size
@@ -179,7 +179,7 @@ def run_step(ctx: GuideContext, index: int, step: Step, current: RunConfig
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
-        plan = plan_step(step, current, ctx.task, ctx.metric)
+        plan = plan_step(step, current, ctx.task, ctx.metric, len(ctx.data.x_train))
         if step.range_test != "none":
             ctx.display.phase(f"{step.name} · range test", None, info="exponential sweep")
         centres = learning_rate_centres(

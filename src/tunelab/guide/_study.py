@@ -78,10 +78,11 @@ def _with_early_stopping(base: RunConfig, metric: str, patience: int) -> RunConf
         source="early stopping")
 
 
-def plan_step(step: Step, current: RunConfig, task: str, metric: str = "val_accuracy"
-              ) -> StepPlan:
+def plan_step(step: Step, current: RunConfig, task: str, metric: str = "val_accuracy",
+              train_samples: int = 0) -> StepPlan:
     """The values a step compares (the current one among them) and its base configuration."""
-    base = _with_early_stopping(step_base(step, current), metric, step.budget.patience)
+    base = _with_early_stopping(step_base(step, current, train_samples), metric,
+                                step.budget.patience)
     sci_spec = expand_losses(step.scientific, task)
     names = list(Space(sci_spec, source=f"step {step.name}").params)
     now = config_value(current, names, task)
@@ -187,6 +188,7 @@ def _queue(url: str, plan: StepPlan, direction: Any, lrs: dict[str, list[float]]
     from tunelab.study import make_storage
 
     trials = design(plan.values, plan.step.budget.trials, lrs)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = optuna.create_study(storage=make_storage(url), study_name=plan.step.name,

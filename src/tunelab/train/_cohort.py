@@ -43,6 +43,7 @@ from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, TrialError
 from tunelab.model import Builder, export_model, initial_values, save_model
 from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay
+from tunelab.train._arrays import device_data
 from tunelab.train._callbacks import (
     Callback,
     CSVLogger,
@@ -57,7 +58,6 @@ from tunelab.train._structure import DatasetLike, check_data, model_spec, struct
 __all__ = ["STATUSES", "Cohort"]
 
 STATUSES = ("empty", "running", "done", "early_stopped", "diverged", "stopped")
-_CHUNK = 2048
 
 
 class _Slot:
@@ -128,35 +128,16 @@ class Cohort:
         self.metric_names = [m.name for m in self.program.metrics]
         self.compile_seconds = 0.0
         self.train_seconds = 0.0
-        y_dtype = np.float32 if data.task == "regression" else np.int32
-        self._x = jnp.asarray(np.asarray(data.x_train, np.float32).reshape(
-            (-1, *self.spec.input_shape)))
-        self._y = jnp.asarray(np.asarray(data.y_train, y_dtype))
+        arrays = device_data(data, self.spec.input_shape)
+        self._x, self._y, self._splits = arrays.x, arrays.y, arrays.splits
+        self._rows, self._chunk = arrays.rows, arrays.chunk
         self._n = int(self._x.shape[0])
         self.steps_per_epoch = -(-self._n // self.program.batch_size)
-        rows = max(len(data.x_val), len(data.x_test), 1)
-        self._chunk = min(_CHUNK, -(-rows // 8) * 8)
-        self._splits = {s: self._chunks(getattr(data, f"x_{s}"), getattr(data, f"y_{s}"),
-                                        y_dtype) for s in ("val", "test")}
         tv, ntv = initial_values(self.program.model, template.model, self.spec, template.seed,
                                  builder=builder)
         opt_state = self._init_optimizer(optimizer_hyperparams(template.optimizer), list(tv))
         self.state = SlotState(*repeat((list(tv), list(ntv), opt_state), self.width))
         self._slots = [_Slot(self, i) for i in range(self.width)]
-
-    # ------------------------------------------------------------------ data
-    def _chunks(self, x: Any, y: Any, y_dtype: Any) -> list[tuple[Any, Any, Any]]:
-        x = np.asarray(x, np.float32).reshape((-1, *self.spec.input_shape))
-        y = np.asarray(y, y_dtype)
-        out = []
-        for start in range(0, len(x), self._chunk):
-            xc, yc = x[start:start + self._chunk], y[start:start + self._chunk]
-            pad = self._chunk - len(xc)
-            w = np.concatenate([np.ones(len(xc), np.float32), np.zeros(pad, np.float32)])
-            xc = np.concatenate([xc, np.zeros((pad, *xc.shape[1:]), xc.dtype)])
-            yc = np.concatenate([yc, np.zeros((pad, *yc.shape[1:]), yc.dtype)])
-            out.append((jnp.asarray(xc), jnp.asarray(yc), jnp.asarray(w)))
-        return out
 
     # ------------------------------------------------------------------ slots
     def _slot(self, slot: int) -> _Slot:
@@ -414,7 +395,7 @@ class Cohort:
         loss_sum = sum(p[0] for p in parts)
         metric_sums = sum(p[1] for p in parts)
         penalty = parts[0][2]  # the same for every chunk
-        n = max(float(len(getattr(self.data, f"x_{split}"))), 1.0)
+        n = max(float(self._rows[split]), 1.0)
         mean_loss = loss_sum / n
         if self.program.loss.root:
             mean_loss = np.sqrt(np.maximum(mean_loss, 0.0))

@@ -33,7 +33,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from tunelab.config import RunConfig
 from tunelab.model import (
@@ -199,28 +198,41 @@ class Program:
             (loss, (new_ntv, metric_sums)), grads = jax.value_and_grad(
                 objective, has_aux=True)(tv)
             updates, new_opt = template.update(grads, opt, tv)
-            new_tv = optax.apply_updates(tv, updates)
             ok = alive & jnp.isfinite(loss)
+            # A masked slot's parameters and state (dropout seeds, BatchNorm statistics) stay
+            # as they are. Adding a selected update, rather than selecting between new and
+            # old arrays, lets XLA update the parameters in place (no copy per step). The
+            # optimizer state of a masked slot is left to drift: the slot trains no further
+            # until `assign` re-initialises it.
+            new_tv = jax.tree.map(lambda p, u: p + jnp.where(ok, u, jnp.zeros_like(u)),
+                                  tv, updates)
+            new_ntv = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_ntv, ntv)
+            return new_tv, new_ntv, new_opt, ok, loss * count, metric_sums
 
-            def keep(new: Any, old: Any) -> Any:
-                return jnp.where(ok, new, old)
-
-            return (jax.tree.map(keep, new_tv, tv), jax.tree.map(keep, new_ntv, ntv),
-                    jax.tree.map(keep, new_opt, opt), ok, loss * count, metric_sums)
+        # One slot runs unbatched: a slot axis of size 1 in the loop costs copies and
+        # batched products; the arrays get their axis back after the scan.
+        single = k == 1
+        step = slot_step if single else jax.vmap(slot_step, in_axes=(0, 0, 0, 0, 0, 0, None))
+        per_slot = (tv, ntv, opt_state, active, l2, perms)
+        if single:
+            per_slot = jax.tree.map(lambda a: a[0], per_slot)
+        tv, ntv, opt_state, alive, l2s, perms = per_slot
 
         def body(carry: tuple[Any, ...], t: Any) -> tuple[tuple[Any, ...], None]:
             tv, ntv, opt, alive, loss_acc, metric_acc = carry
             start = t * bsz
-            idx = jax.lax.dynamic_slice_in_dim(perms, start, bsz, axis=1)
+            idx = jax.lax.dynamic_slice_in_dim(perms, start, bsz, axis=-1)
             w = ((start + jnp.arange(bsz)) < n).astype(jnp.float32)
-            tv, ntv, opt, alive, loss_sum, metric_sums = _over_slots(
-                slot_step, (0, 0, 0, 0, 0, 0, None), k)(tv, ntv, opt, alive, l2, idx, w)
+            tv, ntv, opt, alive, loss_sum, metric_sums = step(tv, ntv, opt, alive, l2s, idx, w)
             return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), None
 
-        carry0 = (tv, ntv, opt_state, active, jnp.zeros((k,), jnp.float32),
-                  jnp.zeros((k, len(self.metrics)), jnp.float32))
-        (tv, ntv, opt_state, alive, loss_acc, metric_acc), _ = jax.lax.scan(
-            body, carry0, jnp.arange(steps))
+        lead = () if single else (k,)
+        carry0 = (tv, ntv, opt_state, alive, jnp.zeros(lead, jnp.float32),
+                  jnp.zeros((*lead, len(self.metrics)), jnp.float32))
+        carry, _ = jax.lax.scan(body, carry0, jnp.arange(steps))
+        if single:
+            carry = jax.tree.map(lambda a: a[None], carry)
+        tv, ntv, opt_state, alive, loss_acc, metric_acc = carry
         stats = {"loss": loss_acc / n, "metrics": metric_acc / n, "finite": alive}
         return (tv, ntv, opt_state), stats
 
