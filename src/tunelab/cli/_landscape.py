@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from tunelab.cli._reporting import report_option, write_run_report
 from tunelab.errors import ConfigError
 
 __all__ = ["landscape"]
@@ -194,8 +195,9 @@ def _summary_table(rows: list[dict[str, Any]]) -> Any:
               "functions (needs the coco extra).")
 @click.option("--dims", default="2", show_default=True, metavar="D[,D...]",
               help="Dimensions for --suite bbob (2, 3, 5, 10, 20, 40).")
+@report_option
 def race_cmd(functions: tuple[str, ...], optimizers: tuple[str, ...], starts: int, budget: int,
-             seed: int, dim: int, out: str, suite: str, dims: str) -> None:
+             seed: int, dim: int, out: str, suite: str, dims: str, make_report: bool) -> None:
     """Race optimizers on test functions from the same seeded starts.
 
     Reports, as COCO does, the success rate at targets f - f* <= 1e-1, 1e-4, 1e-8, the
@@ -244,3 +246,5 @@ def race_cmd(functions: tuple[str, ...], optimizers: tuple[str, ...], starts: in
     click.echo(f"race took {t['total_s']:.1f} s{extra}")
     click.echo(f"wrote {len(written)} files to {Path(out)}: race.json, race.csv, "
                "trajectories.npz, ecdf.png, contour-*.png")
+    if make_report:
+        write_run_report(out)

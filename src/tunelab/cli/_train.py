@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from tunelab.cli._reporting import report_option, write_run_report
+
 __all__ = ["train"]
 
 
@@ -57,10 +59,11 @@ def _run_dir(out: Path | None, label: str) -> Path:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run folder (default: runs/<name>-<time>).")
 @click.option("--progress/--no-progress", default=True, help="Show the progress bar.")
+@report_option
 def train(config: Path | None, preset: str | None, list_presets: bool, dataset: str | None,
           epochs: int | None, batch_size: int | None, optimizer: str | None,
           learning_rate: float | None, seed: int | None, out: Path | None,
-          progress: bool) -> None:
+          progress: bool, make_report: bool) -> None:
     """Train one configuration: CONFIG.toml, a --preset, or the defaults (the tutorial's MLP).
 
     Prints the progress and the final metrics, and writes the run folder: config.toml
@@ -97,7 +100,10 @@ def train(config: Path | None, preset: str | None, list_presets: bool, dataset: 
     changes = _overrides(cfg, options)
     if changes:
         cfg = with_overrides(cfg, changes, source="command line")
-    _train(cfg, _run_dir(out, label), progress)
+    run_dir = _run_dir(out, label)
+    _train(cfg, run_dir, progress)
+    if make_report:
+        write_run_report(run_dir)
 
 
 def _train(cfg: Any, run_dir: Path, progress: bool) -> None:

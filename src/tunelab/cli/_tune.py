@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tunelab.cli._reporting import report_option, write_run_report
 from tunelab.config import EXECUTORS, PRUNERS, SAMPLERS
 from tunelab.errors import ConfigError
 
@@ -52,10 +53,11 @@ def _fmt(value: Any) -> str:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default runs/<study>-<date-time>); an existing one resumes.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
+@report_option
 def tune(config: Path, dataset: str | None, trials: int | None, timeout: float | None,
          sampler: str | None, pruner: str | None, cohort: int | None, executor: str | None,
          workers: int | None, storage: str | None, seed: int | None, objective: tuple[str, ...],
-         study_name: str | None, out: Path | None, quiet: bool) -> None:
+         study_name: str | None, out: Path | None, quiet: bool, make_report: bool) -> None:
     """Search the [search] space of CONFIG.toml: an Optuna study trained in cohorts.
 
     CONFIG.toml is a training configuration (as for `tunelab train`) with a [search] table
@@ -81,6 +83,8 @@ def tune(config: Path, dataset: str | None, trials: int | None, timeout: float |
                    f" with --out {run_dir} to resume.", err=True)
         sys.exit(130)
     _summary(result)
+    if make_report:
+        write_run_report(run_dir)
 
 
 def _summary(result: StudyResult) -> None:
