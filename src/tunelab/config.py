@@ -146,6 +146,8 @@ class ModelConfig(_Section):
     kernel_initializer: str = "uniform"
     l2: float = Field(0.0, ge=0.0)
     builder: str | None = Field(None, description="'package.module:function' returning a Model")
+    padded_units: list[int] | None = Field(
+        None, description="widths the hidden layers are computed at (masked); results unchanged")
 
     @field_validator("units")
     @classmethod
@@ -153,6 +155,13 @@ class ModelConfig(_Section):
         bad = [u for u in v if u < 1]
         if bad:
             raise ValueError(f"every hidden width must be >= 1, got {v}")
+        return v
+
+    @field_validator("padded_units")
+    @classmethod
+    def _padded_positive(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(u < 1 for u in v):
+            raise ValueError(f"every padded width must be >= 1, got {v}")
         return v
 
     @field_validator("activation")
@@ -349,6 +358,8 @@ class StudyConfig(_Section):
         "last", description="objective value from the last epoch, or the best epoch"
     )
     cohort: int = Field(8, ge=1, description="configurations trained at once per worker")
+    pad_widths: Literal["auto", "none", "max", "pow2"] = Field(
+        "auto", description="share cohorts across hidden widths by padding them (masked)")
     executor: str = "local"
     workers: int = Field(1, ge=1, description="worker processes for executor 'processes'")
     storage: str | None = Field(None, description="Optuna storage URL; default RUN_DIR/study.db")

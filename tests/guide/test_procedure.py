@@ -11,6 +11,7 @@ import pytest
 from tests.guide.conftest import write_procedure
 from tunelab.errors import ConfigError
 from tunelab.guide import LEVELS, default_procedure, load_procedure, parse_procedure
+from tunelab.guide._procedure import step_epochs
 
 
 def test_default_procedure_is_the_tutorials_four_steps() -> None:
@@ -39,11 +40,17 @@ def test_default_procedure_is_the_tutorials_four_steps() -> None:
                     "glorot_uniform", "he_normal", "he_uniform"]
 
 
-def test_budget_levels_grow() -> None:
-    trials = [default_procedure(level).step("topology").budget.trials for level in LEVELS]
-    epochs = [default_procedure(level).step("learning_rate").budget.epochs for level in LEVELS]
-    assert trials == sorted(trials) and trials[0] < trials[-1]
-    assert epochs[0] < epochs[-1]
+def test_budget_levels() -> None:
+    quick, standard, thorough = (default_procedure(level) for level in LEVELS)
+    for name in ("topology", "learning_rate", "optimizer", "batch_size"):
+        a, b = standard.step(name).budget, thorough.step(name).budget
+        assert (a.trials, a.epochs, a.seeds) <= (b.trials, b.epochs, b.seeds)
+    # Epochs are passes over the data; a small dataset gets at least `min_updates` updates.
+    for proc in (quick, standard, thorough):
+        budget = proc.step("topology").budget
+        assert step_epochs(budget, 1150, 32) * 36 >= budget.min_updates  # digits
+        assert step_epochs(budget, 48000, 32) == budget.epochs  # Fashion-MNIST
+    assert quick.budget.final_epochs >= quick.step("batch_size").budget.epochs
 
 
 def test_custom_file_loads_with_its_budget(tmp_path: Path, custom_raw: dict[str, Any]) -> None:

@@ -129,3 +129,26 @@ def test_a_run_folder_refuses_other_settings(tmp_path: Path) -> None:
     assert "seed: 0 then, 5 now" in str(info.value)
     with pytest.raises(ConfigError, match="no step named 'nope'"):
         run_guide(proc, run_dir=tmp_path / "other", progress=False, steps=["nope"])
+
+
+def test_optional_steps_run_when_named(tmp_path: Path) -> None:
+    raw = tiny_custom()
+    raw["steps"].append({"name": "init", "optional": True,
+                         "scientific": {"model.kernel_initializer": ["uniform", "he_normal"]},
+                         "nuisance": {"optimizer.learning_rate": {"low": 0.01, "high": 1.0,
+                                                                  "log": True}}})
+    raw["steps"].append({"name": "check", "kind": "cross_validation", "optional": True,
+                         "budget": {"folds": 3, "seeds": 2}})
+    proc = parse_procedure(raw, source="tiny", budget="quick")
+    assert [s.name for s in proc.selected()] == ["width", "dropout"]
+    result = run_guide(proc, run_dir=tmp_path / "run", steps=["init", "check"],
+                       progress=False, report=False)
+    init, check = result.decisions["steps"]
+    assert init["step"] == "init"
+    assert {v["value"] for v in init["values"]} == {"initializer uniform",
+                                                    "initializer he_normal"}
+    assert check["kind"] == "cross_validation" and not check["adopted"]
+    overall, *folds = check["values"]
+    assert len(folds) == 3 and all(f["n"] == 2 for f in folds)
+    assert overall["n"] == 3 and "3-fold cross-validation" in check["reason"]
+    assert read_decisions(result.run_dir / "decisions.json")[1].name == "check"

@@ -123,3 +123,22 @@ def test_builder_errors_name_the_key() -> None:
         build_model(ModelConfig(), DIGITS, builder=lambda: 3)
     with pytest.raises(ConfigError, match="gives 7 outputs but this multiclass task needs 10"):
         build_model(ModelConfig(), DIGITS, builder=lambda input_shape: _mini(input_shape, 7))
+
+
+def test_padded_widths_draw_the_real_kernels_and_mask_the_rest() -> None:
+    from tunelab.model import hidden_widths
+
+    real = ModelConfig(units=[16, 8], dropout=0.0, kernel_initializer="glorot_uniform")
+    padded = real.model_copy(update={"padded_units": [32, 4]})
+    assert hidden_widths(padded) == [32, 8]  # a padding narrower than the layer is ignored
+    model = build_model(padded, DIGITS)
+    assert [tuple(w.shape) for w in model.trainable_weights][::2] == [(64, 32), (32, 8),
+                                                                       (8, 10)]
+    tv, ntv = initial_values(model, padded, DIGITS, seed=4)
+    want, _ = initial_values(build_model(real, DIGITS), real, DIGITS, seed=4)
+    np.testing.assert_array_equal(np.asarray(tv[0])[:, :16], np.asarray(want[0]))
+    assert not np.asarray(tv[0])[:, 16:].any() and not np.asarray(tv[2])[16:].any()
+    masks = [np.asarray(v) for v in ntv if np.ndim(v) == 1 and np.asarray(v).dtype.kind == "f"]
+    assert [m.tolist() for m in masks] == [[1.0] * 16 + [0.0] * 16, [1.0] * 8]
+    # The layers name the configured initializer, whatever the zero arrays they hold.
+    assert type(model.layers[0].kernel_initializer).__name__ == "GlorotUniform"

@@ -33,7 +33,9 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def key_fn(cfg: RunConfig) -> Hashable:
-    return (cfg.training.batch_size, cfg.optimizer.name, tuple(cfg.model.units))
+    from tunelab.model import hidden_widths
+
+    return (cfg.training.batch_size, cfg.optimizer.name, tuple(hidden_widths(cfg.model)))
 
 
 class FakeExecutor(Executor):
@@ -285,7 +287,9 @@ def test_progress_reports_counts_and_best(tmp_path: Path) -> None:
 def test_near_the_end_a_new_cohort_is_only_as_wide_as_its_trials(tmp_path: Path) -> None:
     space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
                    "training.batch_size": [32, 64, 128], "model.units": [[16], [32]]})
-    sched, ex = _scheduler(tmp_path, space, trials=20, width=8, pruner="asha")
+    # 48 trials: a full cohort for each of the 6 structures (a large budget; see below for
+    # small ones).
+    sched, ex = _scheduler(tmp_path, space, trials=48, width=8, pruner="asha")
     sched.max_epochs = 1000  # training outweighs compiling: narrowing pays
     stats = sched.run()
     assert not any(r.error for r in ex.results)
@@ -308,7 +312,7 @@ def _cohort_widths(ex: FakeExecutor) -> list[int]:
 def test_when_compiling_outweighs_training_cohorts_keep_their_width(tmp_path: Path) -> None:
     space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
                    "training.batch_size": [32, 64, 128], "model.units": [[16], [32]]})
-    sched, ex = _scheduler(tmp_path, space, trials=20, width=8, pruner="asha")
+    sched, ex = _scheduler(tmp_path, space, trials=48, width=8, pruner="asha")
     stats = sched.run()
     assert set(ex.widths) == {8}, "a new shape would cost more than the idle slots"
     assert stats.utilisation < 1
@@ -332,3 +336,37 @@ def test_grid_search_runs_every_point_once_across_structures(tmp_path: Path) -> 
               for t in sched.study.trials}
     assert len(points) == 6 and len(sched.study.trials) == 6
     assert sorted(ex.opened) == [(32, "SGD", (64, 64)), (64, "SGD", (64, 64))]
+
+
+def test_a_small_budget_is_not_locked_into_the_first_structure(tmp_path: Path) -> None:
+    space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
+                   "training.batch_size": [32, 64, 128, 256]})
+    sched, ex = _scheduler(tmp_path, space, trials=24, width=8)
+    stats = sched.run()
+    assert sched.width == 3  # half the budget's share per structure, not 8
+    assert len({key for key in ex.opened}) >= 3  # the sampler's structures were trained
+    assert stats.started == 24 and len(sched.study.trials) == 24
+    assert all(t.state == TrialState.COMPLETE for t in sched.study.trials)
+
+
+def test_padding_lets_widths_share_a_cohort(tmp_path: Path) -> None:
+    from tunelab.study._padding import padder
+
+    space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
+                   "model.units": [16, 32, 64]})
+    obj = Objective(["val_accuracy"])
+    cs = CohortSampler(make_sampler("random", seed=0, space=space, n_objectives=1))
+    study, _ = open_study(storage=None, name="t", directions=obj.directions, sampler=cs,
+                          pruner=make_pruner("none", n_objectives=1), space=space, base=BASE,
+                          metric_names=obj.metrics)
+    ex = FakeExecutor()
+    sched = CohortScheduler(study=study, sampler=cs, space=space, base=BASE, objective=obj,
+                            executor=ex, run_dir=RunDir(tmp_path).make(), n_trials=8, width=4,
+                            key_fn=key_fn, pad=padder("max", space, BASE))
+    sched.run()
+    assert sched.structural == [] and len(set(ex.opened)) == 1
+    assert {len(t.params) for t in study.trials} == {2}
+    units = {t.params["model.units"] for t in study.trials}
+    assert len(units) > 1  # different real widths, one cohort
+    saved = (tmp_path / "trials" / "0" / "config.toml").read_text()
+    assert "padded_units" not in saved  # what a user reruns is the real configuration

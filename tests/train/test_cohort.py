@@ -146,3 +146,30 @@ def test_evaluate_and_predict_agree(digits: Dataset) -> None:
     predicted = cohort.predict(0, digits.x_test).argmax(axis=1)
     assert test["test_accuracy"] == pytest.approx(float((predicted == digits.y_test).mean()))
     assert cohort.evaluate("val")[0]["val_loss"] == pytest.approx(cohort.history(0)["val_loss"][-1])
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_a_padded_slot_trains_as_the_unpadded_model_alone(digits: Dataset,
+                                                          activation: str) -> None:
+    real = small(model={"units": [32, 16], "dropout": [0.3, 0.2], "activation": activation,
+                        "kernel_initializer": "glorot_uniform", "l2": 0.001},
+                 optimizer={"momentum": 0.9}, seed=3)
+    padded = real.model_copy(update={"model": real.model.model_copy(
+        update={"padded_units": [64, 48]})})
+    wide = padded.model_copy(update={"model": padded.model.model_copy(
+        update={"units": [64, 48]})})
+    alone = _train([real], digits, epochs=3)
+    shared = _train([padded, wide], digits, epochs=3)  # one cohort: the widths share it
+    assert shared.history(0)["val_loss"] == pytest.approx(alone.history(0)["val_loss"],
+                                                          rel=1e-5)
+    tv, _ = shared.weights(0)
+    assert tv[0].shape == (64, 64) and not tv[0][:, 32:].any()  # padded units stay zero
+    assert not tv[2][32:].any() and not tv[2][:, 16:].any() and not tv[4][16:].any()
+    model = shared.export(0)
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in alone.export(0)
+                                                      .get_weights()]
+    for got, want in zip(model.get_weights(), alone.export(0).get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    x = digits.x_test[:50]
+    np.testing.assert_allclose(model.predict(x, verbose=0), alone.predict(0, x), atol=1e-5)
+    np.testing.assert_allclose(shared.predict(0, x), alone.predict(0, x), atol=1e-5)

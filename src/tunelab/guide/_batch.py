@@ -97,16 +97,20 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
     rows.sort(key=lambda r: r["batch_size"])
     limit = threshold(best, chosen, resolution)
     diff = sign * (chosen.mean - current.mean) if math.isfinite(current.mean) else math.inf
-    numbers = (f"best {best.label} {best.text()}; {chosen.label} {chosen.text()} trains in"
-               f" {chosen.train_seconds:.1f} s ({chosen.epochs:.0f} epochs x"
-               f" {chosen.seconds_per_epoch:.3f} s); noise threshold {limit:.4f}")
+    numbers = (f"{chosen.label} {chosen.text()} trains in {chosen.train_seconds:.1f} s"
+               f" ({chosen.epochs:.0f} epochs x {chosen.seconds_per_epoch:.3f} s)")
+    if best is not chosen:
+        numbers += f"; the best is {best.label} {best.text()}"
+    if current is not chosen:
+        numbers += (f"; {current.label} {current.text()} trains in"
+                    f" {current.train_seconds:.1f} s")
+    numbers += f"; noise threshold {limit:.4f}"
     if chosen.label == current.label:
-        return BatchChoice(chosen, best, False, f"kept {current.label}: it is the fastest"
-                           f" batch size within noise of the best; {numbers}", rows, 0.0, limit)
-    if current.label not in close or not close[current.label]:
+        return BatchChoice(chosen, best, False, f"kept {current.label}: the fastest batch size"
+                           f" within noise of the best; {numbers}", rows, 0.0, limit)
+    if not close.get(current.label, False):
         why = "the current batch size is worse than the best by more than the noise"
     else:
-        why = (f"it is within noise of the best and faster than {current.label}"
-               f" ({current.train_seconds:.1f} s)")
+        why = "within noise of the best and faster than the current batch size"
     return BatchChoice(chosen, best, True, f"adopted {chosen.label}: {why}; {numbers}", rows,
                        diff, limit)

@@ -29,7 +29,7 @@ from tunelab.config import RunConfig
 from tunelab.study import Categorical, Fixed, Int, Param, Space
 
 __all__ = ["Value", "active_value", "config_value", "design", "enqueue_params", "label",
-           "lr_grid", "midpoints", "scientific_values", "spread_ok", "with_current"]
+           "lr_grid", "midpoints", "scientific_values", "with_current"]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -193,11 +193,6 @@ def design(values: list[Value], trials: int, lrs: Mapping[str, list[float]] | No
             extra = {"optimizer.learning_rate": rates[j]} if rates else {}
             out.append((value, extra))
     return out
-
-
-def spread_ok(centre: float) -> bool:
-    """Whether a centre learning rate is usable (finite, positive)."""
-    return math.isfinite(centre) and centre > 0
 
 
 def active_value(space: Space, values: Mapping[str, Any]) -> Value:

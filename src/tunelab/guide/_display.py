@@ -33,10 +33,14 @@ __all__ = ["GuideDisplay", "decision_line", "summary_table"]
 
 
 def decision_line(record: dict[str, Any]) -> str:
-    """A decision in one rich-markup line: adopted or kept, and why."""
-    mark = "[bold green]adopted[/]" if record.get("adopted") else "[bold]kept[/]"
-    value = record.get("candidate") if record.get("adopted") else record.get("current")
-    return f"[bold]{record['step']}[/]: {mark} [cyan]{value}[/] — {record.get('reason', '')}"
+    """A decision in one rich-markup line: the step, then its reason (which starts with
+    "adopted ..." or "kept ...") with the numbers."""
+    reason = str(record.get("reason", ""))
+    for word, style in (("adopted", "bold green"), ("kept", "bold")):
+        if reason.startswith(word):
+            reason = f"[{style}]{word}[/]{reason[len(word):]}"
+            break
+    return f"[bold]{record['step']}[/]: {reason}"
 
 
 def _fmt(x: Any) -> str:

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -113,7 +112,7 @@ def run_guide(
         KeyboardInterrupt: After Ctrl-C, once the finished trials are recorded.
     """
     from tunelab.data import load_dataset
-    from tunelab.study import default_metric, metric_direction
+    from tunelab.study import metric_direction
     from tunelab.train import enable_compilation_cache, structure_key
 
     proc = _procedure(procedure, budget)
@@ -143,7 +142,7 @@ def run_guide(
     with display:
         data = load_dataset(start.data, seed=start.seed)
         enable_compilation_cache()
-        metric = default_metric(start, str(data.task))
+        metric = guide_metric(start, str(data.task))
         direction = metric_direction(metric)
         resolution = 1.0 / len(data.x_val) if metric.endswith("accuracy") and len(data.x_val) \
             else 0.0
@@ -207,6 +206,24 @@ def run_guide(
     return GuideResult(run.path, decisions, final, current)
 
 
+def guide_metric(start: RunConfig, task: str) -> str:
+    """What every step compares: validation accuracy, else the first metric on validation data.
+
+    Never the loss: a step may compare losses, and one loss's values say nothing about
+    another's.
+
+    Example:
+        >>> guide_metric(RunConfig(), "multiclass"), guide_metric(RunConfig(), "regression")
+        ('val_accuracy', 'val_mae')
+    """
+    from tunelab.model import resolve_metrics
+
+    names = resolve_metrics(list(start.training.metrics), task)
+    if "accuracy" in names:
+        return "val_accuracy"
+    return f"val_{names[0]}" if names else "val_loss"
+
+
 def _report(run: GuideRun, display: GuideDisplay, wanted: bool) -> None:
     if not wanted:
         return
@@ -218,11 +235,3 @@ def _report(run: GuideRun, display: GuideDisplay, wanted: bool) -> None:
     except Exception as exc:  # noqa: BLE001 - the run is saved; a report can be made later
         display.note(f"[yellow]the report could not be written ({type(exc).__name__}:"
                      f" {exc}); the run is complete: try `tunelab report {run.path}`[/]")
-
-
-def format_seconds(seconds: float) -> str:
-    """``83.4`` -> ``1 min 23 s``."""
-    if not math.isfinite(seconds):
-        return "—"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"

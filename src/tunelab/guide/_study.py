@@ -58,7 +58,6 @@ class StepPlan:
     scientific: Space
     values: list[Value]
     incumbent: Value | None
-    centres: dict[str, float] = field(default_factory=dict)
     tests: dict[str, RangeTest] = field(default_factory=dict)
 
     def config(self, value: Value) -> RunConfig:

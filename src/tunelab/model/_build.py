@@ -19,6 +19,7 @@ import contextlib
 import functools
 import importlib
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "Builder",
     "ModelSpec",
     "build_model",
+    "hidden_widths",
     "initial_values",
     "kernel_indices",
     "load_builder",
@@ -132,6 +134,20 @@ def _call_builder(builder: Builder, cfg: ModelConfig, spec: ModelSpec) -> keras.
     return model
 
 
+def hidden_widths(cfg: ModelConfig) -> list[int]:
+    """The widths the training network computes its hidden layers at.
+
+    ``cfg.units``, each raised to ``cfg.padded_units`` where that names a wider layer (the
+    extra units are masked: they stay exactly zero and change nothing).
+
+    Example:
+        >>> hidden_widths(ModelConfig(units=[32, 64, 16], padded_units=[128, 32]))
+        [128, 64, 16]
+    """
+    pad = cfg.padded_units or []
+    return [max(u, pad[i]) if i < len(pad) else u for i, u in enumerate(cfg.units)]
+
+
 def build_model(
     cfg: ModelConfig,
     spec: ModelSpec,
@@ -142,11 +158,18 @@ def build_model(
     """Build the Keras model a configuration describes.
 
     The built-in network is ``Dense(units, activation)`` + dropout per hidden layer, then a
-    ``Dense`` output with the task's activation. With ``slot_dropout=True`` every hidden
-    layer gets a :class:`SlotDropout` (its rate is a variable, rate 0 included) so that
-    slots with different rates share the model (and L2 is left to the engine); otherwise
-    standard ``Dropout(rate)`` layers appear where the rate is above zero, and every Dense
-    kernel gets an ``L2(cfg.l2)`` regularizer when ``cfg.l2 > 0``.
+    ``Dense`` output with the task's activation. With ``slot_dropout=True`` (the engine's
+    training network) every hidden layer gets a :class:`SlotDropout` (its rate is a
+    variable, rate 0 included) so that slots with different rates share the model (and L2
+    is left to the engine), and with ``cfg.padded_units`` the hidden layers take their
+    :func:`hidden_widths` and a unit mask; otherwise (the model users get) the real widths,
+    standard ``Dropout(rate)`` layers where the rate is above zero, and an ``L2(cfg.l2)``
+    regularizer on every Dense kernel when ``cfg.l2 > 0``.
+
+    The variables start at zero: the starting arrays come from :func:`initial_values` (or
+    are copied in by :func:`~tunelab.model.export_model`), and drawing random kernels here
+    would cost a compilation of the random generator per layer shape for nothing. The
+    layers still record ``cfg.kernel_initializer``, so a saved model's config names it.
 
     Example:
         >>> m = build_model(ModelConfig(), ModelSpec((64,), "multiclass", 10))
@@ -159,19 +182,26 @@ def build_model(
     def reg() -> Any:
         return keras.regularizers.L2(cfg.l2) if cfg.l2 > 0 and not slot_dropout else None
 
+    masked = slot_dropout and cfg.padded_units is not None
+    widths = hidden_widths(cfg) if masked else list(cfg.units)
     layers: list[keras.layers.Layer] = [keras.Input(shape=spec.input_shape)]
-    for i, (units, rate) in enumerate(zip(cfg.units, cfg.dropout_rates(), strict=True)):
+    for i, (units, rate) in enumerate(zip(widths, cfg.dropout_rates(), strict=True)):
         layers.append(keras.layers.Dense(units, activation=cfg.activation,
-                                         kernel_initializer=cfg.kernel_initializer,
+                                         kernel_initializer="zeros",
                                          kernel_regularizer=reg(), name=f"dense_{i}"))
         if slot_dropout:
-            layers.append(SlotDropout(rate, name=f"dropout_{i}"))
+            layers.append(SlotDropout(rate, units=units if masked else None,
+                                      name=f"dropout_{i}"))
         elif rate > 0:
             layers.append(keras.layers.Dropout(rate, name=f"dropout_{i}"))
     layers.append(keras.layers.Dense(spec.num_outputs, activation=output_activation(spec.task),
-                                     kernel_initializer=cfg.kernel_initializer,
+                                     kernel_initializer="zeros",
                                      kernel_regularizer=reg(), name="output"))
-    return keras.Sequential(layers, name="tunelab_mlp")
+    model = keras.Sequential(layers, name="tunelab_mlp")
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            layer.kernel_initializer = keras.initializers.get(cfg.kernel_initializer)
+    return model
 
 
 def kernel_indices(model: keras.Model) -> list[int]:
@@ -204,6 +234,91 @@ def _kernel_draw(name: str, shapes: tuple[tuple[int, ...], ...], dtype: str) -> 
     return jax.jit(draw)
 
 
+_KINDS = ("uniform", "normal", "truncated_normal")
+
+
+def _affine(init: Any, shape: tuple[int, ...]) -> tuple[str, float, float] | None:
+    """How a Keras initializer draws ``shape``: (distribution, a, b), or None if unknown.
+
+    ``uniform`` draws in [a, b); ``normal`` and ``truncated_normal`` (cut at 2 standard
+    deviations) draw ``sample * b + a``, as Keras's random functions on JAX do.
+    """
+    if isinstance(init, keras.initializers.VarianceScaling):
+        from keras.src.initializers.random_initializers import compute_fans
+
+        fan_in, fan_out = compute_fans(shape, input_axes=getattr(init, "input_axes", None),
+                                       output_axes=getattr(init, "output_axes", None))
+        scale = float(init.scale)
+        if init.mode == "fan_in":
+            scale /= max(1.0, fan_in)
+        elif init.mode == "fan_out":
+            scale /= max(1.0, fan_out)
+        else:
+            scale /= max(1.0, (fan_in + fan_out) / 2.0)
+        if init.distribution == "truncated_normal":
+            return "truncated_normal", 0.0, math.sqrt(scale) / 0.87962566103423978
+        if init.distribution == "untruncated_normal":
+            return "normal", 0.0, math.sqrt(scale)
+        limit = math.sqrt(3.0 * scale)
+        return "uniform", -limit, limit
+    if isinstance(init, keras.initializers.RandomUniform):
+        return "uniform", float(init.minval), float(init.maxval)
+    if isinstance(init, keras.initializers.RandomNormal):
+        return "normal", float(init.mean), float(init.stddev)
+    if isinstance(init, keras.initializers.TruncatedNormal):
+        return "truncated_normal", float(init.mean), float(init.stddev)
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _flat_draw(kind: str, layers: int, size: int, dtype: str) -> Any:
+    # JAX's threefry is counter based: a draw of shape (m, n) is the first m * n values of a
+    # flat draw of any longer length. So one compiled program of a fixed flat length serves
+    # every layer shape up to it (every real width of a padded network, every batch size),
+    # where a program per shape would cost a compilation (seconds) per width.
+    def one(seed: Any, a: Any, b: Any) -> Any:
+        if kind == "uniform":
+            return jax.random.uniform(seed, (size,), dtype, minval=a, maxval=b)
+        if kind == "normal":
+            return jax.random.normal(seed, (size,), dtype) * b + a
+        return jax.random.truncated_normal(seed, -2.0, 2.0, (size,), dtype) * b + a
+
+    return jax.jit(jax.vmap(one))
+
+
+def _draw_kernels(name: str, shapes: tuple[tuple[int, ...], ...], room: int, dtype: str,
+                  pairs: np.ndarray) -> list[Any]:
+    """Each layer's kernel as ``Initializer(seed=pair)(shape)`` would give it, in one program.
+
+    ``room`` is a flat length the program is compiled for (the largest padded kernel).
+    """
+    init = keras.initializers.get(name)
+    draws = [_affine(init, shape) for shape in shapes]
+    kinds = {d[0] for d in draws if d is not None}
+    if None in draws or len(kinds) != 1:
+        return list(_kernel_draw(name, shapes, dtype)(pairs))
+    size = 1 << max(0, max(room, *(math.prod(s) for s in shapes)) - 1).bit_length()
+    a = np.asarray([d[1] for d in draws if d is not None], dtype)
+    b = np.asarray([d[2] for d in draws if d is not None], dtype)
+    flat = np.asarray(_flat_draw(kinds.pop(), len(shapes), size, dtype)(pairs, a, b))
+    return [flat[i, :math.prod(s)].reshape(s) for i, s in enumerate(shapes)]
+
+
+def _real_shapes(shapes: tuple[tuple[int, ...], ...], units: list[int]
+                 ) -> tuple[tuple[int, ...], ...]:
+    """The kernel shapes of the unpadded network, from the padded ones and the real widths."""
+    widths = [shapes[0][0], *units, shapes[-1][-1]]
+    return tuple((widths[i], widths[i + 1]) for i in range(len(shapes)))
+
+
+def _pad_to(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if a.shape == shape:
+        return a
+    out = np.zeros(shape, dtype=a.dtype)
+    out[tuple(slice(0, n) for n in a.shape)] = a
+    return out
+
+
 def initial_values(
     model: keras.Model,
     cfg: ModelConfig,
@@ -216,7 +331,9 @@ def initial_values(
 
     For the built-in network: kernels drawn from ``cfg.kernel_initializer`` with seeds
     derived from ``seed``, zero biases, each dropout layer's rate from the configuration
-    and its random state seeded from ``seed``. For a builder: the builder's own
+    and its random state seeded from ``seed``. With ``cfg.padded_units``, each kernel is
+    drawn at its real shape and placed in the top-left corner of the padded one, and each
+    unit mask holds ones for the real units. For a builder: the builder's own
     initialisation, run under ``keras.utils.set_random_seed(seed)``.
 
     Example:
@@ -237,15 +354,25 @@ def initial_values(
     drop_seeds = _seeds(seed, 1, len(drops))
     values: dict[int, Any] = {}
     shapes = tuple(tuple(layer.kernel.shape) for layer in dense)
-    draw = _kernel_draw(cfg.kernel_initializer, shapes, str(dense[0].kernel.dtype))
+    # A padded network draws each kernel at its real shape (fan-in and fan-out are the real
+    # widths, and the values are those of the unpadded network); the padding stays zero.
+    real = _real_shapes(shapes, cfg.units) if cfg.padded_units is not None else shapes
     pairs = np.asarray([[s, 0] for s in kernel_seeds], dtype=np.uint32)
-    for layer, kernel in zip(dense, draw(pairs), strict=True):
-        values[id(layer.kernel)] = kernel
+    room = max(math.prod(s) for s in shapes)
+    kernels = _draw_kernels(cfg.kernel_initializer, real, room, str(dense[0].kernel.dtype),
+                            pairs)
+    for layer, kernel, shape in zip(dense, kernels, shapes, strict=True):
+        values[id(layer.kernel)] = _pad_to(np.asarray(kernel), shape)
         values[id(layer.bias)] = np.zeros(tuple(layer.bias.shape), dtype=layer.bias.dtype)
-    for layer, rate, s in zip(drops, cfg.dropout_rates(), drop_seeds, strict=True):
+    for layer, rate, s, units in zip(drops, cfg.dropout_rates(), drop_seeds, cfg.units,
+                                     strict=True):
         values[id(layer.rate)] = np.asarray(rate, dtype=layer.rate.dtype)
         state = layer.seed_generator.state
         values[id(state)] = np.asarray([s, 0], dtype=state.dtype)
+        if layer.mask is not None:
+            mask = np.zeros(tuple(layer.mask.shape), dtype=layer.mask.dtype)
+            mask[:units] = 1
+            values[id(layer.mask)] = mask
     try:
         return ([values[id(v)] for v in model.trainable_variables],
                 [values[id(v)] for v in model.non_trainable_variables])

@@ -39,6 +39,7 @@ def export_model(
     the order of the training model's variables. The built-in network gets standard
     ``Dropout`` layers with the configured rates and ``L2`` kernel regularizers when
     ``cfg.l2 > 0`` (so a user who continues training in Keras keeps the same objective).
+    Arrays trained at padded widths (``cfg.padded_units``) are cut to the real widths.
 
     Example:
         >>> from tunelab.model import initial_values
@@ -62,8 +63,13 @@ def export_model(
             f"model: cannot export {len(values)} arrays into a network with {len(targets)}"
             " variables; the configuration does not match the trained structure"
         )
+    padded = builder is None and cfg.builder is None and cfg.padded_units is not None
     for var, value in zip(targets, values, strict=True):
         arr = np.asarray(value)
+        if padded and arr.ndim == len(var.shape) and all(
+                a >= v for a, v in zip(arr.shape, var.shape, strict=True)):
+            # Trained padded: the real units are the leading block, the rest is zero.
+            arr = arr[tuple(slice(0, n) for n in var.shape)]
         if tuple(var.shape) != arr.shape:
             raise ConfigError(
                 f"model: variable {var.path} has shape {tuple(var.shape)}, got {arr.shape}"

@@ -14,6 +14,13 @@ epochs is refilled in the next request with a trial of the same structure:
 When another structure has a full cohort waiting, the current cohort stops taking new trials
 and drains, so the sampler's own structure choices are all trained. The executor never sees
 the study: pruning verdicts travel as ``stops`` in the next request.
+
+A small budget (fewer trials than full cohorts for every structure) must not be spent on the
+first structure the sampler happens to draw. Then cohorts are narrower (half the budget's
+share per structure), a cohort drains after starting its share while others wait, and the
+first trials are asked freely (a batch at a time, grouped by structure, never forced into
+the running cohort's structure), so the sampler's structural choices are explored. Large
+budgets keep full cohorts.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, TunelabError
 from tunelab.execute import Assignment, Executor, StepRequest, StepResult
 from tunelab.study._objective import TOTALS, Objective
+from tunelab.study._padding import Padder, structure_count
 from tunelab.study._params import Fixed, Float, Int
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
@@ -53,6 +61,11 @@ class _Live:
     cfg: RunConfig
     key: Hashable
     logs: dict[str, list[float]] = field(default_factory=dict)
+    train: RunConfig | None = None  # what the engine trains (cfg with padded widths)
+
+    @property
+    def engine_cfg(self) -> RunConfig:
+        return self.train if self.train is not None else self.cfg
 
     @property
     def number(self) -> int:
@@ -125,6 +138,8 @@ class CohortScheduler:
         total: Trials in the whole study (for the display; default ``n_trials``).
         fix_structure: Refill slots with trials asked with the structure fixed (not for grid).
         max_epochs: The most epochs a trial can train (default: the base's).
+        pad: Sets the padded hidden widths on a trial's configuration (see
+            :func:`tunelab.study.padder`); the trial's own configuration stays unpadded.
     """
 
     def __init__(
@@ -145,23 +160,37 @@ class CohortScheduler:
         total: int | None = None,
         fix_structure: bool = True,
         max_epochs: int | None = None,
+        pad: Padder | None = None,
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
         self.budget = max(0, int(n_trials))
-        self.width = max(1, min(int(width), self.budget or 1))
-        self.timeout, self.key_fn, self.on_progress = timeout, key_fn, on_progress
+        self.pad = pad
+        self._engine_key = key_fn
+        self.timeout, self.on_progress = timeout, on_progress
+        self.key_fn: KeyFn = key_fn if pad is None else self._padded_key
         self.total = total if total is not None else self.budget
         self.fix_structure = fix_structure
         self.max_epochs = max_epochs if max_epochs is not None else base.training.epochs
-        self.structural = structural_names(space, base, key_fn) if fix_structure else []
+        self.structural = structural_names(space, base, self.key_fn)
+        structures = structure_count(space, self.structural)
+        width = max(1, min(int(width), self.budget or 1))
+        small = self.budget < width * structures
+        # Half the fair share per structure: each structure the sampler picks gets two turns
+        # or more, so it can come back to one once it has seen results elsewhere.
+        share = max(1, self.budget // (2 * structures))
+        self.width = min(width, share) if small else width
+        if not fix_structure:
+            self.structural = []
         self.stats = SessionStats(width=self.width)
         self.lanes = [_Lane(i, self.width) for i in range(executor.lanes)]
         # At most this many proposals of other structures wait at once (they end as narrow
         # cohorts if the budget runs out), and a cohort takes this many trials before
-        # letting waiting structures have their turn.
+        # letting waiting structures have their turn: with a small budget, its share.
         self.pool = self.width * len(self.lanes)
-        self.quota = 4 * self.width
+        self.quota = max(self.width, min(4 * self.width, share)) if small else 4 * self.width
+        # The first trials of a small budget are asked freely: the sampler explores structures.
+        self.explore = min(self.budget, max(self.width, structures)) if small else 0
         self.pending: dict[Hashable, deque[_Live]] = {}
         self.asked = 0
         self._owner = owner_token()
@@ -172,6 +201,10 @@ class CohortScheduler:
         self._best_trial: int | None = int(best["trial"]) if best else None
         self._counts = self._study_counts()
         self._checked = False
+
+    def _padded_key(self, cfg: RunConfig) -> Hashable:
+        assert self.pad is not None
+        return self._engine_key(self.pad(cfg))
 
     # -- budget and asking ---------------------------------------------------------------------
 
@@ -204,11 +237,12 @@ class CohortScheduler:
         trial.set_user_attr(OWNER_ATTR, self._owner)
         try:
             cfg = self.space.apply(self.base, values)
-            key = self.key_fn(cfg)
+            train = self.pad(cfg) if self.pad is not None else None
+            key = self._engine_key(train if train is not None else cfg)
         except TunelabError as exc:
             self._tell_failed(trial, f"invalid configuration: {exc}", None, {})
             return None
-        return _Live(trial, values, cfg, key)
+        return _Live(trial, values, cfg, key, train=train)
 
     def _ask_valid(self, fixed: dict[str, Any] | None) -> _Live | None:
         while self._may_ask():
@@ -259,6 +293,12 @@ class CohortScheduler:
             return live
         if not self._may_ask() or self._should_drain(lane):
             return None
+        if self.asked < self.explore:
+            live = self._ask_valid(None)
+            if live is None or live.key == lane.key:
+                return live
+            self._queue(live)
+            return None
         free = self._waiting(lane.key) < self.pool and self.budget - self.asked > self.width
         if free or not (self.fix_structure and lane.fixed is not None):
             live = self._ask_valid(None)
@@ -278,6 +318,13 @@ class CohortScheduler:
         """The first trial of a new cohort: the largest waiting group, else a fresh ask."""
         if self._expired():
             return None
+        if not self.pending and self.asked < self.explore:
+            # Explore: a batch of free proposals, grouped; the largest group opens a cohort.
+            for _ in range(min(self.width, self.explore - self.asked)):
+                live = self._ask_valid(None)
+                if live is None:
+                    break
+                self._queue(live)
         if self.pending:
             key = max(self.pending, key=lambda k: len(self.pending[k]))
             return self._pop(key)
@@ -288,7 +335,7 @@ class CohortScheduler:
     def _place(self, lane: _Lane, slot: int, live: _Live, request: StepRequest) -> None:
         lane.slots[slot] = live
         lane.started += 1
-        request.assigns[slot] = Assignment(live.cfg.model_dump(mode="json"), live.number)
+        request.assigns[slot] = Assignment(live.engine_cfg.model_dump(mode="json"), live.number)
         self.stats.started += 1
 
     def _width_for(self, key: Hashable) -> int:
@@ -331,7 +378,7 @@ class CohortScheduler:
                 lane.key, lane.started = first.key, 0
                 lane.fixed = {n: first.trial.params[n] for n in self.structural
                               if n in first.trial.params}
-                request.template = first.cfg.model_dump(mode="json")
+                request.template = first.engine_cfg.model_dump(mode="json")
                 self.stats.cohorts += 1
                 self._place(lane, 0, first, request)
                 self._refill(lane, request)

@@ -28,11 +28,12 @@ from tunelab.config import METRICS, RunConfig, TuneConfig, load_config, parse_co
 from tunelab.execute import make_executor
 from tunelab.study._display import LiveDisplay
 from tunelab.study._objective import Objective
+from tunelab.study._padding import choose_padding, padder
 from tunelab.study._params import Categorical, Fixed, Int
 from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler, check_grid, make_pruner, make_sampler
-from tunelab.study._scheduler import CohortScheduler
+from tunelab.study._scheduler import CohortScheduler, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress
 from tunelab.study._storage import counted_trials, make_storage, open_study
@@ -196,12 +197,15 @@ def tune(
 
     from tunelab.train import structure_key
 
+    policy = choose_padding(settings.pad_widths, the_space, base, trials=budget,
+                            cohort=settings.cohort,
+                            structural=structural_names(the_space, base, structure_key))
     scheduler = CohortScheduler(
         study=study, sampler=cohort_sampler, space=the_space, base=base, objective=obj,
         executor=make_executor(settings.executor, settings.workers), run_dir=run,
         n_trials=budget, width=settings.cohort, timeout=settings.timeout,
         key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
-        max_epochs=_max_epochs(the_space, base),
+        max_epochs=_max_epochs(the_space, base), pad=padder(policy, the_space, base),
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:

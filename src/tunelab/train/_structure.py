@@ -1,7 +1,8 @@
 """What a cohort shares (its structure) and the dataset shape the engine trains on.
 
 Configurations train in one cohort when :func:`structure_key` gives them the same key: the
-same network shape (layer widths and activation, or the same user builder), batch size,
+same network shape (the hidden widths it is computed at, padded ones where
+``model.padded_units`` pads them, and activation, or the same user builder), batch size,
 optimizer family (and SGD's ``nesterov``), loss, metrics and data section. Everything else
 (learning rate and every optimizer and schedule number, dropout rates, L2 strength,
 initializer, seed, epochs, callbacks) is a per-slot value.
@@ -16,7 +17,7 @@ import numpy as np
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, DataError
-from tunelab.model import Builder, ModelSpec, num_outputs, resolve_loss
+from tunelab.model import Builder, ModelSpec, hidden_widths, num_outputs, resolve_loss
 from tunelab.optim import optimizer_family
 
 __all__ = ["DatasetLike", "StructureKey", "check_data", "model_spec", "structure_key"]
@@ -76,7 +77,8 @@ def structure_key(cfg: RunConfig, builder: Builder | None = None) -> StructureKe
     if builder is not None or m.builder is not None:
         network: tuple[Any, ...] = ("builder", _builder_id(builder or m.builder))  # type: ignore[arg-type]
     else:
-        network = ("mlp", tuple(m.units), m.activation)
+        # Padded widths: configurations of different real widths share the padded network.
+        network = ("mlp", tuple(hidden_widths(m)), m.activation)
     training = cfg.training
     return (
         ("network", network),

@@ -1,0 +1,32 @@
+"""The batch-size step's choice: the fastest batch size within noise of the best, and the
+accuracy-against-time Pareto front."""
+
+from __future__ import annotations
+
+from tunelab.guide import ValueStats, choose_batch, pareto_front
+
+
+def test_batch_size_choice_is_the_fastest_within_noise() -> None:
+    def bs(size: int, scores: list[float], seconds: float, epochs: float) -> ValueStats:
+        return ValueStats(f"batch_size {size}", scores, seconds_per_epoch=seconds,
+                          epochs=epochs, extra={"params": {"training.batch_size": size}})
+
+    small = bs(32, [0.970, 0.972, 0.971], 0.4, 20)
+    big = bs(256, [0.969, 0.971, 0.970], 0.05, 30)
+    bad = bs(1024, [0.90, 0.91, 0.90], 0.01, 30)
+    choice = choose_batch([small, big, bad], current=small, direction="maximize")
+    assert choice.chosen is big and choice.adopted
+    assert [r["batch_size"] for r in choice.rows] == [32, 256, 1024]
+    assert [r["within_noise"] for r in choice.rows] == [True, True, False]
+    # The current one is the fastest within noise: kept.
+    assert not choose_batch([small, bad], current=small, direction="maximize").adopted
+    # The big one is clearly worse: the small one stays although it is slower.
+    worse = bs(256, [0.950, 0.951, 0.949], 0.05, 30)
+    assert choose_batch([small, worse], current=small, direction="maximize").chosen is small
+
+
+def test_pareto_front() -> None:
+    assert pareto_front([0.9, 0.95, 0.93, 0.95], [1.0, 3.0, 4.0, 2.0], "maximize") == [
+        True, False, False, True]
+    assert pareto_front([0.2, 0.1], [1.0, 2.0], "minimize") == [True, True]
+    assert pareto_front([0.2, 0.1, 0.3], [1.0, 2.0, 2.0], "minimize") == [True, True, False]
