@@ -50,7 +50,7 @@ def test_budget_levels() -> None:
         budget = proc.step("topology").budget
         assert step_epochs(budget, 1150, 32) * 36 >= budget.min_updates  # digits
         assert step_epochs(budget, 48000, 32) == budget.epochs  # Fashion-MNIST
-    assert quick.budget.final_epochs >= quick.step("batch_size").budget.epochs
+    assert quick.budget.seeds >= 2 and standard.budget.cohort >= 1
 
 
 def test_custom_file_loads_with_its_budget(tmp_path: Path, custom_raw: dict[str, Any]) -> None:

@@ -75,8 +75,6 @@ class Budget:
         pruner: Optuna pruner (``none`` keeps every trial to the end).
         patience: Early-stopping patience in epochs (batch-size step, final training).
         folds: Folds of a cross-validation step.
-        final_epochs: The most epochs of the final training (early stopping decides; 0 keeps
-            the adopted configuration's). Read from the procedure's budget, not a step's.
         min_updates: At least this many minibatch updates per trial: on a small dataset a
             step trains for more than ``epochs`` epochs.
     """
@@ -91,7 +89,6 @@ class Budget:
     pruner: str = "none"
     patience: int = 5
     folds: int = 5
-    final_epochs: int = 0
     min_updates: int = 0
 
     @classmethod
@@ -127,7 +124,7 @@ def _budget_value(key: str, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
             raise ConfigError(f"{where}: must be a number >= 1, got {value!r}")
         return float(value)
-    least = {"seeds": 2, "finalists": 2, "folds": 2, "patience": 0, "final_epochs": 0,
+    least = {"seeds": 2, "finalists": 2, "folds": 2, "patience": 0,
              "min_updates": 0}.get(key, 1)
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ConfigError(f"{where}: must be an integer >= {least}, got {value!r}")
@@ -224,7 +221,7 @@ class Procedure:
         steps: The steps, in order (optional ones included; see :meth:`selected`).
         level: The budget level the steps were resolved for.
         source: The file it came from (named in errors).
-        budget: The procedure's own budget at that level (the final training reads it).
+        budget: The procedure's own budget at that level (before steps override it).
     """
 
     name: str

@@ -191,9 +191,6 @@ def run_guide(
         display.finish_steps(len(chosen))
         final = read_json(run.final_json)
         if not (isinstance(final, dict) and run.best_model.is_file()):
-            if proc.budget.final_epochs:
-                current = with_overrides(current, {"training.epochs": proc.budget.final_epochs},
-                                         source="final training")
             final = train_final(ctx, current, width)
         total = sum(float(s.get("seconds", 0.0)) for s in decisions["steps"])
         decisions.update({"test_accuracy": final.get("test_accuracy"),
