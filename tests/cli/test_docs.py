@@ -1,0 +1,32 @@
+"""docs/cli.md documents every command and every option the CLI has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tunelab.cli import main
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+
+
+def _commands(cmd: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
+    found = [(path, cmd)]
+    if isinstance(cmd, click.Group):
+        for name, sub in sorted(cmd.commands.items()):
+            found += _commands(sub, [*path, name])
+    return found
+
+
+def test_every_command_and_option_is_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    missing = []
+    for path, cmd in _commands(main, ["tunelab"]):
+        if f"## `{' '.join(path)}`" not in text:
+            missing.append(" ".join(path))
+        for param in cmd.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("-") and opt not in text:
+                    missing.append(f"{' '.join(path)} {opt}")
+    assert not missing, f"docs/cli.md lacks: {missing}"
