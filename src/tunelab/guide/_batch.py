@@ -110,6 +110,8 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
                            f" within noise of the best; {numbers}", rows, 0.0, limit)
     if not close.get(current.label, False):
         why = "the current batch size is worse than the best by more than the noise"
+    elif chosen is best:
+        why = "the best, and faster than the current batch size"
     else:
         why = "within noise of the best and faster than the current batch size"
     return BatchChoice(chosen, best, True, f"adopted {chosen.label}: {why}; {numbers}", rows,
