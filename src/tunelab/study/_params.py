@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import abc
 import copy
 import json
 import math
@@ -71,7 +72,7 @@ def condition_holds(when: Mapping[str, tuple[Any, ...]], values: Mapping[str, An
     return True
 
 
-class Param:
+class Param(abc.ABC):
     """Base of every search parameter; ``when`` maps parent parameters to enabling values."""
 
     kind = "param"
@@ -79,9 +80,10 @@ class Param:
     def __init__(self, when: Mapping[str, Any] | None) -> None:
         self.when = _when(when)
 
+    @abc.abstractmethod
     def distribution(self) -> BaseDistribution | None:
         """The Optuna distribution sampled for this parameter (``None`` for fixed values)."""
-        raise NotImplementedError
+        ...
 
     def decode(self, stored: Any) -> Any:
         """The config value for a value as Optuna stores it."""
@@ -91,13 +93,15 @@ class Param:
         """The value as Optuna stores it."""
         return value
 
+    @abc.abstractmethod
     def probe_values(self) -> list[Any]:
         """Values that stand for the whole range when checking it against the configuration."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def grid_values(self) -> list[Any]:
         """Every value of a finite grid, as Optuna stores them."""
-        raise NotImplementedError
+        ...
 
     def spec(self) -> dict[str, Any]:
         """Plain data describing the parameter (stable: it is part of a study's fingerprint)."""
@@ -107,8 +111,9 @@ class Param:
             out["when"] = {k: list(v) for k, v in sorted(self.when.items())}
         return out
 
+    @abc.abstractmethod
     def _fields(self) -> dict[str, Any]:
-        raise NotImplementedError
+        ...
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Param) and self.spec() == other.spec()
