@@ -27,7 +27,7 @@ def _trials(folder: Path, name: str) -> list[optuna.trial.FrozenTrial]:
 def test_default_procedure_end_to_end(tmp_path: Path) -> None:
     proc = parse_procedure(tiny_default(), source="tiny-default", budget="quick")
     events: list[str] = []
-    result = run_guide(proc, run_dir=tmp_path / "run", progress=False, report=False,
+    result = run_guide(proc, run_dir=tmp_path / "run", progress=False,
                        on_event=lambda event, data: events.append(event))
     run = result.run_dir
     names = ["topology", "learning_rate", "optimizer", "batch_size"]
@@ -67,8 +67,7 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
 
 def test_custom_procedure_file_end_to_end(tmp_path: Path) -> None:
     path = write_procedure(tmp_path / "mine.toml", tiny_custom())
-    result = run_guide(path, budget="quick", run_dir=tmp_path / "run", progress=False,
-                       report=False)
+    result = run_guide(path, budget="quick", run_dir=tmp_path / "run", progress=False)
     decisions = result.decisions
     assert [s["step"] for s in decisions["steps"]] == ["width", "dropout"]
     width = decisions["steps"][0]
@@ -94,7 +93,7 @@ def test_resume_after_an_interruption(tmp_path: Path) -> None:
 
     run_dir = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        run_guide(proc, run_dir=run_dir, progress=False, report=False, on_event=interrupt)
+        run_guide(proc, run_dir=run_dir, progress=False, on_event=interrupt)
     first = json.loads((run_dir / "decisions.json").read_text())
     assert [s["step"] for s in first["steps"]] == ["width"]
     done_before = {t.number: t.params for t in _trials(run_dir / "2-dropout", "dropout")
@@ -103,7 +102,7 @@ def test_resume_after_an_interruption(tmp_path: Path) -> None:
     width_trials = len(_trials(run_dir / "1-width", "width"))
 
     seen: list[str] = []
-    result = run_guide(proc, run_dir=run_dir, progress=False, report=False,
+    result = run_guide(proc, run_dir=run_dir, progress=False,
                        on_event=lambda event, data: seen.append(event))
     # The finished step was not redone: its decision is the same, its study unchanged.
     assert result.decisions["steps"][0] == first["steps"][0]
@@ -115,16 +114,16 @@ def test_resume_after_an_interruption(tmp_path: Path) -> None:
     assert {t.number: t.params for t in after if t.number in done_before} == done_before
     assert seen.count("step") == 1 and "decision" in seen
     # A third run has nothing left to do.
-    again = run_guide(proc, run_dir=run_dir, progress=False, report=False)
+    again = run_guide(proc, run_dir=run_dir, progress=False)
     assert again.final == result.final
 
 
 def test_a_run_folder_refuses_other_settings(tmp_path: Path) -> None:
     proc = parse_procedure(tiny_custom(), source="tiny", budget="quick")
     run_dir = tmp_path / "run"
-    run_guide(proc, run_dir=run_dir, progress=False, report=False, steps=["width"])
+    run_guide(proc, run_dir=run_dir, progress=False, steps=["width"])
     with pytest.raises(ConfigError, match="started with other settings") as info:
-        run_guide(proc, run_dir=run_dir, progress=False, report=False, seed=5,
+        run_guide(proc, run_dir=run_dir, progress=False, seed=5,
                   steps=["width"])
     assert "seed: 0 then, 5 now" in str(info.value)
     with pytest.raises(ConfigError, match="no step named 'nope'"):
@@ -142,7 +141,7 @@ def test_optional_steps_run_when_named(tmp_path: Path) -> None:
     proc = parse_procedure(raw, source="tiny", budget="quick")
     assert [s.name for s in proc.selected()] == ["width", "dropout"]
     result = run_guide(proc, run_dir=tmp_path / "run", steps=["init", "check"],
-                       progress=False, report=False)
+                       progress=False)
     init, check = result.decisions["steps"]
     assert init["step"] == "init"
     assert {v["value"] for v in init["values"]} == {"initializer uniform",

@@ -211,7 +211,7 @@ def test_a_real_guide_run_folder(tmp_path):
                                                              "log": True}},
                    "budget": {"trials": 2, "epochs": 2, "seeds": 2, "cohort": 4}}]},
         budget="quick")
-    run_guide(proc, run_dir=tmp_path / "guide", progress=False, report=False)
+    run_guide(proc, run_dir=tmp_path / "guide", progress=False)
     data = read_run(tmp_path / "guide")
     (step,) = data.guide
     assert step.name == "width" and step.scientific == ["model.units"]

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from tunelab.cli._reporting import write_run_report
+
 __all__ = ["guide"]
 
 _LEVELS = ("quick", "standard", "thorough")
@@ -59,12 +61,14 @@ def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple
     try:
         result = run_guide(procedure, dataset=dataset, budget=budget, steps=_steps(steps),
                            cohort=cohort, seed=seed, run_dir=out, progress=not quiet,
-                           console=console, report=not no_report)
+                           console=console)
     except KeyboardInterrupt:
         where = f" --out {out}" if out else ""
         click.echo(f"\nInterrupted. Finished steps and trials are kept; run the same command"
                    f"{where} again to continue where it stopped.", err=True)
         sys.exit(130)
+    if not no_report:
+        write_run_report(result.run_dir)
     _summary(result)
 
 

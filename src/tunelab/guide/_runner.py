@@ -8,7 +8,7 @@ Example:
     ...     "scientific": {"model.units": [[16], [32]]},
     ...     "nuisance": {"optimizer.learning_rate": {"low": 0.01, "high": 1.0, "log": True}},
     ...     "budget": {"trials": 2, "epochs": 2, "seeds": 2, "cohort": 4}}]}, budget="quick")
-    >>> result = run_guide(proc, run_dir=tempfile.mkdtemp(), progress=False, report=False)
+    >>> result = run_guide(proc, run_dir=tempfile.mkdtemp(), progress=False)
     >>> [s["step"] for s in result.decisions["steps"]]
     ['width']
     >>> (result.run_dir / "best.keras").is_file()
@@ -87,7 +87,6 @@ def run_guide(
     progress: bool = True,
     console: Console | None = None,
     on_event: Event | None = None,
-    report: bool = True,
 ) -> GuideResult:
     """Run the procedure (the tutorial's by default), or continue it in ``run_dir``.
 
@@ -105,7 +104,6 @@ def run_guide(
         progress: Show the live display.
         console: Where the display and the decisions go (default standard error).
         on_event: Called with ``(event, data)``: ``trial``, ``evidence``, ``decision``, ...
-        report: Write ``report.html`` at the end (a report failure never loses the run).
 
     Raises:
         ConfigError: A bad procedure, option, or a run folder started with other settings.
@@ -199,7 +197,6 @@ def run_guide(
                           "session_seconds": round(time.monotonic() - session, 3)})
         run.save_decisions(decisions)
         emit("final", final)
-        _report(run, display, report)
     return GuideResult(run.path, decisions, final, current)
 
 
@@ -219,16 +216,3 @@ def guide_metric(start: RunConfig, task: str) -> str:
     if "accuracy" in names:
         return "val_accuracy"
     return f"val_{names[0]}" if names else "val_loss"
-
-
-def _report(run: GuideRun, display: GuideDisplay, wanted: bool) -> None:
-    if not wanted:
-        return
-    try:
-        from tunelab.report import write_report
-
-        page = write_report(run.path)
-        display.note(f"report: {page}")
-    except Exception as exc:  # noqa: BLE001 - the run is saved; a report can be made later
-        display.note(f"[yellow]the report could not be written ({type(exc).__name__}:"
-                     f" {exc}); the run is complete: try `tunelab report {run.path}`[/]")
