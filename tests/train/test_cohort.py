@@ -23,8 +23,9 @@ VARIED = [
 ]
 
 
-def _train(cfgs: list[RunConfig], data: Dataset, epochs: int = 2) -> Cohort:
-    cohort = Cohort(cfgs[0], data, width=len(cfgs))
+def _train(cfgs: list[RunConfig], data: Dataset, epochs: int = 2,
+           template: RunConfig | None = None) -> Cohort:
+    cohort = Cohort(template or cfgs[0], data, width=len(cfgs))
     for slot, cfg in enumerate(cfgs):
         cohort.assign(slot, cfg, tag=f"t{slot}")
     for _ in range(epochs):
@@ -35,13 +36,26 @@ def _train(cfgs: list[RunConfig], data: Dataset, epochs: int = 2) -> Cohort:
 def test_each_slot_ends_as_its_configuration_trained_alone(digits: Dataset) -> None:
     together = _train(VARIED, digits)
     for slot, cfg in enumerate(VARIED):
-        alone = _train([cfg], digits)
+        # The data order is the cohort's (drawn from its template's seed); the slot's own
+        # seed sets its initial weights and dropout masks.
+        alone = _train([cfg], digits, template=VARIED[0])
         for a, b in zip(together.weights(slot)[0], alone.weights(0)[0], strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(together.history(slot)["val_loss"],
                                    alone.history(0)["val_loss"], rtol=1e-4)
     finals = [together.history(s)["val_loss"][-1] for s in range(len(VARIED))]
     assert len(set(finals)) == len(VARIED)  # the slots really differ
+
+
+def test_every_slot_sees_the_minibatches_in_the_cohorts_order(digits: Dataset) -> None:
+    cfg = small(model={"dropout": 0.0})
+    in_cohort = _train([cfg, cfg.model_copy(update={"seed": 5})], digits)
+    same_order = _train([cfg.model_copy(update={"seed": 5})], digits, template=cfg)
+    own_order = _train([cfg.model_copy(update={"seed": 5})], digits)
+    np.testing.assert_allclose(in_cohort.history(1)["loss"], same_order.history(0)["loss"],
+                               rtol=1e-5)
+    assert in_cohort.history(1)["loss"] != pytest.approx(own_order.history(0)["loss"],
+                                                          rel=1e-5)
 
 
 def test_the_same_seed_gives_the_same_history_twice(digits: Dataset) -> None:

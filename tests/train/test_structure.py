@@ -18,7 +18,7 @@ def test_per_slot_values_share_a_structure() -> None:
         small(optimizer={"learning_rate": 0.01, "momentum": 0.9, "decay": 0.1}),
         small(model={"dropout": 0.5, "l2": 0.01, "kernel_initializer": "he_normal"}),
         small(seed=7),
-        small(training={"epochs": 9, "shuffle": False}),
+        small(training={"epochs": 9}),
         small(schedule={"name": "exponential", "decay_rate": 0.1}),
         small(callbacks={"early_stopping": {"patience": 2}}),
     ):
@@ -29,6 +29,7 @@ def test_per_slot_values_share_a_structure() -> None:
     {"model": {"units": [32]}},
     {"model": {"activation": "tanh"}},
     {"training": {"batch_size": 32}},
+    {"training": {"shuffle": False}},  # a cohort's slots share one data order
     {"optimizer": {"name": "Adam", "learning_rate": 0.01, "momentum": None}},
     {"optimizer": {"nesterov": True}},
     {"training": {"loss": "mse"}},

@@ -77,9 +77,7 @@ class _Slot:
         self.lr_scale = 1.0
         self.decay = 0.0
         self.iterations = 0
-        self.seed = 0
         self.l2 = 0.0
-        self.shuffle = True
         self.callbacks: list[Callback] = []
         self._history: dict[str, list[float]] = {}
         self._pending: str | None = None
@@ -128,6 +126,10 @@ class Cohort:
         self.metric_names = [m.name for m in self.program.metrics]
         self.compile_seconds = 0.0
         self.train_seconds = 0.0
+        # Every slot sees the same minibatches: the order of the cohort's epoch E is drawn
+        # from the template's seed and E (see the engine docs, "data order").
+        self._data_seed = int(template.seed) & 0xFFFFFFFF
+        self.epochs_run = 0
         arrays = device_data(data, self.spec.input_shape)
         self._x, self._y, self._splits = arrays.x, arrays.y, arrays.splits
         self._rows, self._chunk = arrays.rows, arrays.chunk
@@ -264,7 +266,7 @@ class Cohort:
         s.config, s.tag, s.status, s.reason, s._pending = cfg, tag, "running", None, None
         s.epoch, s.budget, s.iterations = 0, int(cfg.training.epochs), 0
         s.learning_rate, s.lr_scale, s.decay = hyper["learning_rate"], 1.0, decay
-        s.seed, s.l2, s.shuffle = int(cfg.seed), float(cfg.model.l2), bool(cfg.training.shuffle)
+        s.l2 = float(cfg.model.l2)
         s._history = {k: [] for k in self._log_keys()}
         try:
             for cb in s.callbacks:
@@ -327,10 +329,9 @@ class Cohort:
             for cb in s.callbacks:
                 cb.on_epoch_begin(s, s.epoch)
         active = self._vector("status", object) == "running"
-        seeds = np.asarray([s.seed & 0xFFFFFFFF for s in self._slots], np.uint32)
-        args = (self.state.tree(), self._x, self._y, seeds,
-                self._vector("epoch", np.int32), self._vector("learning_rate", np.float32),
-                active, self._vector("l2", np.float32), self._vector("shuffle", bool))
+        args = (self.state.tree(), self._x, self._y, np.uint32(self._data_seed),
+                np.int32(self.epochs_run), self._vector("learning_rate", np.float32),
+                active, self._vector("l2", np.float32))
         uses_l2 = any(s.l2 > 0 for s in running)
         exe, compile_s = self.program.compiled("epoch" if uses_l2 else "epoch_no_l2", args)
         start = time.perf_counter()
@@ -341,6 +342,7 @@ class Cohort:
         seconds = time.perf_counter() - start - eval_compile
         self.compile_seconds += compile_s + eval_compile
         self.train_seconds += seconds
+        self.epochs_run += 1
         out: dict[int, dict[str, float]] = {}
         for s in running:
             out[s.index] = self._end_epoch(s, stats, val, seconds)

@@ -5,8 +5,8 @@ every cohort of that structure through a module-level cache. Its functions are p
 take everything as arguments, the dataset included: captured as a constant, the data
 would be baked into the program and compiling would take several times longer.
 
-* ``epoch``: one jitted ``lax.scan`` over minibatches. Each step gathers every slot's
-  minibatch from its own permutation, runs ``model.stateless_call`` under ``jax.vmap``
+* ``epoch``: one jitted ``lax.scan`` over minibatches. Each step gathers the minibatch
+  (one permutation per epoch, shared by the slots), runs ``model.stateless_call`` under ``jax.vmap``
   with the slots' stacked variables, and applies the slots' optax updates. A slot that is
   not active, or whose loss turns NaN/inf, keeps its arrays unchanged (masked).
 * ``evaluate``: the slots' loss and metrics on one fixed-size chunk of rows (padded rows
@@ -163,22 +163,23 @@ class Program:
         return per_loss, per_metric
 
     # ------------------------------------------------------------------ the epoch
-    def _epoch(self, state: tuple[Any, Any, Any], x: Any, y: Any, seeds: Any, epochs: Any,
-               lr: Any, active: Any, l2: Any, shuffle: Any, *, use_l2: bool = True
-               ) -> tuple[Any, Any]:
+    def _epoch(self, state: tuple[Any, Any, Any], x: Any, y: Any, seed: Any, epoch: Any,
+               lr: Any, active: Any, l2: Any, *, use_l2: bool = True) -> tuple[Any, Any]:
         n, k = x.shape[0], lr.shape[0]
         bsz = self.batch_size
         steps = -(-n // bsz)
         tv, ntv, opt_state = state
         opt_state = set_learning_rate(opt_state, lr)
         template = self._optimizer_template(opt_state)
-
-        def order(seed: Any, epoch: Any, shuf: Any) -> Any:
+        # One order for every slot: each minibatch is gathered once, and the first layer's
+        # products for all K slots become one matrix product (vmap folds the slot axis of
+        # the kernels into the output columns when the input is shared).
+        if self.config.training.shuffle:
             key = jax.random.fold_in(jax.random.PRNGKey(seed), epoch)
-            perm = jnp.where(shuf, jax.random.permutation(key, n), jnp.arange(n))
-            return jnp.pad(perm, (0, steps * bsz - n))
-
-        perms = jax.vmap(order)(seeds, epochs, shuffle)
+            perm = jax.random.permutation(key, n)
+        else:
+            perm = jnp.arange(n)
+        perm = jnp.pad(perm, (0, steps * bsz - n))
 
         def slot_step(tv: Any, ntv: Any, opt: Any, alive: Any, l2k: Any, idx: Any,
                       w: Any) -> tuple[Any, ...]:
@@ -212,16 +213,17 @@ class Program:
         # One slot runs unbatched: a slot axis of size 1 in the loop costs copies and
         # batched products; the arrays get their axis back after the scan.
         single = k == 1
-        step = slot_step if single else jax.vmap(slot_step, in_axes=(0, 0, 0, 0, 0, 0, None))
-        per_slot = (tv, ntv, opt_state, active, l2, perms)
+        step = slot_step if single else jax.vmap(slot_step,
+                                                 in_axes=(0, 0, 0, 0, 0, None, None))
+        per_slot = (tv, ntv, opt_state, active, l2)
         if single:
             per_slot = jax.tree.map(lambda a: a[0], per_slot)
-        tv, ntv, opt_state, alive, l2s, perms = per_slot
+        tv, ntv, opt_state, alive, l2s = per_slot
 
         def body(carry: tuple[Any, ...], t: Any) -> tuple[tuple[Any, ...], None]:
             tv, ntv, opt, alive, loss_acc, metric_acc = carry
             start = t * bsz
-            idx = jax.lax.dynamic_slice_in_dim(perms, start, bsz, axis=-1)
+            idx = jax.lax.dynamic_slice_in_dim(perm, start, bsz)
             w = ((start + jnp.arange(bsz)) < n).astype(jnp.float32)
             tv, ntv, opt, alive, loss_sum, metric_sums = step(tv, ntv, opt, alive, l2s, idx, w)
             return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), None

@@ -84,6 +84,7 @@ def structure_key(cfg: RunConfig, builder: Builder | None = None) -> StructureKe
         ("network", network),
         ("optimizer", optimizer_family(cfg.optimizer)),
         ("batch_size", int(training.batch_size)),
+        ("shuffle", bool(training.shuffle)),
         ("loss", training.loss),
         ("metrics", tuple(training.metrics)),
         ("data", json.dumps(cfg.data.model_dump(mode="json"), sort_keys=True)),
