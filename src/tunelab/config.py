@@ -348,6 +348,8 @@ class StudyConfig(_Section):
     name: str = Field("tunelab", min_length=1, description="the Optuna study name")
     trials: int = Field(20, ge=1, description="total trials in the study (a resume counts the old)")
     timeout: float | None = Field(None, gt=0.0, description="seconds before no new trial starts")
+    epoch_budget: int | None = Field(
+        None, ge=1, description="training epochs for the whole study, summed over its trials")
     sampler: str = "tpe"
     pruner: str = "auto"
     objective: str | list[str] = Field(

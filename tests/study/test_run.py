@@ -142,3 +142,26 @@ def test_import_tunelab_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True).stdout.split()
     assert out == ["[]", "True"], "tune is loaded on first use, with Optuna"
+
+
+def test_an_epoch_budget_ends_the_study_with_running_trials_counted(tmp_path: Path) -> None:
+    search = {"optimizer.learning_rate": {"low": 1e-3, "high": 0.3, "log": True}}
+    study = {"trials": 50, "cohort": 3, "sampler": "random", "pruner": "none",
+             "epoch_budget": 7}
+    result = _tune(tmp_path, search, {**study}, **{})
+    trials = result.study.trials
+    epochs = [int(t.user_attrs.get("epochs", 0)) for t in trials]
+    assert sum(epochs) == 7  # never more than the budget
+    assert result.stats is not None and result.stats.slot_epochs == 7
+    # Three slots of two-epoch trials: 2 + 2 + 2, then one more trial stopped after 1 epoch.
+    statuses = sorted(str(t.user_attrs.get("status")) for t in trials)
+    assert statuses == ["budget", "done", "done", "done"]
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    stopped = next(t for t in trials if t.user_attrs["status"] == "budget")
+    assert stopped.user_attrs["epochs"] == 1 and math.isfinite(stopped.values[0])
+
+    # A resume with a larger budget trains only the difference.
+    again = tune({**BASE, "search": search, "study": {**study, "epoch_budget": 10}},
+                 run_dir=tmp_path / "run", progress=False)
+    assert sum(int(t.user_attrs.get("epochs", 0)) for t in again.study.trials) == 10
+    assert again.stats is not None and again.stats.slot_epochs == 3

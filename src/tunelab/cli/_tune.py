@@ -34,6 +34,9 @@ def _fmt(value: Any) -> str:
               help="Total trials in the study (a resumed study counts its finished ones).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds after which no new trial starts.")
+@click.option("--epoch-budget", type=click.IntRange(min=1), default=None,
+              help="Training epochs for the whole study, summed over trials; trials running"
+                   " when it is spent end with the epochs they trained.")
 @click.option("--sampler", type=click.Choice(SAMPLERS, case_sensitive=False), default=None,
               help="Search algorithm (default tpe).")
 @click.option("--pruner", type=click.Choice(PRUNERS, case_sensitive=False), default=None,
@@ -55,7 +58,7 @@ def _fmt(value: Any) -> str:
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @report_option
 def tune(config: Path, dataset: str | None, trials: int | None, timeout: float | None,
-         sampler: str | None, pruner: str | None, cohort: int | None, executor: str | None,
+         epoch_budget: int | None, sampler: str | None, pruner: str | None, cohort: int | None, executor: str | None,
          workers: int | None, storage: str | None, seed: int | None, objective: tuple[str, ...],
          study_name: str | None, out: Path | None, quiet: bool, make_report: bool) -> None:
     """Search the [search] space of CONFIG.toml: an Optuna study trained in cohorts.
@@ -74,7 +77,7 @@ def tune(config: Path, dataset: str | None, trials: int | None, timeout: float |
     try:
         result = run_tune(
             config, run_dir=run_dir, dataset=dataset, trials=trials, timeout=timeout,
-            sampler=sampler, pruner=pruner, cohort=cohort, executor=executor, workers=workers,
+            epoch_budget=epoch_budget, sampler=sampler, pruner=pruner, cohort=cohort, executor=executor, workers=workers,
             storage=storage, seed=seed, objective=list(objective) or None,
             study_name=study_name, progress=not quiet,
         )

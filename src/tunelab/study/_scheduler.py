@@ -49,7 +49,7 @@ from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
 from tunelab.study._storage import OWNER_ATTR, REASON_ATTR, owner_token, retire
 
-__all__ = ["CohortScheduler", "structural_names"]
+__all__ = ["CohortScheduler", "expected_epochs", "structural_names"]
 
 KeyFn = Callable[[RunConfig], Hashable]
 
@@ -88,6 +88,35 @@ class _Lane:
 
     def running(self) -> list[_Live]:
         return [t for t in self.slots if t is not None]
+
+
+def expected_epochs(max_epochs: int, pruner: str, reduction_factor: int = 3,
+                    min_resource: int = 1) -> float:
+    """The epochs a trial trains on average under ``pruner`` (for sizing by an epoch budget).
+
+    Successive halving keeps 1 in ``reduction_factor`` trials at each rung (``min_resource``
+    epochs, then that times the factor, ...); other pruners are counted as training every
+    trial to the end.
+
+    Example:
+        >>> round(expected_epochs(9, "asha"), 2)  # 1 + 2/3 + 6/9
+        2.33
+        >>> expected_epochs(9, "none")
+        9.0
+    """
+    if pruner not in ("asha", "hyperband"):
+        return float(max_epochs)
+    total, done, keep, rung = 0.0, 0, 1.0, min_resource
+    while done < max_epochs:
+        stop = min(rung, max_epochs)
+        total += keep * (stop - done)
+        done, keep, rung = stop, keep / reduction_factor, rung * reduction_factor
+    return total
+
+
+def _epochs_trained(study: optuna.Study) -> int:
+    """Epochs the study's finished trials trained (their ``epochs`` attribute)."""
+    return sum(int(t.user_attrs.get("epochs", 0)) for t in study.get_trials(deepcopy=False))
 
 
 def structural_names(space: Space, base: RunConfig, key_fn: KeyFn) -> list[str]:
@@ -140,6 +169,11 @@ class CohortScheduler:
         max_epochs: The most epochs a trial can train (default: the base's).
         pad: Sets the padded hidden widths on a trial's configuration (see
             :func:`tunelab.study.padder`); the trial's own configuration stays unpadded.
+        epoch_budget: Training epochs for the whole study, summed over its trials (None: no
+            limit). Trials running when it is spent end there, with the value of the epochs
+            they trained; no trial starts that could not train one epoch.
+        expected_epochs: Epochs a trial trains on average (see :func:`expected_epochs`), to
+            turn an epoch budget into a number of trials when sizing cohorts.
     """
 
     def __init__(
@@ -161,6 +195,8 @@ class CohortScheduler:
         fix_structure: bool = True,
         max_epochs: int | None = None,
         pad: Padder | None = None,
+        epoch_budget: int | None = None,
+        expected_epochs: float | None = None,
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
@@ -174,11 +210,20 @@ class CohortScheduler:
         self.max_epochs = max_epochs if max_epochs is not None else base.training.epochs
         self.structural = structural_names(space, base, self.key_fn)
         structures = structure_count(space, self.structural)
-        width = max(1, min(int(width), self.budget or 1))
-        small = self.budget < width * structures
+        self.epoch_budget = epoch_budget
+        self.epochs_before = _epochs_trained(study) if epoch_budget is not None else 0
+        # The trials this session can expect to start: the trial budget, or fewer when an
+        # epoch budget runs out first.
+        expected = self.budget
+        if epoch_budget is not None:
+            per_trial = max(1.0, expected_epochs or self.max_epochs)
+            left = max(0, epoch_budget - self.epochs_before)
+            expected = min(expected, math.ceil(left / per_trial))
+        width = max(1, min(int(width), expected or 1))
+        small = expected < width * structures
         # Half the fair share per structure: each structure the sampler picks gets two turns
         # or more, so it can come back to one once it has seen results elsewhere.
-        share = max(1, self.budget // (2 * structures))
+        share = max(1, expected // (2 * structures))
         self.width = min(width, share) if small else width
         if not fix_structure:
             self.structural = []
@@ -188,9 +233,9 @@ class CohortScheduler:
         # cohorts if the budget runs out), and a cohort takes this many trials before
         # letting waiting structures have their turn: with a small budget, its share.
         self.pool = self.width * len(self.lanes)
-        self.quota = max(self.width, min(4 * self.width, share)) if small else 4 * self.width
+        self.quota = max(self.width, min(4 * self.width, share))
         # The first trials of a small budget are asked freely: the sampler explores structures.
-        self.explore = min(self.budget, max(self.width, structures)) if small else 0
+        self.explore = min(expected, max(self.width, structures)) if small else 0
         self.pending: dict[Hashable, deque[_Live]] = {}
         self.asked = 0
         self._owner = owner_token()
@@ -200,6 +245,16 @@ class CohortScheduler:
         self._best_claim: float | None = float(best["value"]) if best else None
         self._best_trial: int | None = int(best["trial"]) if best else None
         self._counts = self._study_counts()
+        # The study's best, kept here: reading it from the storage after every round costs
+        # a query over all trials (tens of milliseconds with SQLite).
+        self._best: tuple[float, int] | None = None
+        if not objective.multi and self._counts["complete"]:
+            try:
+                first = study.best_trial
+                if first.value is not None:
+                    self._best = (first.value, first.number)
+            except ValueError:
+                pass
         self._checked = False
 
     def _padded_key(self, cfg: RunConfig) -> Hashable:
@@ -220,7 +275,20 @@ class CohortScheduler:
         return counts
 
     def _may_ask(self) -> bool:
-        return not (self.asked >= self.budget or self.sampler.exhausted or self._expired())
+        return not (self.asked >= self.budget or self.sampler.exhausted or self._expired()
+                    or self._no_room())
+
+    def epochs_used(self) -> int:
+        """Training epochs spent on the study: earlier sessions' and this one's."""
+        return self.epochs_before + self.stats.slot_epochs
+
+    def _no_room(self) -> bool:
+        """Whether the epoch budget has no epoch left for one more trial, counting one epoch
+        for every slot already running."""
+        if self.epoch_budget is None:
+            return False
+        running = sum(len(lane.running()) for lane in self.lanes)
+        return self.epochs_used() + running >= self.epoch_budget
 
     def _expired(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline
@@ -286,7 +354,7 @@ class CohortScheduler:
         structure waits for its own cohort, and the slot gets a trial asked with the
         structural parameters fixed to the cohort's.
         """
-        if self._expired():
+        if self._expired() or self._no_room():
             return None
         live = self._pop(lane.key)
         if live is not None:
@@ -316,7 +384,7 @@ class CohortScheduler:
 
     def _take_any(self) -> _Live | None:
         """The first trial of a new cohort: the largest waiting group, else a fresh ask."""
-        if self._expired():
+        if self._expired() or self._no_room():
             return None
         if not self.pending and self.asked < self.explore:
             # Explore: a batch of free proposals, grouped; the largest group opens a cohort.
@@ -382,9 +450,34 @@ class CohortScheduler:
                 self.stats.cohorts += 1
                 self._place(lane, 0, first, request)
                 self._refill(lane, request)
+        self._end_over_budget(lane, request)
         request.run_epoch = bool(lane.running())
         if request.run_epoch or request.saves:
             self.executor.submit(lane.index, request)
+
+    def _end_over_budget(self, lane: _Lane, request: StepRequest) -> None:
+        """End the trials of ``lane`` that the epoch budget has no epoch left for.
+
+        They finish with the epochs they trained (status ``budget``), those with the fewest
+        epochs first; their models are saved before the cohort stops them.
+        """
+        if self.epoch_budget is None:
+            return
+        busy = self.executor.busy()
+        others = sum(len(other.running()) for other in self.lanes
+                     if other is not lane and other.index in busy)
+        room = max(0, self.epoch_budget - self.epochs_used() - others)
+        running = [(len(live.logs.get("loss", [])), -slot, slot, live)
+                   for slot, live in enumerate(lane.slots) if live is not None]
+        excess = len(running) - room
+        if excess <= 0:
+            return
+        for _, _, slot, live in sorted(running, key=lambda r: (r[0], r[1]))[:excess]:
+            lane.slots[slot] = None
+            request.stops[slot] = "budget"
+            self._finish(lane, slot, live, "budget", None)
+        request.saves.update(lane.saves)
+        lane.saves = {}
 
     # -- results -------------------------------------------------------------------------------
 
@@ -515,6 +608,9 @@ class CohortScheduler:
                               live.cfg, history)
             return
         self.study.tell(live.trial, values)
+        if not self.objective.multi and (
+                self._best is None or self.objective.better(values[0], self._best[0])):
+            self._best = (values[0], live.number)
         self._counts["complete"] += 1
         self.stats.finished["complete"] = self.stats.finished.get("complete", 0) + 1
         self.run_dir.write_trial(live.number, live.cfg, history)
@@ -577,14 +673,7 @@ class CohortScheduler:
     def progress(self) -> Progress:
         """The numbers a display shows now."""
         done = sum(self._counts.values())
-        best_value: float | None = None
-        best_trial: int | None = None
-        if not self.objective.multi and self._counts["complete"]:
-            try:
-                best = self.study.best_trial
-                best_value, best_trial = best.value, best.number
-            except ValueError:
-                pass
+        best_value, best_trial = self._best if self._best is not None else (None, None)
         running = sum(len(lane.running()) for lane in self.lanes)
         return Progress(self.total, done, self._counts["complete"], self._counts["pruned"],
                         self._counts["failed"], running, best_value, best_trial,
@@ -617,8 +706,8 @@ class CohortScheduler:
                     self._absorb(self.lanes[index], result)
                 self._emit()
             if self.pending:
-                self._retire_all("interrupted: not started before the study's timeout; retried"
-                                 " on resume")
+                self._retire_all("interrupted: not started before the study's timeout or epoch"
+                                 " budget ran out; retried on resume")
         except KeyboardInterrupt:
             self._retire_all("interrupted: stopped by the user (Ctrl-C); retried on resume")
             raise

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 import warnings
@@ -33,7 +34,7 @@ from tunelab.study._params import Categorical, Fixed, Int
 from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler, check_grid, make_pruner, make_sampler
-from tunelab.study._scheduler import CohortScheduler, structural_names
+from tunelab.study._scheduler import CohortScheduler, expected_epochs, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress
 from tunelab.study._storage import counted_trials, make_storage, open_study
@@ -95,6 +96,7 @@ def tune(
     run_dir: str | os.PathLike[str] | None = None,
     trials: int | None = None,
     timeout: float | None = None,
+    epoch_budget: int | None = None,
     sampler: str | None = None,
     pruner: str | None = None,
     cohort: int | None = None,
@@ -117,9 +119,9 @@ def tune(
         space: A search space overriding ``config``'s ``[search]``.
         run_dir: The run folder (default ``runs/<study name>-<date-time>``); running again on
             the same folder resumes the study.
-        trials, timeout, sampler, pruner, cohort, executor, workers, storage, seed, objective,
-            direction, study_name: override the ``[study]`` keys of the same names
-            (``study_name`` is ``study.name``).
+        trials, timeout, epoch_budget, sampler, pruner, cohort, executor, workers, storage,
+            seed, objective, direction, study_name: override the ``[study]`` keys of the same
+            names (``study_name`` is ``study.name``).
         dataset: Override ``data.name``.
         progress: Show a live progress display on standard error.
         on_progress: Also call this after every round with a :class:`Progress`.
@@ -142,7 +144,8 @@ def tune(
     overrides: dict[str, Any] = {
         f"study.{k}": v
         for k, v in {
-            "trials": trials, "timeout": timeout, "sampler": sampler, "pruner": pruner,
+            "trials": trials, "timeout": timeout, "epoch_budget": epoch_budget,
+            "sampler": sampler, "pruner": pruner,
             "cohort": cohort, "executor": executor, "workers": workers, "storage": storage,
             "seed": seed, "objective": objective, "direction": direction, "name": study_name,
         }.items()
@@ -197,6 +200,13 @@ def tune(
 
     from tunelab.train import structure_key
 
+    max_epochs = _max_epochs(the_space, base)
+    halving = isinstance(the_pruner, optuna.pruners.SuccessiveHalvingPruner
+                         | optuna.pruners.HyperbandPruner)
+    per_trial = expected_epochs(max_epochs, "asha" if halving else "none",
+                                settings.reduction_factor, settings.min_resource)
+    if settings.epoch_budget is not None:
+        budget = min(budget, math.ceil(settings.epoch_budget / per_trial))
     policy = choose_padding(settings.pad_widths, the_space, base, trials=budget,
                             cohort=settings.cohort,
                             structural=structural_names(the_space, base, structure_key))
@@ -205,7 +215,8 @@ def tune(
         executor=make_executor(settings.executor, settings.workers), run_dir=run,
         n_trials=budget, width=settings.cohort, timeout=settings.timeout,
         key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
-        max_epochs=_max_epochs(the_space, base), pad=padder(policy, the_space, base),
+        max_epochs=max_epochs, pad=padder(policy, the_space, base),
+        epoch_budget=settings.epoch_budget, expected_epochs=per_trial,
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
