@@ -58,9 +58,10 @@ def _fmt(value: Any) -> str:
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @report_option
 def tune(config: Path, dataset: str | None, trials: int | None, timeout: float | None,
-         epoch_budget: int | None, sampler: str | None, pruner: str | None, cohort: int | None, executor: str | None,
-         workers: int | None, storage: str | None, seed: int | None, objective: tuple[str, ...],
-         study_name: str | None, out: Path | None, quiet: bool, make_report: bool) -> None:
+         epoch_budget: int | None, sampler: str | None, pruner: str | None, cohort: int | None,
+         executor: str | None, workers: int | None, storage: str | None, seed: int | None,
+         objective: tuple[str, ...], study_name: str | None, out: Path | None, quiet: bool,
+         make_report: bool) -> None:
     """Search the [search] space of CONFIG.toml: an Optuna study trained in cohorts.
 
     CONFIG.toml is a training configuration (as for `tunelab train`) with a [search] table
@@ -77,7 +78,8 @@ def tune(config: Path, dataset: str | None, trials: int | None, timeout: float |
     try:
         result = run_tune(
             config, run_dir=run_dir, dataset=dataset, trials=trials, timeout=timeout,
-            epoch_budget=epoch_budget, sampler=sampler, pruner=pruner, cohort=cohort, executor=executor, workers=workers,
+            epoch_budget=epoch_budget, sampler=sampler, pruner=pruner, cohort=cohort,
+            executor=executor, workers=workers,
             storage=storage, seed=seed, objective=list(objective) or None,
             study_name=study_name, progress=not quiet,
         )

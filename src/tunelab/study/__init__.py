@@ -14,7 +14,8 @@ from tunelab.study._params import Categorical, Fixed, Float, Int, Param
 from tunelab.study._result import StudyResult, open_run, trial_state
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler, make_pruner, make_sampler
-from tunelab.study._scheduler import CohortScheduler, structural_names
+from tunelab.study._scheduler import CohortScheduler
+from tunelab.study._sizing import structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
 from tunelab.study._storage import make_storage, open_study, retire_stale

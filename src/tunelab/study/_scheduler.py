@@ -31,45 +31,24 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from tunelab.config import RunConfig
-from tunelab.errors import ConfigError, TunelabError
+from tunelab.errors import TunelabError
 from tunelab.execute import Assignment, Executor, StepRequest, StepResult
-from tunelab.study._objective import TOTALS, Objective
+from tunelab.study._objective import Objective
 from tunelab.study._padding import Padder, structure_count
-from tunelab.study._params import Fixed, Float, Int
+from tunelab.study._recorder import Live, Recorder
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
+from tunelab.study._sizing import KeyFn, epochs_trained, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
-from tunelab.study._storage import OWNER_ATTR, REASON_ATTR, owner_token, retire
+from tunelab.study._storage import OWNER_ATTR, owner_token, retire
 
-__all__ = ["CohortScheduler", "expected_epochs", "structural_names"]
-
-KeyFn = Callable[[RunConfig], Hashable]
-
-
-@dataclass
-class _Live:
-    trial: optuna.Trial
-    values: dict[str, Any]
-    cfg: RunConfig
-    key: Hashable
-    logs: dict[str, list[float]] = field(default_factory=dict)
-    train: RunConfig | None = None  # what the engine trains (cfg with padded widths)
-
-    @property
-    def engine_cfg(self) -> RunConfig:
-        return self.train if self.train is not None else self.cfg
-
-    @property
-    def number(self) -> int:
-        return self.trial.number
+__all__ = ["CohortScheduler"]
 
 
 @dataclass
@@ -79,73 +58,15 @@ class _Lane:
     key: Hashable | None = None
     fixed: dict[str, Any] | None = None
     started: int = 0
-    slots: list[_Live | None] = field(default_factory=list)
+    slots: list[Live | None] = field(default_factory=list)
     saves: dict[int, str] = field(default_factory=dict)
     stops: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.slots = [None] * self.width
 
-    def running(self) -> list[_Live]:
+    def running(self) -> list[Live]:
         return [t for t in self.slots if t is not None]
-
-
-def expected_epochs(max_epochs: int, pruner: str, reduction_factor: int = 3,
-                    min_resource: int = 1) -> float:
-    """The epochs a trial trains on average under ``pruner`` (for sizing by an epoch budget).
-
-    Successive halving keeps 1 in ``reduction_factor`` trials at each rung (``min_resource``
-    epochs, then that times the factor, ...); other pruners are counted as training every
-    trial to the end.
-
-    Example:
-        >>> round(expected_epochs(9, "asha"), 2)  # 1 + 2/3 + 6/9
-        2.33
-        >>> expected_epochs(9, "none")
-        9.0
-    """
-    if pruner not in ("asha", "hyperband"):
-        return float(max_epochs)
-    total, done, keep, rung = 0.0, 0, 1.0, min_resource
-    while done < max_epochs:
-        stop = min(rung, max_epochs)
-        total += keep * (stop - done)
-        done, keep, rung = stop, keep / reduction_factor, rung * reduction_factor
-    return total
-
-
-def _epochs_trained(study: optuna.Study) -> int:
-    """Epochs the study's finished trials trained (their ``epochs`` attribute)."""
-    return sum(int(t.user_attrs.get("epochs", 0)) for t in study.get_trials(deepcopy=False))
-
-
-def structural_names(space: Space, base: RunConfig, key_fn: KeyFn) -> list[str]:
-    """Parameters whose values change the structure key (so a cohort must fix them).
-
-    Example:
-        >>> from tunelab.train import structure_key
-        >>> space = Space({"training.batch_size": [16, 32],
-        ...                "optimizer.learning_rate": {"low": 0.01, "high": 0.1}})
-        >>> structural_names(space, RunConfig(), structure_key)
-        ['training.batch_size']
-    """
-    out = []
-    for name, p in space.params.items():
-        if isinstance(p, Fixed):
-            continue
-        context = {parent: values[0] for parent, values in p.when.items()}
-        probes = p.probe_values()
-        if isinstance(p, Float | Int):
-            probes.append((p.low + p.high) / 2 if isinstance(p, Float) else (p.low + p.high) // 2)
-        keys = set()
-        for v in probes:
-            try:
-                keys.add(key_fn(space.apply(base, {**context, name: v})))
-            except (TunelabError, ValueError, TypeError):
-                continue
-        if len(keys) > 1:
-            out.append(name)
-    return out
 
 
 class CohortScheduler:
@@ -211,7 +132,7 @@ class CohortScheduler:
         self.structural = structural_names(space, base, self.key_fn)
         structures = structure_count(space, self.structural)
         self.epoch_budget = epoch_budget
-        self.epochs_before = _epochs_trained(study) if epoch_budget is not None else 0
+        self.epochs_before = epochs_trained(study) if epoch_budget is not None else 0
         # The trials this session can expect to start: the trial budget, or fewer when an
         # epoch budget runs out first.
         expected = self.budget
@@ -236,43 +157,17 @@ class CohortScheduler:
         self.quota = max(self.width, min(4 * self.width, share))
         # The first trials of a small budget are asked freely: the sampler explores structures.
         self.explore = min(expected, max(self.width, structures)) if small else 0
-        self.pending: dict[Hashable, deque[_Live]] = {}
+        self.pending: dict[Hashable, deque[Live]] = {}
         self.asked = 0
         self._owner = owner_token()
         self._deadline: float | None = None
-        self._claims: dict[int, float] = {}
-        best = run_dir.read_best()
-        self._best_claim: float | None = float(best["value"]) if best else None
-        self._best_trial: int | None = int(best["trial"]) if best else None
-        self._counts = self._study_counts()
-        # The study's best, kept here: reading it from the storage after every round costs
-        # a query over all trials (tens of milliseconds with SQLite).
-        self._best: tuple[float, int] | None = None
-        if not objective.multi and self._counts["complete"]:
-            try:
-                first = study.best_trial
-                if first.value is not None:
-                    self._best = (first.value, first.number)
-            except ValueError:
-                pass
-        self._checked = False
+        self.recorder = Recorder(study, objective, run_dir, self.stats)
 
     def _padded_key(self, cfg: RunConfig) -> Hashable:
         assert self.pad is not None
         return self._engine_key(self.pad(cfg))
 
     # -- budget and asking ---------------------------------------------------------------------
-
-    def _study_counts(self) -> dict[str, int]:
-        counts = {"complete": 0, "pruned": 0, "failed": 0}
-        for t in self.study.get_trials(deepcopy=False):
-            if t.state == TrialState.COMPLETE:
-                counts["complete"] += 1
-            elif t.state == TrialState.PRUNED:
-                counts["pruned"] += 1
-            elif t.state == TrialState.FAIL and not t.user_attrs.get("tunelab_retried"):
-                counts["failed"] += 1
-        return counts
 
     def _may_ask(self) -> bool:
         return not (self.asked >= self.budget or self.sampler.exhausted or self._expired()
@@ -293,7 +188,7 @@ class CohortScheduler:
     def _expired(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline
 
-    def _ask(self, fixed: dict[str, Any] | None) -> _Live | None:
+    def _ask(self, fixed: dict[str, Any] | None) -> Live | None:
         """A new trial with its configuration, or None (budget spent or a bad configuration)."""
         if not self._may_ask():
             return None
@@ -308,21 +203,21 @@ class CohortScheduler:
             train = self.pad(cfg) if self.pad is not None else None
             key = self._engine_key(train if train is not None else cfg)
         except TunelabError as exc:
-            self._tell_failed(trial, f"invalid configuration: {exc}", None, {})
+            self.recorder.failed(trial, f"invalid configuration: {exc}", None, {})
             return None
-        return _Live(trial, values, cfg, key, train=train)
+        return Live(trial, values, cfg, key, train=train)
 
-    def _ask_valid(self, fixed: dict[str, Any] | None) -> _Live | None:
+    def _ask_valid(self, fixed: dict[str, Any] | None) -> Live | None:
         while self._may_ask():
             live = self._ask(fixed)
             if live is not None:
                 return live
         return None
 
-    def _queue(self, live: _Live) -> None:
+    def _queue(self, live: Live) -> None:
         self.pending.setdefault(live.key, deque()).append(live)
 
-    def _pop(self, key: Hashable) -> _Live | None:
+    def _pop(self, key: Hashable) -> Live | None:
         queue = self.pending.get(key)
         if not queue:
             return None
@@ -346,7 +241,7 @@ class CohortScheduler:
             return True
         return lane.started >= self.quota and self._waiting(lane.key) > 0
 
-    def _take(self, lane: _Lane) -> _Live | None:
+    def _take(self, lane: _Lane) -> Live | None:
         """A trial for a free slot of ``lane``'s cohort, or None to let the cohort drain.
 
         Waiting trials of the cohort's structure come first. Else the sampler proposes freely
@@ -382,7 +277,7 @@ class CohortScheduler:
             self._queue(live)
         return None
 
-    def _take_any(self) -> _Live | None:
+    def _take_any(self) -> Live | None:
         """The first trial of a new cohort: the largest waiting group, else a fresh ask."""
         if self._expired() or self._no_room():
             return None
@@ -400,7 +295,7 @@ class CohortScheduler:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def _place(self, lane: _Lane, slot: int, live: _Live, request: StepRequest) -> None:
+    def _place(self, lane: _Lane, slot: int, live: Live, request: StepRequest) -> None:
         lane.slots[slot] = live
         lane.started += 1
         request.assigns[slot] = Assignment(live.engine_cfg.model_dump(mode="json"), live.number)
@@ -481,33 +376,39 @@ class CohortScheduler:
 
     # -- results -------------------------------------------------------------------------------
 
+    def _finish(self, lane: _Lane, slot: int, live: Live, status: str,
+                engine_history: dict[str, list[float]] | None) -> None:
+        path = self.recorder.finish(live, status, engine_history)
+        if path is not None:
+            lane.saves[slot] = path
+
     def _absorb(self, lane: _Lane, result: StepResult) -> None:
         self.stats.compile_seconds += result.compile_seconds
         self.stats.train_seconds += result.train_seconds
         for path in result.saved.values():
-            self._saved(path)
+            self.recorder.saved(path)
         for slot, message in result.save_errors.items():
             warnings.warn(f"could not save the model of slot {slot}: {message}", stacklevel=2)
         if result.error is not None:
             reason = "error: " + result.error.strip().splitlines()[0]
             for slot, live in enumerate(lane.slots):
                 if live is not None:
-                    self._tell_failed(live.trial, reason, live.cfg, live.logs,
-                                      detail=result.error)
+                    self.recorder.failed(live.trial, reason, live.cfg, live.logs,
+                                         detail=result.error)
                     lane.slots[slot] = None
             lane.key, lane.fixed = None, None
             return
         for slot, message in result.assign_errors.items():
             live = lane.slots[slot]
             if live is not None:
-                self._tell_failed(live.trial, f"could not start: {message}", live.cfg, {})
+                self.recorder.failed(live.trial, f"could not start: {message}", live.cfg, {})
                 lane.slots[slot] = None
         if result.slots:
             self.stats.cohort_epochs += 1
             self.stats.slot_epochs += len(result.slots)
             self.stats.lane_epochs += lane.width
-        if result.slots and not self._checked:
-            self._check_metrics(next(iter(result.slots.values())).log)
+        if result.slots and not self.recorder.checked:
+            self.recorder.check_metrics(next(iter(result.slots.values())).log)
         share = 1.0 / max(1, len(result.slots))
         for slot, report in sorted(result.slots.items()):
             live = lane.slots[slot]
@@ -518,145 +419,23 @@ class CohortScheduler:
             seconds = report.log.get("seconds", 0.0)
             live.logs.setdefault("slot_seconds", []).append(seconds * share)
             if report.status == "running":
-                if self._report(live) and live.trial.should_prune():
+                if self.recorder.report(live) and live.trial.should_prune():
                     lane.stops[slot] = "pruned"
                     lane.slots[slot] = None
-                    self._tell_pruned(live)
+                    self.recorder.pruned(live)
                 continue
             lane.slots[slot] = None
-            self._report(live)
+            self.recorder.report(live)
             self._finish(lane, slot, live, report.status, report.history)
         for slot, live in enumerate(lane.slots):
             if live is not None and slot not in result.running:
                 lane.slots[slot] = None
-                self._tell_failed(live.trial, "error: the engine stopped this slot without a"
-                                  " report", live.cfg, live.logs)
-
-    def _check_metrics(self, log: dict[str, float]) -> None:
-        missing = [m for m in self.objective.metrics if m not in TOTALS and m not in log]
-        if missing:
-            recorded = ", ".join(k for k in log if k not in ("epoch",))
-            raise ConfigError(
-                f"study.objective: {', '.join(map(repr, missing))} is not recorded for this"
-                f" task and configuration; recorded: {recorded}, seconds, epochs"
-            )
-        self._checked = True
-
-    def _history(self, live: _Live, engine: dict[str, list[float]] | None) -> dict[str, Any]:
-        history: dict[str, Any] = dict(engine) if engine else {}
-        for key, values in live.logs.items():
-            history.setdefault(key, list(values))
-        return history
-
-    def _report(self, live: _Live) -> bool:
-        """Report the first objective's value at this epoch; False when it cannot be."""
-        if self.objective.multi:
-            return False
-        metric = self.objective.metrics[0]
-        try:
-            value = self._intermediate(metric, live.logs)
-        except KeyError:
-            return False
-        if not math.isfinite(value):
-            return False
-        live.trial.report(value, step=len(live.logs.get("loss", [])))
-        return True
-
-    def _intermediate(self, metric: str, logs: dict[str, list[float]]) -> float:
-        if metric == "seconds":
-            return float(sum(logs.get("slot_seconds", logs["seconds"])))
-        if metric == "epochs":
-            return float(len(logs.get("loss", [])))
-        return float(logs[metric][-1])
-
-    def _values(self, history: dict[str, Any]) -> list[float]:
-        out = []
-        for metric in self.objective.metrics:
-            if metric == "seconds":
-                out.append(float(sum(history.get("slot_seconds", history["seconds"]))))
-            else:
-                out.append(self.objective.value(metric, history))
-        return out
-
-    def _attrs(self, live: _Live, status: str, history: dict[str, Any]) -> None:
-        epochs = len(history.get("loss", []))
-        live.trial.set_user_attr("status", status)
-        live.trial.set_user_attr("epochs", epochs)
-        live.trial.set_user_attr("seconds", round(float(sum(history.get("slot_seconds", []))), 4))
-        last = {k: v[-1] for k, v in history.items() if v and k not in ("epoch",)}
-        live.trial.set_user_attr("last", {k: (v if math.isfinite(v) else None)
-                                          for k, v in last.items()})
-
-    def _finish(self, lane: _Lane, slot: int, live: _Live, status: str,
-                engine_history: dict[str, list[float]] | None) -> None:
-        history = self._history(live, engine_history)
-        self._attrs(live, status, history)
-        if status == "diverged":
-            epoch = len(history.get("loss", []))
-            self._tell_failed(live.trial, f"diverged: the loss became nan or inf at epoch {epoch}",
-                              live.cfg, history)
-            return
-        try:
-            values = self._values(history)
-        except KeyError as exc:
-            have = ", ".join(sorted(history))
-            self._tell_failed(live.trial, f"objective metric {exc} is not in the history"
-                              f" (it has: {have})", live.cfg, history)
-            return
-        if not all(math.isfinite(v) for v in values):
-            self._tell_failed(live.trial, f"diverged: an objective value is not finite {values}",
-                              live.cfg, history)
-            return
-        self.study.tell(live.trial, values)
-        if not self.objective.multi and (
-                self._best is None or self.objective.better(values[0], self._best[0])):
-            self._best = (values[0], live.number)
-        self._counts["complete"] += 1
-        self.stats.finished["complete"] = self.stats.finished.get("complete", 0) + 1
-        self.run_dir.write_trial(live.number, live.cfg, history)
-        self._claim_best(lane, slot, live.number, values)
-
-    def _claim_best(self, lane: _Lane, slot: int, number: int, values: list[float]) -> None:
-        if self.objective.multi:
-            front = {t.number for t in self.study.best_trials}
-            if number in front:
-                lane.saves[slot] = str(self.run_dir.trial_model(number))
-            return
-        if self.objective.better(values[0], self._best_claim):
-            self._best_claim = values[0]
-            self._claims[number] = values[0]
-            lane.saves[slot] = str(self.run_dir.trial_model(number))
-
-    def _saved(self, path: str) -> None:
-        number = int(Path(path).parent.name)
-        value = self._claims.pop(number, None)
-        if value is None or value != self._best_claim:
-            return  # a Pareto model, or a better trial claimed best since
-        self.run_dir.promote(number, value, self.objective.metrics[0])
-        self._best_trial = number
-
-    def _tell_pruned(self, live: _Live) -> None:
-        history = self._history(live, None)
-        self._attrs(live, "pruned", history)
-        self.study.tell(live.trial, state=TrialState.PRUNED)
-        self._counts["pruned"] += 1
-        self.stats.finished["pruned"] = self.stats.finished.get("pruned", 0) + 1
-        self.run_dir.write_trial(live.number, live.cfg, history)
-
-    def _tell_failed(self, trial: optuna.Trial, reason: str, cfg: RunConfig | None,
-                     history: dict[str, Any], detail: str | None = None) -> None:
-        trial.set_user_attr(REASON_ATTR, reason)
-        if detail and detail.strip() != reason:
-            trial.set_user_attr("error", detail[-4000:])
-        self.study.tell(trial, state=TrialState.FAIL)
-        self._counts["failed"] += 1
-        name = "diverged" if reason.startswith("diverged") else "failed"
-        self.stats.finished[name] = self.stats.finished.get(name, 0) + 1
-        self.run_dir.write_trial(trial.number, cfg, history)
+                self.recorder.failed(live.trial, "error: the engine stopped this slot without a"
+                                     " report", live.cfg, live.logs)
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def _unfinished(self) -> list[_Live]:
+    def _unfinished(self) -> list[Live]:
         out = [t for lane in self.lanes for t in lane.running()]
         out += [t for queue in self.pending.values() for t in queue]
         return out
@@ -672,11 +451,13 @@ class CohortScheduler:
 
     def progress(self) -> Progress:
         """The numbers a display shows now."""
-        done = sum(self._counts.values())
-        best_value, best_trial = self._best if self._best is not None else (None, None)
+        counts = self.recorder.counts
+        done = sum(counts.values())
+        best = self.recorder.best
+        best_value, best_trial = best if best is not None else (None, None)
         running = sum(len(lane.running()) for lane in self.lanes)
-        return Progress(self.total, done, self._counts["complete"], self._counts["pruned"],
-                        self._counts["failed"], running, best_value, best_trial,
+        return Progress(self.total, done, counts["complete"], counts["pruned"],
+                        counts["failed"], running, best_value, best_trial,
                         self.objective.metrics[0], self.stats)
 
     def _emit(self) -> None:

@@ -34,7 +34,8 @@ from tunelab.study._params import Categorical, Fixed, Int
 from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler, check_grid, make_pruner, make_sampler
-from tunelab.study._scheduler import CohortScheduler, expected_epochs, structural_names
+from tunelab.study._scheduler import CohortScheduler
+from tunelab.study._sizing import expected_epochs, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress
 from tunelab.study._storage import counted_trials, make_storage, open_study

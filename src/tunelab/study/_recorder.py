@@ -1,0 +1,220 @@
+"""Recording trials in the study: intermediate reports, tells, artifacts and the best model.
+
+The scheduler decides what trains; the :class:`Recorder` writes what happened: each epoch's
+value reported to the trial (for the pruner), the trial told COMPLETE, PRUNED or FAIL with
+its reason, its history and configuration under ``RUN_DIR/trials/<number>/``, and which
+finished trial's model to save as the study's best. It also keeps the counts and the best
+value a progress display shows, so that no round has to query the storage for them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from tunelab.config import RunConfig
+from tunelab.errors import ConfigError
+from tunelab.study._objective import TOTALS, Objective
+from tunelab.study._rundir import RunDir
+from tunelab.study._stats import SessionStats
+from tunelab.study._storage import REASON_ATTR, RETRIED_ATTR
+
+__all__ = ["Live", "Recorder"]
+
+
+@dataclass
+class Live:
+    """A trial being trained: its parameters, configuration, structure and logs so far."""
+
+    trial: optuna.Trial
+    values: dict[str, Any]
+    cfg: RunConfig
+    key: Hashable
+    logs: dict[str, list[float]] = field(default_factory=dict)
+    train: RunConfig | None = None  # what the engine trains (cfg with padded widths)
+
+    @property
+    def engine_cfg(self) -> RunConfig:
+        return self.train if self.train is not None else self.cfg
+
+    @property
+    def number(self) -> int:
+        return self.trial.number
+
+
+class Recorder:
+    """Tells trials' outcomes to the study and writes their artifacts.
+
+    Args:
+        study: The Optuna study.
+        objective: What is optimised.
+        run_dir: Where trial artifacts and the best model go.
+        stats: The session's figures (finished trials are counted there too).
+    """
+
+    def __init__(self, study: optuna.Study, objective: Objective, run_dir: RunDir,
+                 stats: SessionStats) -> None:
+        self.study, self.objective, self.run_dir, self.stats = study, objective, run_dir, stats
+        self.counts = {"complete": 0, "pruned": 0, "failed": 0}
+        for t in study.get_trials(deepcopy=False):
+            if t.state == TrialState.COMPLETE:
+                self.counts["complete"] += 1
+            elif t.state == TrialState.PRUNED:
+                self.counts["pruned"] += 1
+            elif t.state == TrialState.FAIL and not t.user_attrs.get(RETRIED_ATTR):
+                self.counts["failed"] += 1
+        saved = run_dir.read_best()
+        self._best_claim: float | None = float(saved["value"]) if saved else None
+        self._claims: dict[int, float] = {}
+        self.checked = False
+        # The study's best, kept here: reading it from the storage after every round costs
+        # a query over all trials (tens of milliseconds with SQLite).
+        self.best: tuple[float, int] | None = None
+        if not objective.multi and self.counts["complete"]:
+            try:
+                first = study.best_trial
+                if first.value is not None:
+                    self.best = (first.value, first.number)
+            except ValueError:
+                pass
+
+    # -- while training ------------------------------------------------------------------------
+
+    def check_metrics(self, log: dict[str, float]) -> None:
+        """Raise ConfigError when the objective's metrics are not in an epoch's log."""
+        missing = [m for m in self.objective.metrics if m not in TOTALS and m not in log]
+        if missing:
+            recorded = ", ".join(k for k in log if k not in ("epoch",))
+            raise ConfigError(
+                f"study.objective: {', '.join(map(repr, missing))} is not recorded for this"
+                f" task and configuration; recorded: {recorded}, seconds, epochs"
+            )
+        self.checked = True
+
+    def report(self, live: Live) -> bool:
+        """Report the first objective's value at this epoch; False when it cannot be."""
+        if self.objective.multi:
+            return False
+        metric = self.objective.metrics[0]
+        try:
+            value = self._intermediate(metric, live.logs)
+        except KeyError:
+            return False
+        if not math.isfinite(value):
+            return False
+        live.trial.report(value, step=len(live.logs.get("loss", [])))
+        return True
+
+    # -- the end of a trial --------------------------------------------------------------------
+
+    def finish(self, live: Live, status: str,
+               engine_history: dict[str, list[float]] | None) -> str | None:
+        """Tell a trial that stopped training (done, early stopped, diverged, budget...).
+
+        Returns the path to save its model at when it is the best so far (or on the Pareto
+        front), else None; :meth:`saved` promotes it once written.
+        """
+        history = self._history(live, engine_history)
+        self._attrs(live, status, history)
+        if status == "diverged":
+            epoch = len(history.get("loss", []))
+            self.failed(live.trial, f"diverged: the loss became nan or inf at epoch {epoch}",
+                        live.cfg, history)
+            return None
+        try:
+            values = self._values(history)
+        except KeyError as exc:
+            have = ", ".join(sorted(history))
+            self.failed(live.trial, f"objective metric {exc} is not in the history"
+                        f" (it has: {have})", live.cfg, history)
+            return None
+        if not all(math.isfinite(v) for v in values):
+            self.failed(live.trial, f"diverged: an objective value is not finite {values}",
+                        live.cfg, history)
+            return None
+        self.study.tell(live.trial, values)
+        if not self.objective.multi and (
+                self.best is None or self.objective.better(values[0], self.best[0])):
+            self.best = (values[0], live.number)
+        self.counts["complete"] += 1
+        self.stats.finished["complete"] = self.stats.finished.get("complete", 0) + 1
+        self.run_dir.write_trial(live.number, live.cfg, history)
+        return self._claim_best(live.number, values)
+
+    def pruned(self, live: Live) -> None:
+        """Tell a trial the pruner stopped."""
+        history = self._history(live, None)
+        self._attrs(live, "pruned", history)
+        self.study.tell(live.trial, state=TrialState.PRUNED)
+        self.counts["pruned"] += 1
+        self.stats.finished["pruned"] = self.stats.finished.get("pruned", 0) + 1
+        self.run_dir.write_trial(live.number, live.cfg, history)
+
+    def failed(self, trial: optuna.Trial, reason: str, cfg: RunConfig | None,
+               history: dict[str, Any], detail: str | None = None) -> None:
+        """Tell a trial FAIL with ``reason`` (and the error's text as ``detail``)."""
+        trial.set_user_attr(REASON_ATTR, reason)
+        if detail and detail.strip() != reason:
+            trial.set_user_attr("error", detail[-4000:])
+        self.study.tell(trial, state=TrialState.FAIL)
+        self.counts["failed"] += 1
+        name = "diverged" if reason.startswith("diverged") else "failed"
+        self.stats.finished[name] = self.stats.finished.get(name, 0) + 1
+        self.run_dir.write_trial(trial.number, cfg, history)
+
+    def saved(self, path: str) -> None:
+        """A claimed model was written: promote it to ``best.keras`` if still the best."""
+        number = int(Path(path).parent.name)
+        value = self._claims.pop(number, None)
+        if value is None or value != self._best_claim:
+            return  # a Pareto model, or a better trial claimed best since
+        self.run_dir.promote(number, value, self.objective.metrics[0])
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _claim_best(self, number: int, values: list[float]) -> str | None:
+        if self.objective.multi:
+            front = {t.number for t in self.study.best_trials}
+            return str(self.run_dir.trial_model(number)) if number in front else None
+        if self.objective.better(values[0], self._best_claim):
+            self._best_claim = values[0]
+            self._claims[number] = values[0]
+            return str(self.run_dir.trial_model(number))
+        return None
+
+    def _history(self, live: Live, engine: dict[str, list[float]] | None) -> dict[str, Any]:
+        history: dict[str, Any] = dict(engine) if engine else {}
+        for key, values in live.logs.items():
+            history.setdefault(key, list(values))
+        return history
+
+    def _intermediate(self, metric: str, logs: dict[str, list[float]]) -> float:
+        if metric == "seconds":
+            return float(sum(logs.get("slot_seconds", logs["seconds"])))
+        if metric == "epochs":
+            return float(len(logs.get("loss", [])))
+        return float(logs[metric][-1])
+
+    def _values(self, history: dict[str, Any]) -> list[float]:
+        out = []
+        for metric in self.objective.metrics:
+            if metric == "seconds":
+                out.append(float(sum(history.get("slot_seconds", history["seconds"]))))
+            else:
+                out.append(self.objective.value(metric, history))
+        return out
+
+    def _attrs(self, live: Live, status: str, history: dict[str, Any]) -> None:
+        epochs = len(history.get("loss", []))
+        live.trial.set_user_attr("status", status)
+        live.trial.set_user_attr("epochs", epochs)
+        live.trial.set_user_attr("seconds", round(float(sum(history.get("slot_seconds", []))), 4))
+        last = {k: v[-1] for k, v in history.items() if v and k not in ("epoch",)}
+        live.trial.set_user_attr("last", {k: (v if math.isfinite(v) else None)
+                                          for k, v in last.items()})

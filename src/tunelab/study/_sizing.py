@@ -1,0 +1,79 @@
+"""Sizing a study session: which parameters make structures, and what an epoch budget buys.
+
+A structural parameter changes the engine's structure key (so a cohort must fix it); the
+number of trials an epoch budget pays for depends on how many epochs a trial trains on
+average under the pruner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import optuna
+
+from tunelab.config import RunConfig
+from tunelab.errors import TunelabError
+from tunelab.study._params import Fixed, Float, Int
+from tunelab.study._space import Space
+
+__all__ = ["KeyFn", "epochs_trained", "expected_epochs", "structural_names"]
+
+KeyFn = Callable[[RunConfig], Hashable]
+
+
+def expected_epochs(max_epochs: int, pruner: str, reduction_factor: int = 3,
+                    min_resource: int = 1) -> float:
+    """The epochs a trial trains on average under ``pruner`` (for sizing by an epoch budget).
+
+    Successive halving keeps 1 in ``reduction_factor`` trials at each rung (``min_resource``
+    epochs, then that times the factor, ...); other pruners are counted as training every
+    trial to the end.
+
+    Example:
+        >>> round(expected_epochs(9, "asha"), 2)  # 1 + 2/3 + 6/9
+        2.33
+        >>> expected_epochs(9, "none")
+        9.0
+    """
+    if pruner not in ("asha", "hyperband"):
+        return float(max_epochs)
+    total, done, keep, rung = 0.0, 0, 1.0, min_resource
+    while done < max_epochs:
+        stop = min(rung, max_epochs)
+        total += keep * (stop - done)
+        done, keep, rung = stop, keep / reduction_factor, rung * reduction_factor
+    return total
+
+
+def epochs_trained(study: optuna.Study) -> int:
+    """Epochs the study's finished trials trained (their ``epochs`` attribute)."""
+    return sum(int(t.user_attrs.get("epochs", 0)) for t in study.get_trials(deepcopy=False))
+
+
+def structural_names(space: Space, base: RunConfig, key_fn: KeyFn) -> list[str]:
+    """Parameters whose values change the structure key (so a cohort must fix them).
+
+    Example:
+        >>> from tunelab.train import structure_key
+        >>> space = Space({"training.batch_size": [16, 32],
+        ...                "optimizer.learning_rate": {"low": 0.01, "high": 0.1}})
+        >>> structural_names(space, RunConfig(), structure_key)
+        ['training.batch_size']
+    """
+    out = []
+    for name, p in space.params.items():
+        if isinstance(p, Fixed):
+            continue
+        context = {parent: values[0] for parent, values in p.when.items()}
+        probes = p.probe_values()
+        if isinstance(p, Float | Int):
+            probes.append((p.low + p.high) / 2 if isinstance(p, Float) else (p.low + p.high) // 2)
+        keys = set()
+        for v in probes:
+            try:
+                keys.add(key_fn(space.apply(base, {**context, name: v})))
+            except (TunelabError, ValueError, TypeError):
+                continue
+        if len(keys) > 1:
+            out.append(name)
+    return out
