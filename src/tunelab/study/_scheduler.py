@@ -141,10 +141,14 @@ class CohortScheduler:
             left = max(0, epoch_budget - self.epochs_before)
             expected = min(expected, math.ceil(left / per_trial))
         width = max(1, min(int(width), expected or 1))
-        small = expected < width * structures
         # Half the fair share per structure: each structure the sampler picks gets two turns
         # or more, so it can come back to one once it has seen results elsewhere.
         share = max(1, expected // (2 * structures))
+        # A budget is small when it has fewer trials than a full cohort per structure; with
+        # an epoch budget, also when a structure's share does not fill a cohort: every round
+        # of a cohort spends `width` epochs, and full-width refills of the first structure
+        # drawn would spend the budget before the sampler's other structures are tried.
+        small = expected < width * structures or (epoch_budget is not None and share < width)
         self.width = min(width, share) if small else width
         if not fix_structure:
             self.structural = []
