@@ -64,3 +64,17 @@ def test_a_cohort_that_cannot_open_reports_an_error() -> None:
     assert result.error is not None and "training.batch_size" in result.error
     assert worker.handle(StepRequest(assigns={0: Assignment({}, 1)})).error == (
         "no cohort is open (the request has no template)")
+
+
+def test_narrowing_moves_the_running_slots_and_renumbers_them() -> None:
+    worker = CohortWorker()
+    three = CFG.model_copy(update={"training": CFG.training.model_copy(update={"epochs": 3})})
+    opened = worker.handle(StepRequest(
+        template=CFG.model_dump(mode="json"), width=4,
+        assigns={0: _assign(10), 1: Assignment(three.model_dump(mode="json"), 11)}))
+    assert opened.running == [0, 1]
+    worker.handle(StepRequest(stops={0: "pruned"}))  # slot 1 trains its second epoch alone
+    narrowed = worker.handle(StepRequest(keep=[1]))
+    assert narrowed.error is None and narrowed.running == []
+    assert narrowed.slots[0].tag == 11 and narrowed.slots[0].status == "done"
+    assert len(narrowed.slots[0].history["loss"]) == 3

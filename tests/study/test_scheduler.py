@@ -50,6 +50,7 @@ class FakeExecutor(Executor):
         self.results: list[StepResult] = []
         self.widths: list[int] = []
         self.opened: list[Hashable] = []
+        self.narrowed: list[int] = []
         self.interrupt_after = interrupt_after
         self.fail_on_batch = fail_on_batch
         self.waits = 0
@@ -85,6 +86,12 @@ class FakeExecutor(Executor):
         for slot in req.stops:  # like the worker: stops address the cohort open before
             assert 0 <= slot < state["width"], f"stop for slot {slot} of {state['width']}"
             state["slots"].pop(slot, None)
+        if req.keep is not None:  # like Cohort.narrow: running slots move, none is dropped
+            assert req.template is None and not set(state["slots"]) - set(req.keep)
+            state["slots"] = {new: state["slots"][old] for new, old in enumerate(req.keep)
+                              if old in state["slots"]}
+            state["width"] = len(req.keep)
+            self.narrowed.append(len(req.keep))
         if req.template is not None:
             cfg = RunConfig.model_validate(req.template)
             if cfg.training.batch_size == self.fail_on_batch:
@@ -300,11 +307,32 @@ def test_near_the_end_a_new_cohort_is_only_as_wide_as_its_trials(tmp_path: Path)
     assert 0 < stats.utilisation <= 1
 
 
+def test_a_draining_cohort_moves_its_last_trials_to_a_narrower_one(tmp_path: Path) -> None:
+    space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
+                   "training.batch_size": [32, 64]})
+    base = BASE.model_copy(update={"training": BASE.training.model_copy(update={"epochs": 9})})
+    sched, ex = _scheduler(tmp_path, space, trials=24, width=8, pruner="asha", base=base)
+    sched.max_epochs = 1000  # the trials' remaining epochs outweigh a compilation
+    stats = sched.run()
+    assert ex.narrowed and all(w in (1, 2, 4) for w in ex.narrowed)
+    assert stats.narrowed == len(ex.narrowed)
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in sched.study.trials)
+    assert all(t.user_attrs["epochs"] == 9 for t in sched.study.trials
+               if t.state == TrialState.COMPLETE)
+    assert stats.lane_epochs == sum(
+        w for w, r in zip(_cohort_widths(ex), ex.results, strict=True) if r.slots)
+    # The width saved shows: fewer idle slot-epochs than the same study at full width.
+    wide, _ = _scheduler(tmp_path / "wide", space, trials=24, width=8, pruner="asha", base=base)
+    assert stats.utilisation > wide.run().utilisation
+
+
 def _cohort_widths(ex: FakeExecutor) -> list[int]:
     widths, current = [], 0
     for _, req in ex.requests:
         if req.template is not None:
             current = req.width
+        if req.keep is not None:
+            current = len(req.keep)
         widths.append(current)
     return widths
 

@@ -187,3 +187,29 @@ def test_a_padded_slot_trains_as_the_unpadded_model_alone(digits: Dataset,
     x = digits.x_test[:50]
     np.testing.assert_allclose(model.predict(x, verbose=0), alone.predict(0, x), atol=1e-5)
     np.testing.assert_allclose(shared.predict(0, x), alone.predict(0, x), atol=1e-5)
+
+
+def test_narrowing_keeps_the_running_slots_training_as_before(digits: Dataset) -> None:
+    cfgs = [small(training={"epochs": e}, seed=i) for i, e in enumerate((1, 3, 1, 3))]
+
+    def start() -> Cohort:
+        cohort = Cohort(cfgs[0], digits, width=4)
+        for slot, cfg in enumerate(cfgs):
+            cohort.assign(slot, cfg, tag=f"t{slot}")
+        cohort.run_epoch()
+        return cohort
+
+    wide, narrow = start(), start()
+    assert wide.running_slots == [1, 3]
+    with pytest.raises(TrialError, match="would drop running slots"):
+        narrow.narrow([1, 0])
+    narrow.narrow([3, 1])  # slot 3 becomes 0, slot 1 becomes 1
+    assert narrow.width == 2 and narrow.running_slots == [0, 1] and narrow.tag(0) == "t3"
+    for cohort in (wide, narrow):
+        while cohort.running_slots:
+            cohort.run_epoch()
+    for old, new in ((3, 0), (1, 1)):
+        assert narrow.history(new)["val_loss"] == pytest.approx(wide.history(old)["val_loss"],
+                                                               rel=1e-5)
+        for a, b in zip(narrow.weights(new)[0], wide.weights(old)[0], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -6,8 +6,9 @@ Example:
     2
 """
 
-from tunelab.execute._base import EXECUTORS, Executor, make_executor
+from tunelab.execute._base import Executor
 from tunelab.execute._local import LocalExecutor
+from tunelab.execute._make import EXECUTORS, make_executor
 from tunelab.execute._processes import ProcessExecutor
 from tunelab.execute._protocol import FINISHED, Assignment, SlotReport, StepRequest, StepResult
 from tunelab.execute._worker import CohortWorker

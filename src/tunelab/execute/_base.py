@@ -7,7 +7,8 @@ has to provide: a Ray executor maps lanes onto actors and :meth:`Executor.wait` 
 ``ray.wait``.
 
 Example:
-    >>> with make_executor("local") as ex:
+    >>> from tunelab.execute import LocalExecutor
+    >>> with LocalExecutor() as ex:
     ...     ex.lanes
     1
 """
@@ -17,12 +18,9 @@ from __future__ import annotations
 import abc
 from types import TracebackType
 
-from tunelab.errors import ConfigError
 from tunelab.execute._protocol import StepRequest, StepResult
 
-__all__ = ["EXECUTORS", "Executor", "make_executor"]
-
-EXECUTORS = ("local", "processes")
+__all__ = ["Executor"]
 
 
 class Executor(abc.ABC):
@@ -64,25 +62,3 @@ class Executor(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def make_executor(name: str, workers: int = 1) -> Executor:
-    """An executor by name: ``local`` (in this process) or ``processes`` (``workers`` of them).
-
-    Raises:
-        ConfigError: The name is unknown or ``workers`` is below 1.
-    """
-    if workers < 1:
-        raise ConfigError(f"study.workers: must be >= 1, got {workers}")
-    key = name.lower()
-    if key == "local":
-        from tunelab.execute._local import LocalExecutor
-
-        return LocalExecutor()
-    if key == "processes":
-        from tunelab.execute._processes import ProcessExecutor
-
-        return ProcessExecutor(workers=workers)
-    raise ConfigError(
-        f"study.executor: unknown executor {name!r}; expected one of: {', '.join(EXECUTORS)}"
-    )

@@ -42,6 +42,8 @@ class StepRequest:
         stops: Slot -> reason: stop these slots (for example "pruned") next. Saves and stops
             address the cohort open before this request, even when ``template`` opens
             another one.
+        keep: Then narrow the open cohort to these slots, in this order (slot ``keep[i]``
+            becomes slot ``i``; see ``Cohort.narrow``); None keeps it as it is.
         assigns: Slot -> configuration: (re)initialise these slots in place after that.
         run_epoch: Then train one epoch of every running slot.
     """
@@ -50,6 +52,7 @@ class StepRequest:
     width: int = 1
     saves: dict[int, str] = field(default_factory=dict)
     stops: dict[int, str] = field(default_factory=dict)
+    keep: list[int] | None = None
     assigns: dict[int, Assignment] = field(default_factory=dict)
     run_epoch: bool = True
 

@@ -66,7 +66,7 @@ class CohortWorker:
         return float(self._cohort.compile_seconds), float(self._cohort.train_seconds)
 
     def handle(self, request: StepRequest) -> StepResult:
-        """Do what ``request`` asks, in order: save, stop, open, assign, run one epoch."""
+        """Do what ``request`` asks, in order: save, stop, narrow, open, assign, run one epoch."""
         result = StepResult()
         compiled0, trained0 = 0.0, 0.0
         try:
@@ -76,6 +76,9 @@ class CohortWorker:
                 for slot, reason in request.stops.items():
                     if 0 <= slot < self._width and self._cohort.status(slot) == "running":
                         self._cohort.stop(slot, reason)
+                if request.keep is not None:
+                    self._cohort.narrow(request.keep)
+                    self._width = len(request.keep)
             if request.template is not None:
                 self._open(request.template, request.width)
             compiled0, trained0 = self._times()

@@ -166,6 +166,7 @@ class CohortScheduler:
         self._owner = owner_token()
         self._deadline: float | None = None
         self.recorder = Recorder(study, objective, run_dir, self.stats)
+        self._widths: set[tuple[Hashable, int]] = set()  # (structure, width) compiled so far
 
     def _padded_key(self, cfg: RunConfig) -> Hashable:
         assert self.pad is not None
@@ -341,6 +342,7 @@ class CohortScheduler:
             first = self._take_any()
             if first is not None:
                 lane.width = request.width = self._width_for(first.key)
+                self._widths.add((first.key, lane.width))
                 lane.slots = [None] * lane.width
                 lane.key, lane.started = first.key, 0
                 lane.fixed = {n: first.trial.params[n] for n in self.structural
@@ -350,9 +352,45 @@ class CohortScheduler:
                 self._place(lane, 0, first, request)
                 self._refill(lane, request)
         self._end_over_budget(lane, request)
+        self._narrow(lane, request)
         request.run_epoch = bool(lane.running())
         if request.run_epoch or request.saves:
             self.executor.submit(lane.index, request)
+
+    def _narrow(self, lane: _Lane, request: StepRequest) -> None:
+        """Move a draining cohort's last trials to a narrower cohort when that pays.
+
+        A cohort that gets no new trials computes its idle slots until its last trial ends.
+        When half its slots or more are idle, its trials go on at the next power of two at
+        least their number (so few widths are ever compiled), if the cohort epochs saved on
+        the idle slots, over the most epochs the trials have left, outweigh a compilation
+        (nothing to compile when that width has been used for the structure before).
+        """
+        if lane.key is None or request.template is not None or request.assigns:
+            return
+        running = [slot for slot, live in enumerate(lane.slots) if live is not None]
+        if not running:
+            return
+        width = 1
+        while width < len(running):
+            width *= 2
+        if width >= lane.width:
+            return
+        if (lane.key, width) not in self._widths:
+            s = self.stats
+            if not (s.cohort_epochs and s.compile_seconds):
+                return
+            left = max(self.max_epochs - len(live.logs.get("loss", [])) for live in lane.running())
+            saved = s.train_seconds / s.cohort_epochs * (1 - width / lane.width) * left
+            if saved <= s.compile_seconds / len(self._widths):
+                return
+        free = [slot for slot in range(lane.width) if lane.slots[slot] is None]
+        keep = running + free[:width - len(running)]
+        request.keep = keep
+        lane.slots = [lane.slots[i] for i in keep]
+        lane.width = width
+        self._widths.add((lane.key, width))
+        self.stats.narrowed += 1
 
     def _end_over_budget(self, lane: _Lane, request: StepRequest) -> None:
         """End the trials of ``lane`` that the epoch budget has no epoch left for.

@@ -26,6 +26,7 @@ class SessionStats:
         slot_epochs: Epochs run by slots (trials), summed over cohorts.
         lane_epochs: Slots the cohorts had (trained or idle), summed over cohort epochs.
         cohorts: Cohorts opened.
+        narrowed: Times a draining cohort's last trials moved to a narrower cohort.
         width: The cohort width asked for.
         started: Trials started in this session.
         finished: Trials told in this session, by state name.
@@ -38,6 +39,7 @@ class SessionStats:
     cohort_epochs: int = 0
     slot_epochs: int = 0
     cohorts: int = 0
+    narrowed: int = 0
     lane_epochs: int = 0
     width: int = 1
     started: int = 0
@@ -72,6 +74,7 @@ class SessionStats:
             "lane_epochs": self.lane_epochs,
             "slot_epochs": self.slot_epochs,
             "cohorts": self.cohorts,
+            "narrowed": self.narrowed,
             "started": self.started,
             "finished": dict(self.finished),
             "interrupted": self.interrupted,

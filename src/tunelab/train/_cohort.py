@@ -311,6 +311,31 @@ class Cohort:
         if opt_state is not None:
             st.opt_state = self._run("put", st.opt_state, opt_state, np.int32(slot))
 
+    def narrow(self, slots: Sequence[int]) -> None:
+        """Keep only ``slots``, in this order: slot ``slots[i]`` becomes slot ``i``.
+
+        The cohort's width becomes ``len(slots)``; the kept slots go on training exactly as
+        they were (their arrays, optimizer state, history and callbacks move with them). A
+        cohort whose running slots have thinned out trains the rest at a narrower width
+        (a new compiled shape, cached like any other) instead of computing idle slots.
+
+        Raises:
+            TrialError: A slot does not exist, is given twice, or a running slot is left out.
+        """
+        keep = [int(i) for i in slots]
+        for i in keep:
+            self._slot(i)
+        if not keep or len(set(keep)) != len(keep):
+            raise TrialError(f"narrow needs distinct existing slots, got {keep}")
+        dropped = [i for i in self.running_slots if i not in keep]
+        if dropped:
+            raise TrialError(f"narrow would drop running slots {dropped}; stop them first")
+        self.state = SlotState(*self._run("select", self.state.tree(), np.asarray(keep, np.int32)))
+        self._slots = [self._slots[i] for i in keep]
+        for new, s in enumerate(self._slots):
+            s.index = new
+        self.width = len(keep)
+
     def _vector(self, attr: str, dtype: Any) -> np.ndarray:
         return np.asarray([getattr(s, attr) for s in self._slots], dtype=dtype)
 

@@ -267,6 +267,10 @@ class Program:
     def _take(stacked: Any, slot: Any) -> Any:
         return jax.tree.map(lambda s: s[slot], stacked)
 
+    @staticmethod
+    def _select(stacked: Any, slots: Any) -> Any:
+        return jax.tree.map(lambda s: s[slots], stacked)
+
     def _init_optimizer(self, hyperparams: dict[str, Any], tv: Any) -> Any:
         return self._optimizer(**hyperparams).init(tv)
 
@@ -285,7 +289,8 @@ class Program:
         functions: dict[str, Callable[..., Any]] = {
             "epoch": self._epoch, "epoch_no_l2": functools.partial(self._epoch, use_l2=False),
             "evaluate": self._evaluate, "predict": self._predict,
-            "put": self._put, "take": self._take, "init_optimizer": self._init_optimizer}
+            "put": self._put, "take": self._take, "select": self._select,
+            "init_optimizer": self._init_optimizer}
         fn = functions[kind]
         donate: tuple[int, ...] = (0,) if kind in ("epoch", "epoch_no_l2", "put") else ()
         start = time.perf_counter()
