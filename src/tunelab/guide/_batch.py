@@ -4,8 +4,12 @@ Each batch size is scored by its re-runs (mean ± std of the metric, early stopp
 the best weights) and timed (seconds per epoch per configuration, measured in the same
 cohorts, times the epochs early stopping let it run). A batch size is *within noise of the
 best* when the best mean beats it by no more than ``max(2 * se, resolution)`` (the adoption
-rule's threshold); among those the fastest is picked. The table also marks the Pareto front
-of accuracy against time: no other batch size is both better and faster.
+rule's threshold); among those the fastest is picked, if it is *worth it*: it must save at
+least a fifth of the time and at least a second per training run against the batch size it
+replaces (the current one when that is within noise, else the best). A saving of 40 ms on a
+training run that takes 0.1 s buys nothing and would trade accuracy for it. The table also
+marks the Pareto front of accuracy against time: no other batch size is both better and
+faster.
 
 Example:
     >>> from tunelab.guide._evidence import ValueStats
@@ -26,7 +30,18 @@ from typing import Any
 
 from tunelab.guide._evidence import ValueStats, threshold
 
-__all__ = ["BatchChoice", "choose_batch", "pareto_front"]
+__all__ = ["MIN_SAVING_SECONDS", "MIN_SAVING_SHARE", "BatchChoice", "choose_batch",
+           "pareto_front"]
+
+#: A faster batch size is worth adopting when it saves at least this share of the time...
+MIN_SAVING_SHARE = 0.2
+#: ...and at least this many seconds per training run.
+MIN_SAVING_SECONDS = 1.0
+
+
+def _saves_enough(fast: ValueStats, slow: ValueStats) -> bool:
+    saved = slow.train_seconds - fast.train_seconds
+    return saved >= max(MIN_SAVING_SHARE * slow.train_seconds, MIN_SAVING_SECONDS)
 
 
 def pareto_front(scores: Sequence[float], seconds: Sequence[float], direction: str
@@ -83,7 +98,11 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
     close = {s.label: sign * (best.mean - s.mean) <= threshold(best, s, resolution)
              for s in scored}
     timed = [s for s in scored if close[s.label] and math.isfinite(s.train_seconds)]
-    chosen = min(timed, key=lambda s: s.train_seconds) if timed else best
+    # The batch size a faster one would replace: the current one when it is within noise.
+    base = current if close.get(current.label, False) else best
+    worth = [s for s in timed if s is base or (math.isfinite(base.train_seconds)
+                                              and _saves_enough(s, base))]
+    chosen = min(worth, key=lambda s: s.train_seconds) if worth else base
     front = pareto_front([s.mean for s in stats], [s.train_seconds for s in stats], direction)
     rows = []
     for s, on_front in zip(stats, front, strict=True):
@@ -106,13 +125,15 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
                     f" {current.train_seconds:.1f} s")
     numbers += f"; noise threshold {limit:.4f}"
     if chosen.label == current.label:
-        return BatchChoice(chosen, best, False, f"kept {current.label}: the fastest batch size"
-                           f" within noise of the best; {numbers}", rows, 0.0, limit)
+        return BatchChoice(chosen, best, False, f"kept {current.label}: within noise of the"
+                           " best, and no batch size within noise saves a fifth of its time"
+                           f" and a second; {numbers}", rows, 0.0, limit)
     if not close.get(current.label, False):
         why = "the current batch size is worse than the best by more than the noise"
     elif chosen is best:
         why = "the best, and faster than the current batch size"
     else:
-        why = "within noise of the best and faster than the current batch size"
+        why = ("within noise of the best and faster than the current batch size by a fifth of"
+               " its time and a second or more")
     return BatchChoice(chosen, best, True, f"adopted {chosen.label}: {why}; {numbers}", rows,
                        diff, limit)
