@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -21,16 +21,22 @@ from tunelab._files import write_bytes
 from tunelab.errors import ConfigError
 from tunelab.landscapes._catalog import get_function
 from tunelab.landscapes._function import Landscape
-from tunelab.landscapes._metrics import ecdf
+from tunelab.landscapes._metrics import RunSet, ecdf
 from tunelab.landscapes._problem import Problem, problem_from
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from tunelab.landscapes._race import RaceResult
-
 __all__ = ["plot_ecdf", "plot_landscape", "plot_race_contour", "save_figure"]
+
+
+class RaceResult(Protocol):
+    """What the race figures read of a race (``tunelab.landscapes.RaceResult`` has it)."""
+
+    run_sets: list[RunSet]
+    problems: list[Problem]
+    settings: dict[str, Any]
 
 
 def _grid(problem: Problem, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
