@@ -35,7 +35,7 @@ from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler, check_grid, make_pruner, make_sampler
 from tunelab.study._scheduler import CohortScheduler
-from tunelab.study._sizing import expected_epochs, structural_names
+from tunelab.study._sizing import epochs_trained, expected_epochs, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress
 from tunelab.study._storage import counted_trials, make_storage, open_study
@@ -206,9 +206,13 @@ def tune(
                          | optuna.pruners.HyperbandPruner)
     per_trial = expected_epochs(max_epochs, "asha" if halving else "none",
                                 settings.reduction_factor, settings.min_resource)
+    # Padding is chosen for the trials the session can expect: an epoch budget may pay for
+    # fewer than `trials` (it still stops the study itself, whatever the trials started).
+    expected = budget
     if settings.epoch_budget is not None:
-        budget = min(budget, math.ceil(settings.epoch_budget / per_trial))
-    policy = choose_padding(settings.pad_widths, the_space, base, trials=budget,
+        left = max(0, settings.epoch_budget - epochs_trained(study))
+        expected = min(budget, math.ceil(left / per_trial))
+    policy = choose_padding(settings.pad_widths, the_space, base, trials=expected,
                             cohort=settings.cohort,
                             structural=structural_names(the_space, base, structure_key))
     scheduler = CohortScheduler(
