@@ -6,11 +6,12 @@ from __future__ import annotations
 from tunelab.guide import ValueStats, choose_batch, pareto_front
 
 
-def test_batch_size_choice_is_the_fastest_within_noise() -> None:
-    def bs(size: int, scores: list[float], seconds: float, epochs: float) -> ValueStats:
-        return ValueStats(f"batch_size {size}", scores, seconds_per_epoch=seconds,
-                          epochs=epochs, extra={"params": {"training.batch_size": size}})
+def bs(size: int, scores: list[float], seconds: float, epochs: float) -> ValueStats:
+    return ValueStats(f"batch_size {size}", scores, seconds_per_epoch=seconds,
+                      epochs=epochs, extra={"params": {"training.batch_size": size}})
 
+
+def test_batch_size_choice_is_the_fastest_within_noise() -> None:
     small = bs(32, [0.970, 0.972, 0.971], 0.4, 20)
     big = bs(256, [0.969, 0.971, 0.970], 0.05, 30)
     bad = bs(1024, [0.90, 0.91, 0.90], 0.01, 30)
@@ -27,10 +28,6 @@ def test_batch_size_choice_is_the_fastest_within_noise() -> None:
 
 
 def test_a_faster_batch_size_must_save_a_fifth_and_a_second() -> None:
-    def bs(size: int, scores: list[float], seconds: float, epochs: float) -> ValueStats:
-        return ValueStats(f"batch_size {size}", scores, seconds_per_epoch=seconds,
-                          epochs=epochs, extra={"params": {"training.batch_size": size}})
-
     # On a tiny dataset: 0.12 s against 0.08 s per run is not worth any accuracy.
     best = bs(32, [0.987, 0.986, 0.988], 0.004, 30)
     quick = bs(128, [0.986, 0.987, 0.985], 0.0033, 25)

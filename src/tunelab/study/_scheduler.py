@@ -25,7 +25,6 @@ budgets keep full cohorts.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections import deque
@@ -43,7 +42,7 @@ from tunelab.study._padding import Padder, structure_count
 from tunelab.study._recorder import Live, Recorder
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
-from tunelab.study._sizing import KeyFn, epochs_trained, structural_names
+from tunelab.study._sizing import KeyFn, epochs_trained, expected_trials, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
 from tunelab.study._storage import OWNER_ATTR, owner_token, retire
@@ -135,11 +134,8 @@ class CohortScheduler:
         self.epochs_before = epochs_trained(study) if epoch_budget is not None else 0
         # The trials this session can expect to start: the trial budget, or fewer when an
         # epoch budget runs out first.
-        expected = self.budget
-        if epoch_budget is not None:
-            per_trial = max(1.0, expected_epochs or self.max_epochs)
-            left = max(0, epoch_budget - self.epochs_before)
-            expected = min(expected, math.ceil(left / per_trial))
+        expected = expected_trials(self.budget, epoch_budget, self.epochs_before,
+                                   expected_epochs or self.max_epochs)
         width = max(1, min(int(width), expected or 1))
         # Half the fair share per structure: each structure the sampler picks gets two turns
         # or more, so it can come back to one once it has seen results elsewhere.

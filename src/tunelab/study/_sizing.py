@@ -7,6 +7,7 @@ average under the pruner.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable
 
 import optuna
@@ -16,7 +17,7 @@ from tunelab.errors import TunelabError
 from tunelab.study._params import Fixed, Float, Int
 from tunelab.study._space import Space
 
-__all__ = ["KeyFn", "epochs_trained", "expected_epochs", "structural_names"]
+__all__ = ["KeyFn", "epochs_trained", "expected_epochs", "expected_trials", "structural_names"]
 
 KeyFn = Callable[[RunConfig], Hashable]
 
@@ -43,6 +44,21 @@ def expected_epochs(max_epochs: int, pruner: str, reduction_factor: int = 3,
         total += keep * (stop - done)
         done, keep, rung = stop, keep / reduction_factor, rung * reduction_factor
     return total
+
+
+def expected_trials(trials: int, epoch_budget: int | None, epochs_before: int,
+                    per_trial: float) -> int:
+    """The trials a session can expect to start: ``trials``, or fewer when the epochs left of
+    ``epoch_budget`` pay for fewer at ``per_trial`` epochs each.
+
+    Example:
+        >>> expected_trials(100, 90, 0, 2.33), expected_trials(100, None, 0, 9.0)
+        (39, 100)
+    """
+    if epoch_budget is None:
+        return trials
+    left = max(0, epoch_budget - epochs_before)
+    return min(trials, math.ceil(left / max(1.0, per_trial)))
 
 
 def epochs_trained(study: optuna.Study) -> int:

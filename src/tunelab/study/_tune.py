@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 import warnings
@@ -35,7 +34,12 @@ from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler, check_grid, make_pruner, make_sampler
 from tunelab.study._scheduler import CohortScheduler
-from tunelab.study._sizing import epochs_trained, expected_epochs, structural_names
+from tunelab.study._sizing import (
+    epochs_trained,
+    expected_epochs,
+    expected_trials,
+    structural_names,
+)
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress
 from tunelab.study._storage import counted_trials, make_storage, open_study
@@ -208,10 +212,8 @@ def tune(
                                 settings.reduction_factor, settings.min_resource)
     # Padding is chosen for the trials the session can expect: an epoch budget may pay for
     # fewer than `trials` (it still stops the study itself, whatever the trials started).
-    expected = budget
-    if settings.epoch_budget is not None:
-        left = max(0, settings.epoch_budget - epochs_trained(study))
-        expected = min(budget, math.ceil(left / per_trial))
+    expected = expected_trials(budget, settings.epoch_budget,
+                               epochs_trained(study) if settings.epoch_budget else 0, per_trial)
     policy = choose_padding(settings.pad_widths, the_space, base, trials=expected,
                             cohort=settings.cohort,
                             structural=structural_names(the_space, base, structure_key))
