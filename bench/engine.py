@@ -211,7 +211,7 @@ def worker_peak(spec: dict[str, Any]) -> dict[str, Any]:
 
 def worker_parity_tunelab(spec: dict[str, Any]) -> dict[str, Any]:
     from tunelab.config import parse_config
-    from tunelab.train import fit_cohort
+    from tunelab.execute import fit_cohort
 
     data = load_arrays(spec["data"])
     ds = namespace_dataset(data["x_train"], data["y_train"].astype(np.int32), data["x_val"],

@@ -12,7 +12,8 @@ import pytest
 from tunelab.config import parse_config
 from tunelab.data import Dataset, load_dataset
 from tunelab.errors import ConfigError
-from tunelab.train import Cohort, fit, fit_cohort, structure_key
+from tunelab.execute import fit, fit_cohort
+from tunelab.train import Cohort, structure_key
 
 
 def test_binary_task_trains_with_binary_crossentropy(tmp_path: Path) -> None:

@@ -111,7 +111,8 @@ def _train(cfg: Any, run_dir: Path, progress: bool) -> None:
     from rich.table import Table
 
     from tunelab.data import load_dataset
-    from tunelab.train import fit, save_run
+    from tunelab.execute import fit
+    from tunelab.train import save_run
 
     console = Console()
     data = load_dataset(cfg.data, seed=cfg.seed)

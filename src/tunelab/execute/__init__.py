@@ -7,10 +7,12 @@ Example:
 """
 
 from tunelab.execute._base import Executor
+from tunelab.execute._fit import fit, fit_cohort
 from tunelab.execute._local import LocalExecutor
 from tunelab.execute._make import EXECUTORS, make_executor
 from tunelab.execute._processes import ProcessExecutor
 from tunelab.execute._protocol import FINISHED, Assignment, SlotReport, StepRequest, StepResult
+from tunelab.execute._run import Run, RunsProgress, train_runs
 from tunelab.execute._worker import CohortWorker
 
 __all__ = [
@@ -21,8 +23,13 @@ __all__ = [
     "Executor",
     "LocalExecutor",
     "ProcessExecutor",
+    "Run",
+    "RunsProgress",
     "SlotReport",
     "StepRequest",
     "StepResult",
+    "fit",
+    "fit_cohort",
     "make_executor",
+    "train_runs",
 ]

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -68,6 +69,7 @@ class ProcessExecutor(Executor):
         self._conns: list[Any] = [None] * workers
         self._inflight: set[int] = set()
         self._answered = [False] * workers
+        self._data_keys: list[str | None] = [None] * workers  # the dataset each worker holds
 
     @property
     def lanes(self) -> int:
@@ -80,6 +82,7 @@ class ProcessExecutor(Executor):
         proc.start()
         child.close()
         self._answered[lane] = False
+        self._data_keys[lane] = None
         self._procs[lane], self._conns[lane] = proc, parent
 
     def start(self) -> None:
@@ -93,6 +96,12 @@ class ProcessExecutor(Executor):
         if lane in self._inflight:
             raise RuntimeError(f"lane {lane} already has a request in flight")
         self._inflight.add(lane)
+        if request.data is not None:
+            # A dataset travels to a worker once; later requests name it by its key.
+            if request.data_key is not None and self._data_keys[lane] == request.data_key:
+                request = dataclasses.replace(request, data=None)
+            else:
+                self._data_keys[lane] = request.data_key
         # A worker that is gone shows as a closed pipe in wait(), which reports it.
         with contextlib.suppress(OSError):
             self._conns[lane].send(request)

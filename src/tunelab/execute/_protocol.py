@@ -16,18 +16,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FINISHED", "Assignment", "SlotReport", "StepRequest", "StepResult"]
+from tunelab.runs import FINISHED, SlotStatus
 
-#: Slot states that end a slot's training on their own (the driver ends "pruned" ones).
-FINISHED = ("done", "early_stopped", "diverged", "stopped")
+__all__ = ["FINISHED", "Assignment", "SlotReport", "StepRequest", "StepResult"]
 
 
 @dataclass
 class Assignment:
-    """A configuration for one slot: ``config`` is a RunConfig as plain data, ``tag`` the trial."""
+    """A configuration for one slot.
+
+    Attributes:
+        config: A RunConfig as plain data.
+        tag: What the driver calls this run (a trial number, a run index).
+        out_dir: Folder for the run's callback files (checkpoints, CSV log), if any.
+        callbacks: Extra callback objects for this run (they run where the cohort trains).
+        record_steps: Keep the loss of every update step (a learning-rate range test).
+    """
 
     config: dict[str, Any]
     tag: int
+    out_dir: str | None = None
+    callbacks: list[Any] = field(default_factory=list)
+    record_steps: bool = False
 
 
 @dataclass
@@ -46,6 +56,12 @@ class StepRequest:
             becomes slot ``i``; see ``Cohort.narrow``); None keeps it as it is.
         assigns: Slot -> configuration: (re)initialise these slots in place after that.
         run_epoch: Then train one epoch of every running slot.
+        data: The dataset object to train on, instead of loading ``template``'s ``data``
+            section. Executors send it to a lane once: a later request with the same
+            ``data_key`` arrives without it and the worker reuses its copy.
+        data_key: Names ``data`` (required with it).
+        builder: A Python callable building the model (instead of ``model.builder``).
+        collect: A slot that finishes comes back with its weights and test metrics.
     """
 
     template: dict[str, Any] | None = None
@@ -55,6 +71,10 @@ class StepRequest:
     keep: list[int] | None = None
     assigns: dict[int, Assignment] = field(default_factory=dict)
     run_epoch: bool = True
+    data: Any = None
+    data_key: str | None = None
+    builder: Any = None
+    collect: bool = False
 
 
 @dataclass
@@ -67,12 +87,18 @@ class SlotReport:
             ``early_stopped``, ``diverged``, ``stopped``.
         log: The epoch's values (loss, val_loss, val metric, lr, seconds, ...).
         history: The slot's whole history, sent once the slot has finished.
+        step_losses: Every update step's loss, once finished (``record_steps`` runs).
+        weights: The slot's (trainable, non-trainable) arrays, once finished (``collect``).
+        test: Its test-split loss and metrics, once finished (``collect``).
     """
 
     tag: int
-    status: str
+    status: SlotStatus
     log: dict[str, float]
     history: dict[str, list[float]] | None = None
+    step_losses: list[float] | None = None
+    weights: tuple[list[Any], list[Any]] | None = None
+    test: dict[str, float] | None = None
 
 
 @dataclass
@@ -85,6 +111,7 @@ class StepResult:
         compile_seconds: Seconds spent compiling during this step.
         train_seconds: Seconds spent training during this step.
         running: Slots running after the step.
+        spec: The model's data spec (input shape, task, outputs), with ``collect``.
         error: Set when the cohort itself failed (every slot's trial fails with it).
     """
 
@@ -95,4 +122,5 @@ class StepResult:
     compile_seconds: float = 0.0
     train_seconds: float = 0.0
     running: list[int] = field(default_factory=list)
+    spec: Any = None
     error: str | None = None

@@ -21,6 +21,7 @@ from typing import Any
 
 from tunelab.errors import TunelabError
 from tunelab.execute._protocol import SlotReport, StepRequest, StepResult
+from tunelab.runs import SlotStatus
 
 __all__ = ["CohortWorker"]
 
@@ -34,22 +35,36 @@ class CohortWorker:
         self._key: Hashable | None = None
         self._width = 0
 
-    def _dataset(self, cfg: Any) -> Any:
+    def _dataset(self, cfg: Any, request: StepRequest) -> tuple[str, Any]:
+        if request.data is not None:
+            key = request.data_key or f"object:{id(request.data)}"
+            if key not in self._datasets:
+                self._datasets.clear()  # one dataset at a time; free the old one
+                self._datasets[key] = request.data
+            return key, self._datasets[key]
+        if request.data_key is not None:
+            if request.data_key not in self._datasets:
+                raise RuntimeError(f"this worker holds no dataset {request.data_key!r}; the"
+                                   " executor must send it with the first request")
+            return request.data_key, self._datasets[request.data_key]
         from tunelab.data import load_dataset
 
         key = f"{cfg.data.model_dump_json()}|{cfg.seed}"
         if key not in self._datasets:
             self._datasets.clear()  # one study trains on one dataset; free the old one
             self._datasets[key] = load_dataset(cfg.data, seed=cfg.seed)
-        return self._datasets[key]
+        return key, self._datasets[key]
 
-    def _open(self, template: dict[str, Any], width: int) -> None:
+    def _open(self, request: StepRequest) -> None:
         from tunelab.config import RunConfig
         from tunelab.train import Cohort, enable_compilation_cache, structure_key
 
         enable_compilation_cache()
-        cfg = RunConfig.model_validate(template)
-        key = structure_key(cfg)
+        assert request.template is not None
+        cfg = RunConfig.model_validate(request.template)
+        data_key, data = self._dataset(cfg, request)
+        key = (structure_key(cfg, request.builder), data_key, cfg.seed)
+        width = request.width
         if self._cohort is not None and key == self._key and width == self._width:
             # The same structure goes on in the same cohort (and compiled epoch); a slot the
             # driver no longer tracks must not keep training.
@@ -57,7 +72,7 @@ class CohortWorker:
                 self._cohort.stop(slot, "stopped")
             return
         self._cohort = None
-        self._cohort = Cohort(cfg, self._dataset(cfg), width=width)
+        self._cohort = Cohort(cfg, data, width=width, builder=request.builder)
         self._key, self._width = key, width
 
     def _times(self) -> tuple[float, float]:
@@ -74,13 +89,14 @@ class CohortWorker:
             if self._cohort is not None:
                 self._save(request, result)
                 for slot, reason in request.stops.items():
-                    if 0 <= slot < self._width and self._cohort.status(slot) == "running":
+                    if (0 <= slot < self._width
+                            and self._cohort.status(slot) == SlotStatus.RUNNING):
                         self._cohort.stop(slot, reason)
                 if request.keep is not None:
                     self._cohort.narrow(request.keep)
                     self._width = len(request.keep)
             if request.template is not None:
-                self._open(request.template, request.width)
+                self._open(request)
             compiled0, trained0 = self._times()
             if self._cohort is None:
                 if request.assigns:
@@ -88,7 +104,7 @@ class CohortWorker:
                 return result
             self._assign(request, result)
             if request.run_epoch and list(self._cohort.running_slots):
-                self._epoch(result)
+                self._epoch(result, request.collect)
             result.running = sorted(int(s) for s in self._cohort.running_slots)
         except TunelabError as exc:
             result.error = str(exc)
@@ -125,26 +141,34 @@ class CohortWorker:
         for slot, assignment in request.assigns.items():
             try:
                 cfg = RunConfig.model_validate(assignment.config)
-                self._cohort.assign(slot, cfg, tag=assignment.tag)
+                self._cohort.assign(slot, cfg, tag=assignment.tag, out_dir=assignment.out_dir,
+                                    callbacks=list(assignment.callbacks),
+                                    record_steps=assignment.record_steps)
             except TunelabError as exc:
                 result.assign_errors[slot] = str(exc)
             except Exception as exc:  # noqa: BLE001 - one bad configuration fails one trial
                 result.assign_errors[slot] = f"{type(exc).__name__}: {exc}"
 
-    def _epoch(self, result: StepResult) -> None:
-        logs = self._cohort.run_epoch()
+    def _epoch(self, result: StepResult, collect: bool) -> None:
+        cohort = self._cohort
+        logs = cohort.run_epoch()
+        finished = [s for s in logs if cohort.status(s) != SlotStatus.RUNNING]
+        tests = cohort.evaluate("test") if collect and finished else {}
+        if collect:
+            result.spec = cohort.spec
         for slot, log in logs.items():
-            status = str(self._cohort.status(slot))
-            history = None
-            if status != "running":
-                history = {k: [float(v) for v in vals]
-                           for k, vals in self._cohort.history(slot).items()}
-            result.slots[int(slot)] = SlotReport(
-                tag=int(self._cohort.tag(slot)),
-                status=status,
-                log={k: float(v) for k, v in log.items() if _is_number(v)},
-                history=history,
-            )
+            status = SlotStatus(cohort.status(slot))
+            report = SlotReport(tag=int(cohort.tag(slot)), status=status,
+                                log={k: float(v) for k, v in log.items() if _is_number(v)})
+            if status != SlotStatus.RUNNING:
+                report.history = {k: [float(v) for v in vals]
+                                  for k, vals in cohort.history(slot).items()}
+                if cohort.step_losses(slot):
+                    report.step_losses = cohort.step_losses(slot)
+                if collect:
+                    report.weights = cohort.weights(slot)
+                    report.test = tests.get(slot, {})
+            result.slots[int(slot)] = report
 
 
 def _is_number(v: Any) -> bool:

@@ -23,6 +23,7 @@ from tunelab.optim._schedules import (
     load_schedule_function,
     schedule_values,
     step_decay,
+    step_growth,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "schedule_values",
     "set_learning_rate",
     "step_decay",
+    "step_growth",
 ]

@@ -13,6 +13,7 @@ Epochs count from 0, as in Keras callbacks. With ``lr0`` the optimizer's learnin
 
 =================  ==========================================================================
 ``constant``       ``lr0``
+``range_test``     ``lr0 * growth ** t`` with ``t`` the update step (the range test's sweep)
 ``time_decay``     ``per="step"``: Keras 2 decay with ``decay = k`` (per update step);
                    ``per="epoch"``: ``lr0 / (1 + k * epoch)`` (the tutorial's reading)
 ``exponential``    ``lr0 * exp(-k * epoch)`` (the tutorial's ``exp_decay``)
@@ -52,9 +53,20 @@ __all__ = [
     "load_schedule_function",
     "schedule_values",
     "step_decay",
+    "step_growth",
 ]
 
 EpochSchedule = Callable[[int, float], float]
+
+
+def step_growth(schedule: ScheduleConfig) -> float:
+    """The per-step factor of the rate: ``schedule.growth`` for ``range_test``, else 1.
+
+    Example:
+        >>> step_growth(ScheduleConfig(name="range_test", growth=1.1)), step_growth(ScheduleConfig())
+        (1.1, 1.0)
+    """
+    return float(schedule.growth) if schedule.name == "range_test" else 1.0
 
 
 def step_decay(schedule: ScheduleConfig, optimizer: OptimizerConfig) -> float:
@@ -170,7 +182,7 @@ def epoch_schedule(
         ref = function if function is not None else schedule.function
         assert ref is not None  # the config validator requires it for name = 'function'
         return load_schedule_function(ref)
-    if name == "constant" or (name == "time_decay" and schedule.per == "step"):
+    if name in ("constant", "range_test") or (name == "time_decay" and schedule.per == "step"):
         return None
     if name == "time_decay":
         return lambda e, lr: lr0 / (1.0 + k * e)

@@ -24,10 +24,10 @@ from tunelab.train._callbacks import (  # noqa: E402
 )
 from tunelab.train._cohort import STATUSES, Cohort  # noqa: E402
 from tunelab.train._curves import plot_history  # noqa: E402
-from tunelab.train._fit import CohortResult, Result, fit, fit_cohort, save_run  # noqa: E402
+from tunelab.train._result import CohortResult, Result, save_run  # noqa: E402
 from tunelab.train._presets import list_presets, load_preset  # noqa: E402
 from tunelab.train._program import compile_stats, enable_compilation_cache  # noqa: E402
-from tunelab.train._structure import DatasetLike, structure_key  # noqa: E402
+from tunelab.train._structure import DatasetLike, model_spec, structure_key  # noqa: E402
 
 __all__ = [
     "STATUSES",
@@ -44,12 +44,11 @@ __all__ = [
     "SlotHandle",
     "compile_stats",
     "enable_compilation_cache",
-    "fit",
-    "fit_cohort",
     "history_csv",
     "list_presets",
     "load_preset",
     "plot_history",
     "save_run",
+    "model_spec",
     "structure_key",
 ]

@@ -22,7 +22,7 @@ Example:
     >>> cohort.assign(0, cfg); cohort.assign(1, cfg.model_copy(update={"seed": 1}))
     >>> sorted(cohort.run_epoch())
     [0, 1]
-    >>> _ = cohort.run_epoch(); cohort.status(0), cohort.free_slots
+    >>> _ = cohort.run_epoch(); str(cohort.status(0)), cohort.free_slots
     ('done', [0, 1])
 """
 
@@ -42,7 +42,8 @@ import numpy as np
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, TrialError
 from tunelab.model import Builder, export_model, initial_values, save_model
-from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay
+from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay, step_growth
+from tunelab.runs import SlotStatus
 from tunelab.train._arrays import device_data
 from tunelab.train._callbacks import (
     Callback,
@@ -57,7 +58,8 @@ from tunelab.train._structure import DatasetLike, check_data, model_spec, struct
 
 __all__ = ["STATUSES", "Cohort"]
 
-STATUSES = ("empty", "running", "done", "early_stopped", "diverged", "stopped")
+#: Every slot status, in order (``SlotStatus`` members; they compare equal to the words).
+STATUSES = tuple(SlotStatus)
 
 
 class _Slot:
@@ -69,14 +71,17 @@ class _Slot:
         self.config: RunConfig | None = None
         self.tag: Any = None
         self.out_dir: Path | None = None
-        self.status = "empty"
+        self.status = SlotStatus.EMPTY
         self.reason: str | None = None
         self.epoch = 0
         self.budget = 0
         self.learning_rate = 0.0
         self.lr_scale = 1.0
         self.decay = 0.0
+        self.growth = 1.0
         self.iterations = 0
+        self.record_steps = False
+        self.step_losses: list[float] = []
         self.l2 = 0.0
         self.callbacks: list[Callback] = []
         self._history: dict[str, list[float]] = {}
@@ -151,14 +156,14 @@ class Cohort:
     @property
     def running_slots(self) -> list[int]:
         """Slots that are training."""
-        return [s.index for s in self._slots if s.status == "running"]
+        return [s.index for s in self._slots if s.status == SlotStatus.RUNNING]
 
     @property
     def free_slots(self) -> list[int]:
         """Slots that can take a new configuration (empty or finished)."""
-        return [s.index for s in self._slots if s.status != "running"]
+        return [s.index for s in self._slots if s.status != SlotStatus.RUNNING]
 
-    def status(self, slot: int) -> str:
+    def status(self, slot: int) -> SlotStatus:
         """One of ``empty, running, done, early_stopped, diverged, stopped``."""
         return self._slot(slot).status
 
@@ -228,8 +233,11 @@ class Cohort:
 
     def assign(self, slot: int, cfg: RunConfig, tag: Any = None, *,
                out_dir: str | os.PathLike[str] | None = None,
-               callbacks: Sequence[Callback] = ()) -> None:
+               callbacks: Sequence[Callback] = (), record_steps: bool = False) -> None:
         """(Re)initialise ``slot`` in place to train ``cfg`` from epoch 0.
+
+        ``record_steps`` keeps the loss of every update step (:meth:`step_losses`), as a
+        learning-rate range test reads it.
 
         Raises:
             TrialError: when ``cfg`` does not share the cohort's structure.
@@ -248,6 +256,7 @@ class Cohort:
         hyper = optimizer_hyperparams(cfg.optimizer)
         decay = step_decay(cfg.schedule, cfg.optimizer)
         hyper["decay"] = decay
+        hyper["growth"] = step_growth(cfg.schedule)
         cbs = self._callbacks(cfg, callbacks)
         folder = Path(out_dir) if out_dir is not None else None
         needs_folder = [name for name in ("model_checkpoint", "csv_logger")
@@ -263,26 +272,32 @@ class Cohort:
         # Everything is checked: only now does the slot change.
         self._put(slot, (list(tv), list(ntv)), opt_state)
         s.out_dir, s.callbacks = folder, cbs
-        s.config, s.tag, s.status, s.reason, s._pending = cfg, tag, "running", None, None
+        s.config, s.tag, s.status, s.reason, s._pending = cfg, tag, SlotStatus.RUNNING, None, None
         s.epoch, s.budget, s.iterations = 0, int(cfg.training.epochs), 0
         s.learning_rate, s.lr_scale, s.decay = hyper["learning_rate"], 1.0, decay
+        s.growth, s.record_steps, s.step_losses = hyper["growth"], bool(record_steps), []
         s.l2 = float(cfg.model.l2)
         s._history = {k: [] for k in self._log_keys()}
         try:
             for cb in s.callbacks:
                 cb.on_train_begin(s)
         except BaseException:
-            s.status, s.config = "empty", None
+            s.status, s.config = SlotStatus.EMPTY, None
             raise
 
     def stop(self, slot: int, reason: str = "stopped") -> None:
         """Stop a running slot now (e.g. ``"pruned"``); it becomes free for a refill."""
         s = self._slot(slot)
-        if s.status != "running":
+        if s.status != SlotStatus.RUNNING:
             return
-        self._finish(s, "early_stopped" if reason == "early_stopped" else "stopped", reason)
+        self._finish(s, SlotStatus.EARLY_STOPPED if reason == "early_stopped"
+                     else SlotStatus.STOPPED, reason)
 
-    def _finish(self, s: _Slot, status: str, reason: str | None) -> None:
+    def step_losses(self, slot: int) -> list[float]:
+        """The loss of every update step since ``assign`` (``record_steps`` slots only)."""
+        return list(self._slot(slot).step_losses)
+
+    def _finish(self, s: _Slot, status: SlotStatus, reason: str | None) -> None:
         s.status, s.reason, s._pending = status, reason, None
         for cb in s.callbacks:
             cb.on_train_end(s)
@@ -347,31 +362,46 @@ class Cohort:
         epoch's batches, as Keras reports them), ``val_loss`` and ``val_<metric>``, ``lr``
         (the rate the epoch's last update used) and ``seconds`` (the cohort's epoch time).
         """
-        running = [s for s in self._slots if s.status == "running"]
+        running = [s for s in self._slots if s.status == SlotStatus.RUNNING]
         if not running:
             return {}
         for s in running:
             for cb in s.callbacks:
                 cb.on_epoch_begin(s, s.epoch)
-        active = self._vector("status", object) == "running"
+        active = self._vector("status", object) == SlotStatus.RUNNING
         args = (self.state.tree(), self._x, self._y, np.uint32(self._data_seed),
                 np.int32(self.epochs_run), self._vector("learning_rate", np.float32),
                 active, self._vector("l2", np.float32))
         uses_l2 = any(s.l2 > 0 for s in running)
+        # Everything this epoch runs is compiled before the clock starts, so ``seconds`` is
+        # the epoch's own time (training and validation) for every epoch, the first included.
         exe, compile_s = self.program.compiled("epoch" if uses_l2 else "epoch_no_l2", args)
+        compile_s += self._compile_evaluation("val")
+        self.compile_seconds += compile_s
         start = time.perf_counter()
         tree, stats = exe(*args)
         self.state = SlotState(*tree)
-        val, eval_compile = self._evaluate("val")
+        val, _ = self._evaluate("val")
         stats = jax.device_get(stats)
-        seconds = time.perf_counter() - start - eval_compile
-        self.compile_seconds += compile_s + eval_compile
+        seconds = time.perf_counter() - start
         self.train_seconds += seconds
         self.epochs_run += 1
         out: dict[int, dict[str, float]] = {}
         for s in running:
+            if s.record_steps:
+                s.step_losses += [float(v) for v in stats["step_loss"][:, s.index]]
             out[s.index] = self._end_epoch(s, stats, val, seconds)
         return out
+
+    def _compile_evaluation(self, split: str) -> float:
+        """Compile the evaluation of ``split`` for the current shapes; return the seconds."""
+        chunks = self._splits[split]
+        if not chunks:
+            return 0.0
+        st = self.state
+        xc, yc, wc = chunks[0]  # every chunk has the same shape
+        args = (st.trainable, st.non_trainable, xc, yc, wc, self._vector("l2", np.float32))
+        return self.program.compiled("evaluate", args)[1]
 
     def _end_epoch(self, s: _Slot, stats: dict[str, Any], val: dict[str, np.ndarray],
                    seconds: float) -> dict[str, float]:
@@ -380,7 +410,8 @@ class Cohort:
         diverged = not (bool(stats["finite"][k]) and math.isfinite(loss))
         if not diverged:
             s.iterations += self.steps_per_epoch
-        lr = s.learning_rate / (1.0 + s.decay * max(s.iterations - 1, 0))
+        done = max(s.iterations - 1, 0)
+        lr = s.learning_rate * s.growth ** done / (1.0 + s.decay * done)
         logs: dict[str, float] = {"epoch": s.epoch, "loss": loss}
         for j, name in enumerate(self.metric_names):
             logs[name] = self._finish_metric(j, float(stats["metrics"][k, j]))
@@ -394,12 +425,13 @@ class Cohort:
             cb.on_epoch_end(s, s.epoch, logs)
         s.epoch += 1
         if diverged:
-            self._finish(s, "diverged", "loss is not finite")
+            self._finish(s, SlotStatus.DIVERGED, "loss is not finite")
         elif s._pending is not None:
             reason = s._pending
-            self._finish(s, "early_stopped" if reason == "early_stopped" else "stopped", reason)
+            self._finish(s, SlotStatus.EARLY_STOPPED if reason == "early_stopped"
+                         else SlotStatus.STOPPED, reason)
         elif s.epoch >= s.budget:
-            self._finish(s, "done", None)
+            self._finish(s, SlotStatus.DONE, None)
         return logs
 
     def _finish_metric(self, j: int, mean: float) -> float:
@@ -442,7 +474,7 @@ class Cohort:
         values, compile_s = self._evaluate(split)
         self.compile_seconds += compile_s
         return {s.index: {f"{split}_{k}": float(v[s.index]) for k, v in values.items()}
-                for s in self._slots if s.status != "empty"}
+                for s in self._slots if s.status != SlotStatus.EMPTY}
 
     def predict(self, slot: int, x: Any) -> np.ndarray:
         """The slot's predictions (inference mode) for ``x``, as a NumPy array."""

@@ -220,22 +220,26 @@ class Program:
             per_slot = jax.tree.map(lambda a: a[0], per_slot)
         tv, ntv, opt_state, alive, l2s = per_slot
 
-        def body(carry: tuple[Any, ...], t: Any) -> tuple[tuple[Any, ...], None]:
+        def body(carry: tuple[Any, ...], t: Any) -> tuple[tuple[Any, ...], Any]:
             tv, ntv, opt, alive, loss_acc, metric_acc = carry
             start = t * bsz
             idx = jax.lax.dynamic_slice_in_dim(perm, start, bsz)
             w = ((start + jnp.arange(bsz)) < n).astype(jnp.float32)
             tv, ntv, opt, alive, loss_sum, metric_sums = step(tv, ntv, opt, alive, l2s, idx, w)
-            return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), None
+            # Each step's loss (NaN once a slot is masked): what a range test reads.
+            step_loss = jnp.where(alive, loss_sum / jnp.sum(w), jnp.nan)
+            return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), step_loss
 
         lead = () if single else (k,)
         carry0 = (tv, ntv, opt_state, alive, jnp.zeros(lead, jnp.float32),
                   jnp.zeros((*lead, len(self.metrics)), jnp.float32))
-        carry, _ = jax.lax.scan(body, carry0, jnp.arange(steps))
+        carry, step_loss = jax.lax.scan(body, carry0, jnp.arange(steps))
         if single:
             carry = jax.tree.map(lambda a: a[None], carry)
+            step_loss = step_loss[:, None]
         tv, ntv, opt_state, alive, loss_acc, metric_acc = carry
-        stats = {"loss": loss_acc / n, "metrics": metric_acc / n, "finite": alive}
+        stats = {"loss": loss_acc / n, "metrics": metric_acc / n, "finite": alive,
+                 "step_loss": step_loss}
         return (tv, ntv, opt_state), stats
 
     def _optimizer_template(self, opt_state: Any) -> Any:

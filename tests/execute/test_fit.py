@@ -12,7 +12,8 @@ import pytest
 
 from tunelab.data import Dataset
 from tunelab.model import export_model
-from tunelab.train import Cohort, fit, fit_cohort, save_run
+from tunelab.execute import fit, fit_cohort
+from tunelab.train import Cohort, save_run
 
 from .conftest import small
 
@@ -59,7 +60,7 @@ def test_a_narrow_cohort_refills_its_slots(digits: Dataset) -> None:
     cfgs = [small(seed=s, training={"epochs": 1 + s % 2}) for s in range(5)]
     seen: list[int] = []
     result = fit_cohort(cfgs, digits, width=2, progress=False,
-                        on_epoch=lambda cohort, logs: seen.append(len(logs)))
+                        on_epoch=lambda p: seen.append(len(p.logs)))
     assert result.statuses == ["done"] * 5
     assert [len(r.history["loss"]) for r in result.results] == [1, 2, 1, 2, 1]
     assert max(seen) == 2 and sum(seen) == 7

@@ -1,0 +1,254 @@
+"""Train a list of configurations to their end through an executor: the one training path.
+
+:func:`train_runs` is what ``fit``, ``fit_cohort``, the guide's evidence re-runs, its
+learning-rate range tests and its final models call. It groups the runs into cohorts (one per
+structure, or one per structure and replicate seed), sends each cohort's requests to an idle
+lane of the executor, refills freed slots from the same group, and gathers one
+:class:`~tunelab.train.Result` per run. The studies' scheduler drives the same executors with
+the same messages (and adds asking, pruning and telling).
+
+**Replicates.** A run's seed decides everything random in it: initial arrays, dropout masks,
+and (because a cohort's data order comes from its seed) the order of the minibatches. With
+``cohorts="replicate"`` every cohort holds runs of one seed only, so two configurations
+trained with the same seed saw the same data order: their scores are a genuine pair.
+
+Example:
+    >>> from tunelab.config import parse_config
+    >>> from tunelab.data import load_dataset
+    >>> cfgs = [parse_config({"training": {"epochs": 2, "batch_size": 128}, "seed": s})
+    ...         for s in (1, 2)]
+    >>> results = train_runs(cfgs, load_dataset("digits"), cohorts="replicate")
+    >>> [str(r.status) for r in results], results[0].config.seed
+    (['done', 'done'], 1)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tunelab.config import RunConfig
+from tunelab.errors import ConfigError, TrialError
+from tunelab.execute._base import Executor
+from tunelab.execute._local import LocalExecutor
+from tunelab.execute._protocol import Assignment, SlotReport, StepRequest, StepResult
+from tunelab.model import Builder
+from tunelab.runs import SlotStatus
+from tunelab.train import Callback, DatasetLike, Result, structure_key
+
+__all__ = ["Run", "RunsProgress", "train_runs"]
+
+Grouping = Literal["structure", "replicate"]
+
+
+@dataclass
+class Run:
+    """One configuration to train, with what it needs besides its configuration.
+
+    Attributes:
+        config: The configuration.
+        out_dir: Folder for its callbacks' files (checkpoints, CSV log).
+        callbacks: Extra callback objects for this run.
+        record_steps: Keep every update step's loss (``Result.step_losses``).
+    """
+
+    config: RunConfig
+    out_dir: str | os.PathLike[str] | None = None
+    callbacks: Sequence[Callback] = ()
+    record_steps: bool = False
+
+
+@dataclass
+class RunsProgress:
+    """Where a :func:`train_runs` call stands, after every cohort epoch.
+
+    Attributes:
+        epochs_done: Epochs trained or skipped (early stopping) so far, over every run.
+        epochs_total: Epochs of every run's budget.
+        logs: This epoch's logs, by run index.
+        running: Runs training now.
+        width: Slots of the cohort that trained this epoch.
+    """
+
+    epochs_done: int
+    epochs_total: int
+    logs: dict[int, dict[str, float]]
+    running: int
+    width: int
+
+
+@dataclass
+class _Group:
+    runs: list[int]
+    width: int
+    queue: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Lane:
+    group: _Group | None = None
+    slots: dict[int, int] = field(default_factory=dict)  # slot -> run index
+    compile_seconds: float = 0.0
+    train_seconds: float = 0.0
+    members: list[int] = field(default_factory=list)
+    cohort: int = -1
+
+
+def _data_key(data: DatasetLike) -> str:
+    return f"{getattr(data, 'name', 'data')}#{id(data)}"
+
+
+def train_runs(
+    runs: Sequence[Run | RunConfig],
+    data: DatasetLike,
+    *,
+    executor: Executor | None = None,
+    width: int | None = None,
+    cohorts: Grouping = "structure",
+    builder: Builder | None = None,
+    collect: bool = True,
+    on_epoch: Callable[[RunsProgress], None] | None = None,
+) -> list[Result]:
+    """Train every run to its end; return one :class:`~tunelab.train.Result` per run, in order.
+
+    Args:
+        runs: Configurations (or :class:`Run` with callbacks and folders).
+        data: The dataset every run trains on.
+        executor: Where cohorts train (default: this process). An executor given is left
+            open, so a guide can use one for all its work.
+        width: Slots per cohort (default: every run of a group at once).
+        cohorts: ``structure``: runs that share a structure share cohorts; ``replicate``:
+            runs share a cohort only when they also share their seed (a paired design).
+        builder: A Python callable that builds the model (instead of ``model.builder``).
+        collect: Bring back each run's weights and test metrics (``Result.model()`` needs
+            them); without, only histories come back.
+        on_epoch: Called after every cohort epoch with a :class:`RunsProgress`.
+
+    Raises:
+        ConfigError: No runs, a bad width, or a configuration that cannot train.
+        TrialError: A cohort failed (the executor's message).
+    """
+    items = [r if isinstance(r, Run) else Run(r) for r in runs]
+    if not items:
+        raise ConfigError("nothing to train: give at least one configuration")
+    if width is not None and width < 1:
+        raise ConfigError(f"width: must be >= 1, got {width}")
+    groups: dict[Hashable, _Group] = {}
+    for i, run in enumerate(items):
+        key: Hashable = structure_key(run.config, builder)
+        if cohorts == "replicate":
+            key = (key, int(run.config.seed))
+        groups.setdefault(key, _Group([], 0)).runs.append(i)
+    for group in groups.values():
+        group.width = min(width or len(group.runs), len(group.runs))
+        group.queue = list(group.runs)
+    owned = executor is None
+    ex = executor or LocalExecutor()
+    total = sum(int(r.config.training.epochs) for r in items)
+    state = {"done": 0, "cohorts": 0}
+    results: dict[int, Result] = {}
+    lanes = [_Lane() for _ in range(ex.lanes)]
+    pending = list(groups.values())
+    key = _data_key(data)
+    try:
+        if owned:
+            ex.start()
+        while len(results) < len(items):
+            for lane_no, lane in enumerate(lanes):
+                if lane_no in ex.busy() or lane.group is not None:
+                    continue
+                group = next((g for g in pending if g.queue), None)
+                if group is None:
+                    break
+                lane.group, lane.slots, lane.members = group, {}, []
+                lane.compile_seconds = lane.train_seconds = 0.0
+                lane.cohort, state["cohorts"] = state["cohorts"], state["cohorts"] + 1
+                template = items[group.queue[0]].config
+                request = StepRequest(template=template.model_dump(mode="json"),
+                                      width=group.width, data=data, data_key=key,
+                                      builder=builder, collect=collect)
+                _refill(lane, items, request)
+                ex.submit(lane_no, request)
+            if not ex.busy():
+                raise TrialError("training stalled: no cohort is running and runs are left")
+            for lane_no, answer in ex.wait():
+                lane = lanes[lane_no]
+                _absorb(lane, answer, items, data, builder, results, state, total, on_epoch)
+                if not lane.slots and not (lane.group and lane.group.queue):
+                    lane.group = None
+                    continue
+                request = StepRequest(data_key=key, builder=builder, collect=collect)
+                _refill(lane, items, request)
+                if not lane.slots:
+                    lane.group = None
+                    continue
+                ex.submit(lane_no, request)
+    finally:
+        if owned:
+            ex.close()
+    return [results[i] for i in range(len(items))]
+
+
+def _refill(lane: _Lane, items: list[Run], request: StepRequest) -> None:
+    """Fill the lane's free slots from its group's queue, into ``request``."""
+    group = lane.group
+    assert group is not None
+    for slot in range(group.width):
+        if slot in lane.slots or not group.queue:
+            continue
+        i = group.queue.pop(0)
+        run = items[i]
+        request.assigns[slot] = Assignment(
+            config=run.config.model_dump(mode="json"), tag=i,
+            out_dir=None if run.out_dir is None else os.fspath(run.out_dir),
+            callbacks=list(run.callbacks), record_steps=run.record_steps)
+        lane.slots[slot] = i
+        lane.members.append(i)
+
+
+def _absorb(lane: _Lane, answer: StepResult, items: list[Run], data: DatasetLike,
+            builder: Builder | None, results: dict[int, Result], state: dict[str, int],
+            total: int, on_epoch: Callable[[RunsProgress], None] | None) -> None:
+    """Take one answer: errors, finished runs, progress."""
+    if answer.error is not None:
+        raise TrialError(f"training failed: {answer.error}")
+    if answer.assign_errors:
+        slot, message = next(iter(answer.assign_errors.items()))
+        raise ConfigError(f"run {lane.slots.get(slot, slot)}: {message}")
+    lane.compile_seconds += answer.compile_seconds
+    lane.train_seconds += answer.train_seconds
+    logs: dict[int, dict[str, float]] = {}
+    for slot, report in answer.slots.items():
+        i = lane.slots[slot]
+        logs[i] = report.log
+        state["done"] += 1
+        if report.status != SlotStatus.RUNNING:
+            run = items[i]
+            state["done"] += max(0, int(run.config.training.epochs) - len(report.history or {}
+                                                                            .get("loss", [])))
+            results[i] = _result(run, report, answer, lane, data, builder)
+            del lane.slots[slot]
+    for i in lane.members:
+        if i in results:  # timings are the cohort's, shared by its runs
+            results[i].compile_seconds = lane.compile_seconds
+            results[i].train_seconds = lane.train_seconds
+    if on_epoch is not None and logs:
+        width = lane.group.width if lane.group is not None else len(logs)
+        on_epoch(RunsProgress(state["done"], total, logs, len(lane.slots), width))
+
+
+def _result(run: Run, report: SlotReport, answer: StepResult, lane: _Lane, data: DatasetLike,
+            builder: Builder | None) -> Result:
+    from tunelab.train import model_spec
+
+    history = report.history or {}
+    final = {k: v[-1] for k, v in history.items() if v and k not in ("epoch", "seconds")}
+    final.update(report.test or {})
+    spec = answer.spec if answer.spec is not None else model_spec(data)
+    return Result(config=run.config, history=history, status=SlotStatus(report.status),
+                  final=final, compile_seconds=lane.compile_seconds,
+                  train_seconds=lane.train_seconds, dataset=str(data.name), spec=spec,
+                  weights=report.weights, builder=builder, tag=report.tag,
+                  step_losses=list(report.step_losses or []), cohort=lane.cohort)
