@@ -15,16 +15,25 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tunelab._files import write_text
 from tunelab.errors import ConfigError
 
 __all__ = [
     "ACTIVATIONS",
+    "DIRECTIONS",
     "EXECUTORS",
     "INITIALIZERS",
     "LOSSES",
@@ -39,6 +48,7 @@ __all__ = [
     "EarlyStoppingConfig",
     "ModelCheckpointConfig",
     "ModelConfig",
+    "OneOf",
     "OptimizerConfig",
     "ReduceLROnPlateauConfig",
     "RunConfig",
@@ -46,6 +56,7 @@ __all__ = [
     "StudyConfig",
     "TrainingConfig",
     "TuneConfig",
+    "config_error",
     "dump_config",
     "load_config",
     "parse_config",
@@ -56,6 +67,7 @@ __all__ = [
 OPTIMIZERS = ("SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam")
 SCHEDULES = (
     "constant",
+    "range_test",
     "time_decay",
     "exponential",
     "step",
@@ -237,6 +249,8 @@ class ScheduleConfig(_Section):
     ``time_decay`` is lr / (1 + decay_rate * t) with t counted in update steps (what
     Keras 2's ``SGD(decay=...)`` did, the default) or in epochs (``per = "epoch"``, how
     the tutorial's text reads it). ``exponential`` is lr0 * exp(-decay_rate * epoch).
+    ``range_test`` is lr0 * growth ** t, t in update steps: the learning-rate range test's
+    exponential sweep.
     """
 
     name: str = "constant"
@@ -250,6 +264,7 @@ class ScheduleConfig(_Section):
     t_mul: float = Field(1.0, ge=1.0, description="restart period multiplier")
     max_lr: float | None = Field(None, gt=0.0, description="one-cycle peak (default: 10 x lr)")
     function: str | None = Field(None, description="'module:function' f(epoch, lr) -> lr")
+    growth: float = Field(1.0, gt=0.0, description="range_test: the rate's factor per step")
 
     @field_validator("name")
     @classmethod
@@ -342,58 +357,83 @@ class RunConfig(_Section):
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
 
 
+class OneOf:
+    """A validator: a name matched case-insensitively against the allowed spellings.
+
+    As field metadata (``Annotated[str, AfterValidator(OneOf(SAMPLERS, "sampler"))]``) it
+    is also where a command line finds a setting's choices.
+
+    Example:
+        >>> OneOf(("tpe", "random"), "sampler")("TPE")
+        'tpe'
+    """
+
+    def __init__(self, allowed: tuple[str, ...], what: str) -> None:
+        self.allowed, self.what = allowed, what
+
+    def __call__(self, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            return [_pick(v, self.allowed, self.what) for v in value]
+        return _pick(value, self.allowed, self.what)
+
+    def __repr__(self) -> str:
+        return f"OneOf({self.allowed!r}, {self.what!r})"
+
+
+DIRECTIONS = ("auto", "maximize", "minimize")
+
+
 class StudyConfig(_Section):
-    """How a study searches: budget, sampler, pruner, objectives, cohorts, executor, storage."""
+    """How a study searches: budget, sampler, pruner, objectives, cohorts, executor, storage.
+
+    Every field is a ``[study]`` key, a keyword of :func:`tunelab.study.tune` and an option
+    of ``tunelab tune`` (``--`` and the key with ``-`` for ``_``; ``name`` is
+    ``--study-name``), all three derived from the field: its type, default and description.
+    """
 
     name: str = Field("tunelab", min_length=1, description="the Optuna study name")
-    trials: int = Field(20, ge=1, description="total trials in the study (a resume counts the old)")
-    timeout: float | None = Field(None, gt=0.0, description="seconds before no new trial starts")
+    trials: int = Field(
+        20, ge=1, description="total trials in the study (a resumed study counts its finished"
+        " ones)")
+    timeout: float | None = Field(
+        None, gt=0.0, description="seconds after which no new trial starts; default: none")
     epoch_budget: int | None = Field(
-        None, ge=1, description="training epochs for the whole study, summed over its trials")
-    sampler: str = "tpe"
-    pruner: str = "auto"
+        None, ge=1, description="training epochs for the whole study, summed over its trials;"
+        " trials running when it is spent end with the epochs they trained; default: none")
+    sampler: Annotated[str, AfterValidator(OneOf(SAMPLERS, "sampler"))] = Field(
+        "tpe", description="the search algorithm")
+    pruner: Annotated[str, AfterValidator(OneOf(PRUNERS, "pruner"))] = Field(
+        "auto", description="early stopping of poor trials (auto: asha, none if"
+        " multi-objective)")
     objective: str | list[str] = Field(
-        "auto", description="history metric(s): val_accuracy, val_loss, seconds, ... or 'auto'"
-    )
-    direction: str | list[str] = Field("auto", description="maximize / minimize per objective")
+        "auto", description="history metric(s) to optimise (val_accuracy, val_loss, seconds,"
+        " ...), or auto: the task's usual one")
+    direction: Annotated[str | list[str], AfterValidator(OneOf(DIRECTIONS, "direction"))] = (
+        Field("auto", description="maximize or minimize, one per objective, or auto: the"
+              " metric's usual one"))
     reduce: Literal["last", "best"] = Field(
-        "last", description="objective value from the last epoch, or the best epoch"
-    )
+        "last", description="an objective's value at the last epoch, or at the best epoch")
     cohort: int = Field(8, ge=1, description="configurations trained at once per worker")
     pad_widths: Literal["auto", "none", "max", "pow2"] = Field(
-        "auto", description="share cohorts across hidden widths by padding them (masked)")
-    executor: str = "local"
-    workers: int = Field(1, ge=1, description="worker processes for executor 'processes'")
-    storage: str | None = Field(None, description="Optuna storage URL; default RUN_DIR/study.db")
+        "auto", description="let hidden widths share cohorts by padding them (masked)")
+    executor: Annotated[str, AfterValidator(OneOf(EXECUTORS, "executor"))] = Field(
+        "local", description="where cohorts train: in this process, or in worker processes")
+    workers: int = Field(1, ge=1, description="worker processes for executor processes")
+    storage: str | None = Field(
+        None, description="Optuna storage URL; default: sqlite:///RUN_DIR/study.db")
     seed: int | None = Field(None, description="sampler seed; default: the run's seed")
-    reduction_factor: int = Field(3, ge=2, description="asha / hyperband reduction factor")
-    min_resource: int = Field(1, ge=1, description="asha / hyperband epochs before a first cut")
-    percentile: float = Field(25.0, gt=0.0, lt=100.0, description="percentile pruner's cut")
-    startup_trials: int = Field(5, ge=0, description="median / percentile: trials before pruning")
-    warmup_epochs: int = Field(1, ge=0, description="median / percentile: epochs before pruning")
-
-    @field_validator("sampler")
-    @classmethod
-    def _sampler(cls, v: str) -> str:
-        return _pick(v, SAMPLERS, "sampler")
-
-    @field_validator("pruner")
-    @classmethod
-    def _pruner(cls, v: str) -> str:
-        return _pick(v, PRUNERS, "pruner")
-
-    @field_validator("executor")
-    @classmethod
-    def _executor(cls, v: str) -> str:
-        return _pick(v, EXECUTORS, "executor")
-
-    @field_validator("direction")
-    @classmethod
-    def _direction(cls, v: str | list[str]) -> str | list[str]:
-        allowed = ("auto", "maximize", "minimize")
-        if isinstance(v, str):
-            return _pick(v, allowed, "direction")
-        return [_pick(d, allowed, "direction") for d in v]
+    reduction_factor: int = Field(
+        3, ge=2, description="the reduction factor of pruners asha and hyperband")
+    min_resource: int = Field(
+        1, ge=1, description="epochs before the first cut of pruners asha and hyperband")
+    percentile: float = Field(
+        25.0, gt=0.0, lt=100.0, description="the percentile pruner's cut: trials below this"
+        " percentile are pruned")
+    startup_trials: int = Field(
+        5, ge=0, description="trials before pruners median and percentile start pruning")
+    warmup_epochs: int = Field(
+        1, ge=0, description="epochs a trial trains before pruners median and percentile can"
+        " prune it")
 
     def objectives(self) -> list[str]:
         """The objective metric names as a list (``["auto"]`` when not chosen)."""
@@ -439,33 +479,66 @@ class TuneConfig(RunConfig):
         return RunConfig.model_validate(self.model_dump(exclude={"search", "study"}))
 
 
+def _key(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as a user writes it: ``steps[2].budget.trials``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
 def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    key = _key(err["loc"])
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(model, err["loc"][:-1])
         hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
         return f"unknown key '{key}'{hint}"
     msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] in ("model_type", "dict_type"):
+        msg = "expected a table"  # not pydantic's "instance of <class>"
     got = err.get("input")
     shown = "" if isinstance(got, dict) or "got " in msg else f" (got {got!r})"
     return f"key '{key}': {msg}{shown}"
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds (``Model``, ``Model | None``, ``list[Model]``...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc:
-        field = getattr(current, "model_fields", {}).get(part)
+        if isinstance(part, int):
+            continue  # an item of a list of tables: the same model
+        field = current.model_fields.get(part) if current is not None else None
         if field is None:
             return []
-        ann = field.annotation
-        current = next(
-            (a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type)
-             and issubclass(a, BaseModel)),
-            None,
-        )
-        if current is None:
-            return []
-    return sorted(getattr(current, "model_fields", {}))
+        current = _model_in(field.annotation)
+    return sorted(current.model_fields) if current is not None else []
+
+
+def config_error(exc: ValidationError, model: type[BaseModel], source: str) -> ConfigError:
+    """A pydantic error as one line for a user: ``source``, then every bad key and what was
+    expected; an unknown key comes with the keys allowed where it stands.
+
+    Example:
+        >>> try:
+        ...     RunConfig.model_validate({"training": {"epochs": 0, "epoch": 3}})
+        ... except ValidationError as exc:
+        ...     print(config_error(exc, RunConfig, "run.toml"))  # doctest: +NORMALIZE_WHITESPACE
+        run.toml: key 'training.epochs': Input should be greater than or equal to 1 (got 0);
+        unknown key 'training.epoch'; allowed keys here: batch_size, epochs, loss, metrics,
+        shuffle
+    """
+    problems = [_describe(dict(e), model) for e in exc.errors()]
+    return ConfigError(f"{source}: " + "; ".join(problems))
 
 
 def parse_config(
@@ -483,8 +556,7 @@ def parse_config(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(dict(e), model) for e in exc.errors()]
-        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+        raise config_error(exc, model, source) from None
 
 
 def load_config(path: str | os.PathLike[str], model: type[RunConfig] = RunConfig) -> RunConfig:

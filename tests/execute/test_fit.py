@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tunelab.data import Dataset
-from tunelab.model import export_model
 from tunelab.execute import fit, fit_cohort
+from tunelab.model import export_model
 from tunelab.train import Cohort, save_run
 
 from .conftest import small

@@ -76,3 +76,10 @@ def write_procedure(path: Path, raw: dict[str, Any]) -> Path:
 @pytest.fixture
 def custom_raw() -> dict[str, Any]:
     return copy.deepcopy(tiny_custom())
+
+
+@pytest.fixture(scope="session")
+def digits() -> Any:
+    from tunelab.data import load_dataset
+
+    return load_dataset("digits", seed=0)

@@ -3,22 +3,25 @@ accuracy-against-time Pareto front."""
 
 from __future__ import annotations
 
-from tunelab.guide import ValueStats, choose_batch, pareto_front
+from tunelab.guide import choose_batch, pareto_front
+from tunelab.runs import ValueStats
 
 
 def bs(size: int, scores: list[float], seconds: float, epochs: float) -> ValueStats:
-    return ValueStats(f"batch_size {size}", scores, seconds_per_epoch=seconds,
-                      epochs=epochs, extra={"params": {"training.batch_size": size}})
+    # Replicates 1..n: every batch size ran on the same seeds (a paired comparison).
+    return ValueStats(label=f"batch_size {size}", scores=scores,
+                      replicates=list(range(1, len(scores) + 1)), seconds_per_epoch=seconds,
+                      epochs=epochs, params={"training.batch_size": size})
 
 
 def test_batch_size_choice_is_the_fastest_within_noise() -> None:
     small = bs(32, [0.970, 0.972, 0.971], 0.4, 20)
-    big = bs(256, [0.969, 0.971, 0.970], 0.05, 30)
+    big = bs(256, [0.971, 0.970, 0.970], 0.05, 30)
     bad = bs(1024, [0.90, 0.91, 0.90], 0.01, 30)
     choice = choose_batch([small, big, bad], current=small, direction="maximize")
     assert choice.chosen is big and choice.adopted
-    assert [r["batch_size"] for r in choice.rows] == [32, 256, 1024]
-    assert [r["within_noise"] for r in choice.rows] == [True, True, False]
+    assert [r.batch_size for r in choice.rows] == [32, 256, 1024]
+    assert [r.within_noise for r in choice.rows] == [True, True, False]
     # The current one is the fastest within noise: kept.
     assert not choose_batch([small, bad], current=small, direction="maximize").adopted
     # The big one is clearly worse: the small one stays although it is slower.
@@ -32,7 +35,7 @@ def test_a_faster_batch_size_must_save_a_fifth_and_a_second() -> None:
     best = bs(32, [0.987, 0.986, 0.988], 0.004, 30)
     quick = bs(128, [0.986, 0.987, 0.985], 0.0033, 25)
     choice = choose_batch([best, quick], current=best, direction="maximize")
-    assert [r["within_noise"] for r in choice.rows] == [True, True]
+    assert [r.within_noise for r in choice.rows] == [True, True]
     assert choice.chosen is best and not choice.adopted
     assert "saves a fifth of its time and a second" in choice.reason
     # The same accuracies on a large dataset: 12 s against 8 s is worth it.

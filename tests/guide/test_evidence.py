@@ -1,77 +1,121 @@
-"""The adoption rule: a change is adopted only when it beats the current value beyond noise."""
+"""The adoption rule: the test that matches the design, checked against scipy; replicates."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from tunelab.config import parse_config
-from tunelab.guide import ValueStats, adopt, threshold
-from tunelab.guide._evidence import score
+from tunelab.data import Dataset
+from tunelab.guide import adopt, compare, replicate_runs
+from tunelab.guide._evidence import best_epoch, score
+from tunelab.runs import TestKind, ValueStats
 
 
-def test_adopts_a_clear_improvement() -> None:
-    current = ValueStats("a", [0.90, 0.91, 0.89])
-    better = ValueStats("b", [0.95, 0.96, 0.95])
-    verdict = adopt(current, better, "maximize")
-    assert verdict.adopted
-    assert verdict.difference == pytest.approx(better.mean - current.mean)
-    assert verdict.reason.startswith("adopted b")
+def _v(label: str, scores: list[float], seeds: list[int] | None = None) -> ValueStats:
+    return ValueStats(label=label, scores=scores,
+                      replicates=list(range(1, len(scores) + 1)) if seeds is None else seeds)
 
 
-def test_keeps_the_current_value_within_noise() -> None:
-    current = ValueStats("a", [0.90, 0.95, 0.85])
-    slightly = ValueStats("b", [0.92, 0.97, 0.87])
-    verdict = adopt(current, slightly, "maximize")
-    assert not verdict.adopted
-    se = math.sqrt(current.std ** 2 / 3 + slightly.std ** 2 / 3)
-    assert verdict.threshold == pytest.approx(2 * se)
-    assert verdict.difference < verdict.threshold
-    assert verdict.reason.startswith("kept a")
-    assert "noise threshold" in verdict.reason
+def test_paired_on_shared_replicates_matches_scipy_ttest_rel() -> None:
+    cur = _v("a", [0.90, 0.93, 0.88, 0.95, 0.91])
+    cand = _v("b", [0.92, 0.94, 0.91, 0.96, 0.93])
+    c = compare(cur, cand, "maximize")
+    ref = scipy_stats.ttest_rel(cand.scores, cur.scores)
+    assert c.test == TestKind.PAIRED and c.n == 5 and c.df == 4
+    assert c.t == pytest.approx(float(ref.statistic))
+    d = np.subtract(cand.scores, cur.scores)
+    assert c.difference == pytest.approx(d.mean())
+    assert c.se == pytest.approx(d.std(ddof=1) / math.sqrt(5))
+    assert c.threshold == pytest.approx(2 * c.se) and c.better == (c.t > 2)
+    # The replicate spread is large (0.88..0.96) but the pairs move together: unpaired, the
+    # same numbers would not count.
+    assert c.better
+    assert not compare(_v("a", cur.scores, [1, 2, 3, 4, 5]),
+                       _v("b", cand.scores, [6, 7, 8, 9, 10]), "maximize").better
 
 
-def test_the_rule_is_exactly_two_standard_errors() -> None:
-    current = ValueStats("a", [1.0, 2.0, 3.0])  # std 1, n 3
-    limit = threshold(current, ValueStats("b", [1.0, 2.0, 3.0]))
-    assert limit == pytest.approx(2 * math.sqrt(2 / 3))
-    just_below = ValueStats("b", [x + limit - 1e-6 for x in (1.0, 2.0, 3.0)])
-    just_above = ValueStats("b", [x + limit + 1e-6 for x in (1.0, 2.0, 3.0)])
-    assert not adopt(current, just_below, "maximize").adopted
-    assert adopt(current, just_above, "maximize").adopted
+def test_welch_without_shared_replicates_matches_scipy() -> None:
+    cur = _v("a", [0.90, 0.95, 0.85, 0.92], [1, 2, 3, 4])
+    cand = _v("b", [0.97, 0.96, 0.98], [5, 6, 7])
+    c = compare(cur, cand, "maximize")
+    ref = scipy_stats.ttest_ind(cand.scores, cur.scores, equal_var=False)
+    assert c.test == TestKind.WELCH
+    assert c.t == pytest.approx(float(ref.statistic))
+    assert c.df == pytest.approx(float(ref.df))
+    assert c.difference == pytest.approx(np.mean(cand.scores) - np.mean(cur.scores))
+    assert c.threshold == pytest.approx(2 * math.sqrt(np.var(cur.scores, ddof=1) / 4
+                                                      + np.var(cand.scores, ddof=1) / 3))
+
+
+def test_the_rule_is_exactly_two_standard_errors_of_the_differences() -> None:
+    cur = _v("a", [1.0, 2.0, 3.0])
+    noise = [0.0, 0.3, -0.3]  # differences with std 0.3, se 0.3 / sqrt(3)
+    limit = 2 * 0.3 / math.sqrt(3)
+    below = _v("b", [x + limit - 1e-6 + e for x, e in zip(cur.scores, noise, strict=True)])
+    above = _v("b", [x + limit + 1e-6 + e for x, e in zip(cur.scores, noise, strict=True)])
+    assert not adopt(cur, below, "maximize").adopted
+    assert adopt(cur, above, "maximize").adopted
+    assert "paired test" in adopt(cur, above, "maximize").reason
+    assert "n=3" in adopt(cur, above, "maximize").reason
 
 
 def test_resolution_and_direction() -> None:
-    current = ValueStats("a", [0.900, 0.900])
-    tiny = ValueStats("b", [0.902, 0.902])
-    assert adopt(current, tiny, "maximize").adopted  # no noise at all: any gain is real
-    assert not adopt(current, tiny, "maximize", resolution=0.0035).adopted
-    lower_loss = ValueStats("b", [0.20, 0.21, 0.19])
-    assert adopt(ValueStats("a", [0.40, 0.41, 0.39]), lower_loss, "minimize").adopted
-    assert not adopt(ValueStats("a", [0.40, 0.41, 0.39]), lower_loss, "maximize").adopted
+    cur = _v("a", [0.900, 0.900])
+    tiny = _v("b", [0.902, 0.902])
+    assert adopt(cur, tiny, "maximize").adopted  # no noise at all: any gain is real
+    assert not adopt(cur, tiny, "maximize", resolution=0.0035).adopted
+    lower_loss = _v("b", [0.20, 0.21, 0.19])
+    assert adopt(_v("a", [0.40, 0.41, 0.39]), lower_loss, "minimize").adopted
+    assert not adopt(_v("a", [0.40, 0.41, 0.39]), lower_loss, "maximize").adopted
 
 
 def test_diverged_runs_are_never_adopted() -> None:
-    current = ValueStats("a", [0.9, 0.9])
-    assert not adopt(current, ValueStats("b", [0.99, math.nan]), "maximize").adopted
-    assert adopt(ValueStats("a", [math.nan, 0.9]), ValueStats("b", [0.5, 0.5]),
-                 "maximize").adopted
+    cur = _v("a", [0.9, 0.9])
+    assert not adopt(cur, _v("b", [0.99, math.nan]), "maximize").adopted
+    assert adopt(_v("a", [math.nan, 0.9]), _v("b", [0.5, 0.5]), "maximize").adopted
 
 
-def test_round_trip_through_json() -> None:
-    stats = ValueStats("units [64]", [0.9, 0.8], trial=3, seconds_per_epoch=0.1, epochs=12)
-    back = ValueStats.from_dict(stats.to_dict())
-    assert (back.label, back.scores, back.trial, back.epochs) == ("units [64]", [0.9, 0.8], 3,
-                                                                 12)
-    assert stats.to_dict()["n"] == 2 and stats.to_dict()["train_seconds"] == pytest.approx(1.2)
-
-
-def test_score_is_the_model_early_stopping_keeps() -> None:
-    history = {"val_loss": [0.5, 0.3, 0.4, 0.45], "val_accuracy": [0.8, 0.85, 0.9, 0.7]}
+def test_score_and_best_epoch_are_the_model_early_stopping_keeps() -> None:
+    history = {"loss": [1.0, 0.8, 0.7, 0.6], "val_loss": [0.5, 0.3, 0.4, 0.45],
+               "val_accuracy": [0.8, 0.85, 0.9, 0.7]}
     plain = parse_config({})
     kept = parse_config({"callbacks": {"early_stopping": {"monitor": "val_loss",
                                                           "restore_best_weights": True}}})
     assert score(history, plain, "val_accuracy") == 0.7
     assert score(history, kept, "val_accuracy") == 0.85
+    assert (best_epoch(history, plain), best_epoch(history, kept)) == (4, 2)
     assert math.isnan(score({}, plain, "val_accuracy"))
+
+
+def test_a_replicate_seed_decides_everything_random(digits: Dataset) -> None:
+    cfg = parse_config({"model": {"units": [16], "dropout": 0.2},
+                        "training": {"epochs": 3, "batch_size": 64},
+                        "optimizer": {"learning_rate": 0.1, "momentum": 0.5}})
+    # Two labels with one configuration: on each replicate they train identically (same
+    # arrays, masks and data order), so every paired difference is exactly zero.
+    got = replicate_runs({"a": cfg, "b": cfg}, [11, 12, 13], digits, metric="val_loss")
+    assert got["a"].scores == got["b"].scores
+    assert got["a"].replicates == [11, 12, 13]
+    # Different replicates differ (initial arrays, masks and order all move).
+    assert len(set(got["a"].scores)) == 3
+    c = compare(got["a"], got["b"], "minimize")
+    assert c.test == TestKind.PAIRED and c.difference == 0 and not c.better
+    assert got["a"].seconds_per_epoch > 0 and got["a"].best_epochs == [3, 3, 3]
+
+
+def test_the_data_order_is_part_of_the_replicate(digits: Dataset) -> None:
+    from tunelab.execute import train_runs
+
+    base = {"model": {"units": [16], "dropout": 0.0}, "training": {"epochs": 2,
+            "batch_size": 64}, "optimizer": {"learning_rate": 0.1}}
+    a = parse_config({**base, "seed": 5})
+    # The same seed alone in its cohort, or beside another configuration of that seed:
+    # the same run, to the last digit.
+    other = parse_config({**base, "seed": 5, "optimizer": {"learning_rate": 0.05}})
+    alone = train_runs([a], digits, cohorts="replicate", collect=False)[0]
+    paired = train_runs([a, other], digits, cohorts="replicate", collect=False)[0]
+    assert alone.history["val_loss"] == pytest.approx(paired.history["val_loss"], abs=1e-6)

@@ -65,7 +65,7 @@ def test_stops_when_the_loss_passes_four_times_its_best(result: RangeTest) -> No
 def test_plot_and_round_trip(result: RangeTest, tmp_path: Path) -> None:
     png = plot_range_test(result, tmp_path / "lr.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert RangeTest.from_dict(result.to_dict()).suggested == result.suggested
+    assert RangeTest.model_validate(result.model_dump()).suggested == result.suggested
 
 
 def test_bad_settings(line: SimpleNamespace, linear: object) -> None:

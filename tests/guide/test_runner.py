@@ -3,7 +3,6 @@ after an interruption, and a run folder that refuses other settings."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from tests.guide.conftest import tiny_custom, tiny_default, write_procedure
 from tunelab.config import load_config
 from tunelab.errors import ConfigError
 from tunelab.guide import parse_procedure, run_guide
-from tunelab.report import read_decisions
+from tunelab.runs import Decisions, FinalResult, TestKind, read_record
 
 
 def _trials(folder: Path, name: str) -> list[optuna.trial.FrozenTrial]:
@@ -31,34 +30,48 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
                        on_event=lambda event, data: events.append(event))
     run = result.run_dir
     names = ["topology", "learning_rate", "optimizer", "batch_size"]
-    assert [s["step"] for s in result.decisions["steps"]] == names
+    steps = result.decisions.steps
+    assert [s.step for s in steps] == names
     for i, name in enumerate(names, 1):
         folder = run / f"{i}-{name}"
         assert (folder / "study.db").is_file() and (folder / "evidence.json").is_file()
         complete = [t for t in _trials(folder, name)
                     if t.state == optuna.trial.TrialState.COMPLETE]
-        values = result.decisions["steps"][i - 1]["values_compared"]
-        assert len(complete) == values  # one trial per value at this budget
+        assert len(complete) == steps[i - 1].values_compared  # one trial per value here
     # Step 2 ran the learning-rate range test and drew it.
-    lr_step = result.decisions["steps"][1]
+    lr_step = steps[1]
     assert (run / "2-learning_rate" / "lr_range.png").is_file()
-    assert lr_step["range_tests"][0]["suggested"] > 0
-    assert {v["value"] for v in lr_step["values"]} >= {lr_step["current"], lr_step["candidate"]}
+    assert lr_step.range_tests[0].suggested > 0
+    assert {v.label for v in lr_step.values} >= {lr_step.current, lr_step.candidate}
+    # Every comparison is paired on the replicates and says n, difference and threshold.
+    for s in steps:
+        if s.comparison is not None:
+            assert s.comparison.test == TestKind.PAIRED
+            assert s.comparison.n == len(s.values[0].replicates) >= 2
+            assert "n=" in s.reason and "threshold" in s.reason
     # Step 4 recorded the batch-size trade-off.
-    rows = result.decisions["steps"][3]["batch_sizes"]
-    assert rows and all(r["seconds_per_epoch"] > 0 for r in rows)
-    assert any(r["pareto"] for r in rows)
-    # Every decision is readable by the report, with its numbers.
-    steps = read_decisions(run / "decisions.json")
-    assert [s.name for s in steps] == names
-    assert all(s.reason and s.values for s in steps)
+    rows = steps[3].batch_sizes
+    assert rows and all(r.seconds_per_epoch > 0 for r in rows)
+    assert any(r.pareto for r in rows)
+    # Every record is readable back from the run folder.
+    back = read_record(run / "decisions.json", Decisions)
+    assert back is not None and [s.step for s in back.steps] == names
+    assert all(s.reason and s.values for s in back.steps)
+    # Did tuning help: the start and the adopted configuration on the same replicates.
+    check = back.tuning
+    assert check is not None and check.comparison.test == TestKind.PAIRED
+    assert check.start.replicates == check.adopted.replicates
+    assert check.summary.startswith("tuning")
     # The final model, its config and its test evaluation.
-    final = json.loads((run / "final.json").read_text())
-    assert 0.0 <= final["test_accuracy"] <= 1.0
-    assert result.decisions["test_accuracy"] == final["test_accuracy"]
+    final = read_record(run / "final.json", FinalResult)
+    assert final is not None and 0.0 <= final.test["test_accuracy"] <= 1.0
+    assert result.decisions.test_accuracy == final.test["test_accuracy"]
+    assert final.protocol.members == len(check.adopted.replicates)
+    assert len(final.members_test["test_accuracy"]) == final.protocol.members
+    assert 0.0 <= final.baseline_test["test_accuracy"] <= 1.0
     cfg = load_config(run / "final.toml")
-    assert cfg == result.config.model_copy(update={"seed": cfg.seed})
     assert cfg.callbacks.early_stopping is not None  # epochs come from early stopping
+    assert cfg.model == result.config.model and cfg.optimizer == result.config.optimizer
     model = keras.saving.load_model(run / "best.keras")
     x = np.zeros((2, 64), np.float32)
     assert model.predict(x, verbose=0).shape == (2, 10)
@@ -69,14 +82,13 @@ def test_custom_procedure_file_end_to_end(tmp_path: Path) -> None:
     path = write_procedure(tmp_path / "mine.toml", tiny_custom())
     result = run_guide(path, budget="quick", run_dir=tmp_path / "run", progress=False)
     decisions = result.decisions
-    assert [s["step"] for s in decisions["steps"]] == ["width", "dropout"]
-    width = decisions["steps"][0]
-    assert width["scientific"] == ["model.units"]
-    assert {v["value"] for v in width["values"]} == {"units [16]", "units [32]"}
-    assert all(v["n"] >= 2 for v in width["values"])
+    assert [s.step for s in decisions.steps] == ["width", "dropout"]
+    width = decisions.steps[0]
+    assert width.scientific == ["model.units"]
+    assert {v.label for v in width.values} == {"units [16]", "units [32]"}
+    assert all(v.n >= 2 for v in width.values)
     # What the first step adopted is what the second started from.
-    assert decisions["steps"][1]["config"]["model"]["units"] == \
-        (width["config"]["model"]["units"])
+    assert decisions.steps[1].config["model"]["units"] == width.config["model"]["units"]
     assert (result.run_dir / "procedure.toml").read_text().count("[[steps]]") == 2
     assert result.test_accuracy is not None
 
@@ -94,8 +106,8 @@ def test_resume_after_an_interruption(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         run_guide(proc, run_dir=run_dir, progress=False, on_event=interrupt)
-    first = json.loads((run_dir / "decisions.json").read_text())
-    assert [s["step"] for s in first["steps"]] == ["width"]
+    first = read_record(run_dir / "decisions.json", Decisions)
+    assert first is not None and [s.step for s in first.steps] == ["width"]
     done_before = {t.number: t.params for t in _trials(run_dir / "2-dropout", "dropout")
                    if t.state == optuna.trial.TrialState.COMPLETE}
     assert len(done_before) >= 2
@@ -105,7 +117,7 @@ def test_resume_after_an_interruption(tmp_path: Path) -> None:
     result = run_guide(proc, run_dir=run_dir, progress=False,
                        on_event=lambda event, data: seen.append(event))
     # The finished step was not redone: its decision is the same, its study unchanged.
-    assert result.decisions["steps"][0] == first["steps"][0]
+    assert result.decisions.steps[0] == first.steps[0]
     assert len(_trials(run_dir / "1-width", "width")) == width_trials
     # The interrupted step kept its finished trials and ran only the rest of its design.
     after = [t for t in _trials(run_dir / "2-dropout", "dropout")
@@ -142,12 +154,10 @@ def test_optional_steps_run_when_named(tmp_path: Path) -> None:
     assert [s.name for s in proc.selected()] == ["width", "dropout"]
     result = run_guide(proc, run_dir=tmp_path / "run", steps=["init", "check"],
                        progress=False)
-    init, check = result.decisions["steps"]
-    assert init["step"] == "init"
-    assert {v["value"] for v in init["values"]} == {"initializer uniform",
-                                                    "initializer he_normal"}
-    assert check["kind"] == "cross_validation" and not check["adopted"]
-    overall, *folds = check["values"]
-    assert len(folds) == 3 and all(f["n"] == 2 for f in folds)
-    assert overall["n"] == 3 and "3-fold cross-validation" in check["reason"]
-    assert read_decisions(result.run_dir / "decisions.json")[1].name == "check"
+    init, check = result.decisions.steps
+    assert init.step == "init"
+    assert {v.label for v in init.values} == {"initializer uniform", "initializer he_normal"}
+    assert check.kind == "cross_validation" and not check.adopted
+    overall, *folds = check.values
+    assert len(folds) == 3 and all(f.n == 2 for f in folds)
+    assert overall.n == 3 and "3-fold cross-validation" in check.reason

@@ -1,15 +1,17 @@
-"""The vectorised gradient race does exactly what a plain loop over starts would do."""
+"""The vectorised gradient race does exactly what a plain loop over starts would do, with the
+training optimizers' update rules."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from tunelab.landscapes import TARGETS, get_function, problem_from
 from tunelab.landscapes._gradient import run_gradient
+from tunelab.landscapes._optimizers import gradient_config
+from tunelab.optim import build_optimizer
 
 
 def _plain(problem, tx, x0, steps):  # type: ignore[no-untyped-def]
@@ -38,11 +40,15 @@ def _plain(problem, tx, x0, steps):  # type: ignore[no-untyped-def]
 def test_vectorised_runs_match_a_plain_loop() -> None:
     problem = problem_from(get_function("beale"))
     starts = np.array([[1.0, 1.0], [-2.0, 2.5]])
-    sets, timing = run_gradient([problem], ["sgd", "adam"], {problem.key: starts}, steps=60,
+    names = ["SGD", "SGD-nesterov", "Adam", "AdamW", "Nadam"]
+    sets, timing = run_gradient([problem], names, {problem.key: starts}, steps=60,
                                 lr_grid=[0.01])
     assert timing["compile_s"] > 0 and timing["run_s"] > 0
     by_name = {rs.optimizer: rs for rs in sets}
-    for name, tx in (("sgd", optax.sgd(0.01)), ("adam", optax.adam(0.01))):
+    for name in names:
+        # The reference is the optimizer a training run would build (AdamW's decay included).
+        cfg = gradient_config(name).model_copy(update={"learning_rate": 0.01})
+        tx = build_optimizer(cfg)
         rs = by_name[name]
         assert rs.lr == 0.01 and rs.evaluations.tolist() == [60, 60]
         for s in range(2):
@@ -56,7 +62,7 @@ def test_learning_rate_is_chosen_per_function_and_points_stay_in_the_domain() ->
     beale = problem_from(get_function("beale"))
     rng = np.random.default_rng(0)
     starts = {p.key: p.sample(rng, 4) for p in (sphere, beale)}
-    sets, _ = run_gradient([sphere, beale], ["sgd"], starts, steps=100, lr_grid=[1e-4, 0.1, 5.0])
+    sets, _ = run_gradient([sphere, beale], ["SGD"], starts, steps=100, lr_grid=[1e-4, 0.1, 5.0])
     on_sphere, on_beale = sets
     # x <- 0.8 x per step at lr 0.1 reaches 1e-8 in 100 steps; 1e-4 crawls; 5.0 diverges.
     assert on_sphere.lr == 0.1 and on_sphere.success_rate(2) == 1.0

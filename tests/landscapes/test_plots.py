@@ -34,14 +34,14 @@ def test_race_contour_draws_one_path_per_optimizer(small_race: RaceResult) -> No
     fig = plot_race_contour(small_race, "beale")
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert {"global minimum", "start", "L-BFGS-B", "random"} <= set(labels)
-    assert any(label.startswith("adam (lr ") for label in labels)
+    assert any(label.startswith("Adam (lr ") for label in labels)
     with pytest.raises(KeyError, match="was not raced"):
         plot_race_contour(small_race, "easom")
 
 
 def test_ecdf_has_one_curve_per_optimizer(small_race: RaceResult) -> None:
     ax = plot_ecdf(small_race).axes[0]
-    assert [line.get_label() for line in ax.get_lines()] == ["sgd", "adam", "L-BFGS-B", "random"]
+    assert [line.get_label() for line in ax.get_lines()] == ["SGD", "Adam", "L-BFGS-B", "random"]
     assert ax.get_xscale() == "log"
     for line in ax.get_lines():
         y = line.get_ydata()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jax.numpy as jnp
@@ -130,3 +132,14 @@ def test_a_learning_rate_must_be_positive() -> None:
                                           beta_1=None, beta_2=None, weight_decay=None)
     with pytest.raises(ConfigError, match="optimizer.learning_rate must be > 0, got -0.1"):
         optimizer_hyperparams(bad)
+
+
+def test_optim_does_not_import_landscapes() -> None:
+    # optim and landscapes share a layer; the landscape race builds its optimizers here,
+    # so optim never imports landscapes (no cycle).
+    optim = Path(__file__).parents[2] / "src" / "tunelab" / "optim"
+    for path in optim.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            assert not any(n.startswith("tunelab.landscapes") for n in names), path

@@ -13,7 +13,21 @@ import optuna
 from tunelab._files import write_bytes, write_json, write_text
 from tunelab.config import RunConfig, TuneConfig, dump_config, parse_config
 from tunelab.report import batch_size_png
-from tunelab.report._data import BatchSizeRow
+from tunelab.runs import (
+    BatchRow,
+    Comparison,
+    Decisions,
+    FinalProtocol,
+    FinalResult,
+    RangeTestRecord,
+    RunLayout,
+    RunSummary,
+    StepDecision,
+    TestKind,
+    TuningCheck,
+    ValueStats,
+    write_record,
+)
 from tunelab.study._rundir import RunDir
 
 from .conftest import history
@@ -93,71 +107,107 @@ def tune_run(folder: Path, n_trials: int = 16) -> tuple[Path, optuna.Study]:
 
 def train_run(folder: Path) -> Path:
     """A ``tunelab train`` run folder: config.toml, and history.json as a run's record."""
-    write_text(folder / "config.toml", dump_config(RunConfig()))
+    run = RunLayout(folder)
+    write_text(run.config_toml, dump_config(RunConfig()))
     curve = _curve(0.95, 8)
     final = {k: v[-1] for k, v in curve.items() if k not in ("epoch", "seconds")}
-    write_json(folder / "history.json", {
-        "dataset": "digits", "status": "completed",
-        "final": {**final, "test_loss": 0.12, "test_accuracy": 0.9611},
-        "compile_seconds": 1.25, "train_seconds": 2.5, "history": curve})
+    write_record(run.history_json, RunSummary(
+        dataset="digits", status="completed",
+        final={**final, "test_loss": 0.12, "test_accuracy": 0.9611},
+        compile_seconds=1.25, train_seconds=2.5, history=curve))
     return folder
 
 
-DECISIONS = {
-    "dataset": "digits",
-    "task": "multiclass",
-    "metric": "val_accuracy",
-    "direction": "maximize",
-    "budget": "quick",
-    "procedure": "tutorial",
-    "test_accuracy": 0.9722,
-    "test_loss": 0.1,
-    "wall_seconds": 181.0,
-    "steps": [
-        {"step": "topology", "title": "Topology: hidden layers and dropout", "kind": "compare",
-         "study": "topology", "folder": "1-topology",
-         "scientific": ["model.units", "model.dropout"], "nuisance": ["optimizer.learning_rate"],
-         "metric": "val_accuracy", "direction": "maximize",
-         "values": [{"value": "[64, 64], 0.1", "mean": 0.968, "std": 0.004, "n": 3,
-                     "scores": [0.964, 0.968, 0.972]},
-                    {"value": "[128, 128], 0.1", "mean": 0.977, "std": 0.003, "n": 3,
-                     "scores": [0.974, 0.977, 0.980]}],
-         "current": "[64, 64], 0.1", "candidate": "[128, 128], 0.1", "adopted": True,
-         "reason": "[128, 128], 0.1 beats [64, 64], 0.1 by 0.009 (noise 0.0035)",
-         "trials": {"complete": 7, "pruned": 3, "diverged": 1}, "seconds": 40.5,
-         "compile_seconds": 3.2, "train_seconds": 30.1, "mean_cohort_width": 7.5,
-         "range_tests": [{"suggested": 0.05, "min_loss_lr": 0.5, "steepest_lr": 0.1,
-                          "stop_reason": "loss exceeded 4x its best"}]},
-        {"step": "batch size", "study": "batch size", "folder": "2-batch_size",
-         "scientific": ["training.batch_size"],
-         "values": [{"value": "16", "mean": 0.976, "std": 0.004, "n": 3},
-                    {"value": "64", "mean": 0.974, "std": None, "n": 1}],
-         "current": "16", "candidate": "64", "adopted": True,
-         "reason": "64 is within noise of 16 and 3x faster",
-         "batch_sizes": [{"batch_size": 16, "seconds_per_epoch": 0.9, "accuracy": 0.976,
-                          "accuracy_std": 0.004, "pareto": True},
-                         {"batch_size": 64, "seconds_per_epoch": 0.3, "accuracy": 0.974,
-                          "accuracy_std": None},
-                         {"batch_size": 256, "seconds_per_epoch": None, "accuracy": None}]},
-        {"step": "cross-validation", "kind": "cross_validation", "scientific": [],
-         "values": [{"value": "final", "mean": 0.975, "std": 0.005, "n": 5}],
-         "current": "final", "candidate": "final", "adopted": False,
-         "reason": "5-fold cross-validation of final: nothing to adopt"},
-    ],
-}
+def _stats(label: str, scores: list[float], **extra: object) -> ValueStats:
+    return ValueStats.model_validate({"label": label, "scores": scores,
+                                      "replicates": list(range(1, len(scores) + 1)), **extra})
+
+
+TOPOLOGY = StepDecision(
+    step="topology", title="Topology: hidden layers and dropout", kind="compare",
+    study="topology", folder="1-topology",
+    scientific=["model.units", "model.dropout"], nuisance=["optimizer.learning_rate"],
+    values=[_stats("[64, 64], 0.1", [0.964, 0.968, 0.972]),
+            _stats("[128, 128], 0.1", [0.974, 0.977, 0.980])],
+    current="[64, 64], 0.1", candidate="[128, 128], 0.1", adopted=True,
+    reason="[128, 128], 0.1 beats [64, 64], 0.1 by 0.0090 (threshold 0.0028)",
+    comparison=Comparison(test=TestKind.PAIRED, current="[64, 64], 0.1",
+                          candidate="[128, 128], 0.1", n=3, n_current=3, n_candidate=3,
+                          difference=0.009, se=0.0006, threshold=0.0028, resolution=0.0028,
+                          df=2, t=15.0, better=True),
+    trials={"complete": 7, "pruned": 3, "diverged": 1}, seconds=40.5, compile_seconds=3.2,
+    train_seconds=30.1, mean_cohort_width=7.5,
+    range_tests=[RangeTestRecord(suggested=0.05, min_loss_lr=0.5, steepest_lr=0.1,
+                                 stop_reason="loss exceeded 4x its best")],
+)
+
+BATCH = StepDecision(
+    step="batch size", study="batch size", folder="2-batch_size",
+    scientific=["training.batch_size"],
+    values=[_stats("16", [0.972, 0.976, 0.980]), _stats("64", [0.971, 0.974, 0.977]),
+            _stats("256", [math.nan])],
+    current="16", candidate="64", adopted=True,
+    reason="64 is within noise of 16 and 3x faster",
+    comparison=Comparison(test=TestKind.WELCH, current="16", candidate="64", n=3, n_current=3,
+                          n_candidate=3, difference=-0.002, se=0.0029, threshold=0.0058,
+                          df=3.7, t=-0.69, better=False),
+    batch_sizes=[BatchRow(batch_size=16, seconds_per_epoch=0.9, accuracy=0.976,
+                          accuracy_std=0.004, epochs=20, train_seconds=18.0, pareto=True,
+                          within_noise=True),
+                 BatchRow(batch_size=64, seconds_per_epoch=0.3, accuracy=0.974,
+                          accuracy_std=0.003, epochs=22, train_seconds=6.6, pareto=True,
+                          within_noise=True),
+                 BatchRow(batch_size=256, seconds_per_epoch=math.nan, accuracy=math.nan)],
+)
+
+CROSS_VALIDATION = StepDecision(
+    step="cross-validation", kind="cross_validation",
+    values=[_stats("final", [0.970, 0.972, 0.975, 0.978, 0.980])],
+    current="final", candidate="final", adopted=False,
+    reason="5-fold cross-validation of final: nothing to adopt",
+)
+
+TUNING = TuningCheck(
+    start=_stats("start", [0.955, 0.960, 0.965]),
+    adopted=_stats("adopted", [0.975, 0.977, 0.979]),
+    comparison=Comparison(test=TestKind.PAIRED, current="start", candidate="adopted", n=3,
+                          n_current=3, n_candidate=3, difference=0.017, se=0.0015,
+                          threshold=0.003, df=2, t=11.3, better=True),
+    helped=True,
+    summary="Tuning helped: the adopted configuration beats the start by 0.0170 on the same"
+            " 3 replicates (threshold 0.0030).",
+)
+
+DECISIONS = Decisions(
+    dataset="digits", task="multiclass", metric="val_accuracy", direction="maximize",
+    budget="quick", procedure="tutorial", steps=[TOPOLOGY, BATCH, CROSS_VALIDATION],
+    tuning=TUNING, test_accuracy=0.9722, test_loss=0.1, wall_seconds=181.0,
+)
+
+FINAL = FinalResult(
+    protocol=FinalProtocol(refit=True, epochs=20, members=3, combine="ensemble",
+                           seeds=[0, 1, 2], rationale="an ensemble of refit members"),
+    test={"test_accuracy": 0.9733, "test_loss": 0.09},
+    members_test={"test_accuracy": [0.970, 0.968, 0.971]},
+    baseline_test={"test_accuracy": 0.9611, "test_loss": 0.15},
+)
 
 
 def guide_run(folder: Path) -> Path:
-    """A ``tunelab guide`` run folder: decisions.json, final.toml, a folder per step with its
-    Optuna study and trials, and a learning-rate range test picture."""
+    """A ``tunelab guide`` run folder: decisions.json and final.json as the guide writes them,
+    final.toml, a folder per step with its Optuna study and trials, and a learning-rate range
+    test picture."""
+    run = RunLayout(folder)
     folder.mkdir(parents=True, exist_ok=True)
     fill_study(RunDir(folder / "1-topology").make(), "topology", 10, diverged=1, seed=1)
     fill_study(RunDir(folder / "2-batch_size").make(), "batch size", 8, diverged=0, seed=2)
-    write_bytes(folder / "1-topology" / "lr_range.png",
-                batch_size_png([BatchSizeRow(1, 1.0, 0.5), BatchSizeRow(2, 0.5, 0.4)]))
-    write_json(folder / "decisions.json", DECISIONS)
-    write_text(folder / "procedure.toml", 'name = "tutorial"\n')
-    write_text(folder / "final.toml", dump_config(RunConfig()))
+    write_bytes(folder / "1-topology" / "lr_range.png", batch_size_png(
+        [BatchRow(batch_size=1, seconds_per_epoch=1.0, accuracy=0.5),
+         BatchRow(batch_size=2, seconds_per_epoch=0.5, accuracy=0.4)]))
+    write_record(run.decisions_json, DECISIONS)
+    write_record(run.final_json, FINAL)
+    write_text(run.procedure_toml, 'name = "tutorial"\n')
+    write_text(run.final_toml, dump_config(RunConfig()))
     return folder
 
 
@@ -181,7 +231,8 @@ def race_run(folder: Path) -> Path:
         writer = csv.DictWriter(handle, fieldnames=list(table[0]))
         writer.writeheader()
         writer.writerows(table)
-    png = batch_size_png([BatchSizeRow(1, 1.0, 0.5), BatchSizeRow(2, 0.5, 0.4)])
+    png = batch_size_png([BatchRow(batch_size=1, seconds_per_epoch=1.0, accuracy=0.5),
+                          BatchRow(batch_size=2, seconds_per_epoch=0.5, accuracy=0.4)])
     write_bytes(folder / "ecdf.png", png)
     write_bytes(folder / "contour-beale-d2.png", png)
     return folder

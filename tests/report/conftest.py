@@ -11,7 +11,6 @@ import optuna
 import pytest
 
 from tunelab.report import (
-    BatchSizeRow,
     GuideStep,
     Image,
     LandscapeRace,
@@ -19,8 +18,17 @@ from tunelab.report import (
     StudySection,
     Summary,
     TrainingCurves,
-    ValueStats,
     batch_size_png,
+)
+from tunelab.runs import (
+    BatchRow,
+    Comparison,
+    FinalProtocol,
+    FinalResult,
+    StepDecision,
+    TestKind,
+    TuningCheck,
+    ValueStats,
 )
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -199,20 +207,29 @@ def full_report(curves: dict[str, dict[str, list[float]]]) -> ReportData:
     """A report with every section: summary, curves, two studies, a guide, a race."""
     single = make_study()
     multi = make_multi_study()
-    rows = [BatchSizeRow(16, 1.10, 0.975, 0.003), BatchSizeRow(32, 0.62, 0.974, 0.004),
-            BatchSizeRow(64, 0.35, 0.970, 0.004), BatchSizeRow(128, 0.25, 0.958, 0.006)]
+    rows = [BatchRow(batch_size=b, seconds_per_epoch=t, accuracy=a, accuracy_std=sd)
+            for b, t, a, sd in ((16, 1.10, 0.975, 0.003), (32, 0.62, 0.974, 0.004),
+                                (64, 0.35, 0.970, 0.004), (128, 0.25, 0.958, 0.006))]
     guide = [
-        GuideStep("topology", ["units", "dropout"],
-                  [ValueStats("64-64, 0.1", 0.968, 0.004, 3), ValueStats("128-128, 0.1", 0.975,
-                   0.003, 3), ValueStats("32, 0.0", 0.951, 0.006, 3)],
-                  current="64-64, 0.1", candidate="128-128, 0.1", adopted=True,
-                  reason="128-128, 0.1 beats 64-64, 0.1 by 0.007, more than twice the noise "
-                         "(0.0035).", study="topology"),
-        GuideStep("batch size", ["batch_size"],
-                  [ValueStats(str(r.batch_size), r.accuracy, r.accuracy_std or 0.0, 3)
-                   for r in rows],
-                  current="32", candidate="16", adopted=False,
-                  reason="16 is within noise of 32 and slower; kept 32.", batch_sizes=rows),
+        GuideStep(StepDecision(
+            step="topology", scientific=["units", "dropout"], study="topology",
+            values=[ValueStats(label="64-64, 0.1", scores=[0.964, 0.968, 0.972]),
+                    ValueStats(label="128-128, 0.1", scores=[0.972, 0.975, 0.978]),
+                    ValueStats(label="32, 0.0", scores=[0.945, 0.951, 0.957])],
+            current="64-64, 0.1", candidate="128-128, 0.1", adopted=True,
+            reason="128-128, 0.1 beats 64-64, 0.1 by 0.007, more than twice the noise "
+                   "(0.0035).",
+            comparison=Comparison(test=TestKind.PAIRED, current="64-64, 0.1",
+                                  candidate="128-128, 0.1", n=3, n_current=3, n_candidate=3,
+                                  difference=0.007, se=0.00175, threshold=0.0035,
+                                  better=True))),
+        GuideStep(StepDecision(
+            step="batch size", scientific=["batch_size"],
+            values=[ValueStats(label=str(r.batch_size),
+                               scores=[r.accuracy - r.accuracy_std, r.accuracy,
+                                       r.accuracy + r.accuracy_std]) for r in rows],
+            current="32", candidate="16", adopted=False,
+            reason="16 is within noise of 32 and slower; kept 32.", batch_sizes=rows)),
     ]
     race = LandscapeRace(
         "beale", ["optimizer", "final value", "steps"],
@@ -230,6 +247,17 @@ def full_report(curves: dict[str, dict[str, list[float]]]) -> ReportData:
                 for i, h in enumerate(curves.values())],
         studies=[StudySection("main", single), StudySection("batch size", multi)],
         guide=guide,
+        tuning=TuningCheck(
+            start=ValueStats(label="start", scores=[0.950, 0.955, 0.960]),
+            adopted=ValueStats(label="adopted", scores=[0.971, 0.975, 0.979]),
+            comparison=Comparison(test=TestKind.PAIRED, current="start", candidate="adopted",
+                                  n=3, n_current=3, n_candidate=3, difference=0.02, se=0.001,
+                                  threshold=0.002, better=True),
+            helped=True, summary="Tuning helped: +0.0200 over the start (threshold 0.0020)."),
+        final=FinalResult(
+            protocol=FinalProtocol(refit=False, epochs=30, members=1, combine="single",
+                                   seeds=[0]),
+            test={"test_accuracy": 0.9705}, baseline_test={"test_accuracy": 0.9555}),
         races=[race],
     )
 

@@ -8,16 +8,19 @@ import struct
 import numpy as np
 
 from tunelab.report import (
-    BatchSizeRow,
-    GuideStep,
     TrainingCurves,
-    ValueStats,
     batch_size_png,
     curves_figure,
     curves_png,
     guide_step_png,
     pareto_mask,
 )
+from tunelab.runs import BatchRow, StepDecision, ValueStats
+
+
+def row(batch_size: int, seconds: float, accuracy: float, **extra: float) -> BatchRow:
+    return BatchRow.model_validate({"batch_size": batch_size, "seconds_per_epoch": seconds,
+                                    "accuracy": accuracy, **extra})
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -57,19 +60,31 @@ def test_diverged_curves_still_draw(diverged):
 
 
 def test_pareto_mask_keeps_rows_no_other_row_beats_on_both():
-    rows = [BatchSizeRow(16, 1.1, 0.975), BatchSizeRow(32, 0.62, 0.974),
-            BatchSizeRow(64, 0.7, 0.970), BatchSizeRow(128, 0.25, 0.958)]
+    rows = [row(16, 1.1, 0.975), row(32, 0.62, 0.974), row(64, 0.7, 0.970), row(128, 0.25, 0.958)]
     assert pareto_mask(rows) == [True, True, False, True]
-    assert pareto_mask([BatchSizeRow(8, 1.0, 0.9), BatchSizeRow(16, 1.0, 0.9)]) == [True, True]
+    assert pareto_mask([row(8, 1.0, 0.9), row(16, 1.0, 0.9)]) == [True, True]
+    # A diverged batch size (no score) is never on the front; for a loss, lower is better.
+    assert pareto_mask([row(8, 1.0, 0.9), row(16, 0.5, math.nan)]) == [True, False]
+    assert pareto_mask([row(8, 1.0, 0.2), row(16, 0.5, 0.3)], "minimize") == [True, True]
+    assert pareto_mask([row(8, 1.0, 0.3), row(16, 0.5, 0.2)], "minimize") == [False, True]
+
+
+def test_pareto_mask_weighs_a_whole_training_run_when_the_guide_timed_it():
+    # Faster per epoch but needing three times the epochs: slower per run, so dominated.
+    rows = [row(32, 1.0, 0.97, epochs=10, train_seconds=10.0),
+            row(64, 0.6, 0.96, epochs=30, train_seconds=18.0)]
+    assert pareto_mask(rows) == [True, False]
 
 
 def test_guide_and_batch_size_figures_are_pngs():
-    step = GuideStep("topology", ["units"], [ValueStats("32", 0.95, 0.01, 3),
-                                             ValueStats("64", 0.97, float("nan"), 1)],
-                     current="32", candidate="64", adopted=True, reason="better")
+    step = StepDecision(step="topology", scientific=["units"], current="32", candidate="64",
+                        adopted=True, reason="better",
+                        values=[ValueStats(label="32", scores=[0.94, 0.95, 0.96]),
+                                ValueStats(label="64", scores=[math.nan])])
     assert png_size(guide_step_png(step))[0] > 100
-    rows = [BatchSizeRow(32, 1.0, 0.97, 0.002), BatchSizeRow(64, 0.6, 0.96)]
+    rows = [row(32, 1.0, 0.97, accuracy_std=0.002), row(64, 0.6, 0.96)]
     assert png_size(batch_size_png(rows))[0] > 100
+    assert png_size(batch_size_png(rows, [True, False]))[0] > 100
 
 
 def test_the_metric_is_found_among_engine_keys():

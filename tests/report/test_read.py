@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from tunelab.errors import ConfigError
 from tunelab.report import read_decisions, read_history, read_run, storage_url, write_report
+from tunelab.runs import (
+    SCHEMA_VERSION,
+    Decisions,
+    GuideSettings,
+    RecordError,
+    RunLayout,
+    RunSummary,
+    write_record,
+)
 
-from ._runs import DECISIONS, race_run, train_run
+from ._runs import DECISIONS, FINAL, guide_run, race_run, train_run, tune_run
 
 
 def test_a_tune_folder_gives_summary_best_curves_and_its_study(tune_folder):
@@ -79,23 +90,120 @@ def test_a_guide_folder_orders_steps_and_studies(guide_folder):
     s = data.summary
     assert s.kind == "guide" and s.dataset == "digits" and s.task == "multiclass"
     assert s.objective == "maximize val_accuracy"
-    assert s.test_accuracy == 0.9722 and s.wall_seconds == 181.0
-    assert s.best_value == 0.975  # the last step's kept value
+    assert s.test_accuracy == 0.9733  # final.json's, the final model's own evaluation
+    assert s.wall_seconds == 181.0
+    assert s.best_value == pytest.approx(0.975)  # the last step's kept value
     assert s.details["changes adopted"] == "topology, batch size"
-    assert s.details["budget"] == "quick" and s.details["test loss"] == 0.1
+    assert s.details["budget"] == "quick" and s.details["test loss"] == 0.09
     assert s.best_config == (guide_folder / "final.toml").read_text()
     assert [step.name for step in data.guide] == ["topology", "batch size", "cross-validation"]
     assert [sec.name for sec in data.studies] == ["topology", "batch size"]
     assert [c.label.split(" · ")[0] for c in data.curves] == ["topology", "batch size"]
-    topology, batch, _ = data.guide
-    assert topology.title == "Topology: hidden layers and dropout"
+    assert data.findings == []
+
+
+def test_a_guide_folder_holds_the_guide_records_as_written(guide_folder):
+    data = read_run(guide_folder)
+    topology, batch, cross = data.guide
+    # The records themselves, equal to what the guide wrote: nothing re-described.
+    assert [step.decision for step in data.guide] == DECISIONS.steps
+    assert data.tuning == DECISIONS.tuning and data.final == FINAL
+    assert topology.decision.title == "Topology: hidden layers and dropout"
     assert [i.source for i in topology.images] == [guide_folder / "1-topology" / "lr_range.png"]
-    assert topology.details["trials"] == "7 complete, 3 pruned, 1 diverged"
-    assert topology.details["range test"] == (
-        "suggested learning rate 0.05 (loss exceeded 4x its best)")
-    assert batch.values[1].std != batch.values[1].std  # null std is NaN
-    assert [r.batch_size for r in batch.batch_sizes] == [16, 64, 256]
-    assert batch.batch_sizes[2].accuracy != batch.batch_sizes[2].accuracy  # null is NaN
+    details = topology.details()
+    assert details["trials"] == "7 complete, 3 pruned, 1 diverged"
+    assert details["range test"] == (
+        "suggested learning rate 0.05 (lowest loss at 0.5; loss exceeded 4x its best)")
+    assert details["compile time (s)"] == 3.2 and details["step time (s)"] == 40.5
+    assert math.isnan(batch.decision.values[2].mean)  # a diverged value: null in the file
+    assert [r.batch_size for r in batch.decision.batch_sizes] == [16, 64, 256]
+    assert math.isnan(batch.decision.batch_sizes[2].accuracy)
+    assert batch.decision.comparison is not None and batch.decision.comparison.test == "welch"
+    assert cross.decision.comparison is None and cross.images == []
+
+
+def test_read_decisions_gives_the_steps_with_their_pictures(guide_folder):
+    steps = read_decisions(guide_folder / "decisions.json")
+    assert [s.decision for s in steps] == DECISIONS.steps
+    assert [len(s.images) for s in steps] == [1, 0, 0]
+
+
+def test_a_guide_that_has_not_finished_a_step_shows_its_settings_and_studies(tmp_path):
+    run = RunLayout(tmp_path / "guide")
+    write_record(run.guide_json, GuideSettings(
+        dataset={"name": "fashion_mnist"}, budget="quick", seed=0, steps=["topology"],
+        procedure={}))
+    data = read_run(run.path)
+    assert data.summary.kind == "guide" and data.summary.dataset == "fashion_mnist"
+    assert data.guide == [] and data.tuning is None and data.final is None
+    assert '<section id="guide">' not in write_report(run.path).read_text()
+
+
+def test_an_old_decisions_file_is_refused_with_its_name_and_the_fix(tmp_path):
+    folder = guide_run(tmp_path / "guide")
+    decisions = folder / "decisions.json"
+    old = json.loads(decisions.read_text())
+    del old["version"]  # what tunelab wrote before its records carried a version
+    decisions.write_text(json.dumps(old))
+    with pytest.raises(RecordError, match=re.escape(f"{decisions}: written with record no"
+                                                    " version (an older tunelab)")) as err:
+        read_run(folder)
+    assert f"reads version {SCHEMA_VERSION}" in str(err.value) and "--out" in str(err.value)
+    assert "\n" not in str(err.value)
+    # The command says it in one line on stderr, exit status 2, no traceback.
+    from tunelab.cli import main
+
+    result = CliRunner().invoke(main, ["report", str(folder)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {decisions}: written with record no version")
+    assert "Traceback" not in result.output
+    old["version"] = SCHEMA_VERSION + 1
+    decisions.write_text(json.dumps(old))
+    with pytest.raises(RecordError, match=f"written with record version {SCHEMA_VERSION + 1}"):
+        read_decisions(decisions)
+
+
+def test_a_decisions_file_with_a_bad_key_names_the_step_and_the_key(tmp_path):
+    path = tmp_path / "decisions.json"
+    broken = DECISIONS.model_dump(mode="json")
+    del broken["steps"][1]["reason"]
+    path.write_text(json.dumps(broken))
+    with pytest.raises(RecordError, match=rf"{re.escape(str(path))}: not a valid Decisions"
+                                          r" record \(steps\[1\]\.reason: Field required"):
+        read_decisions(path)
+    broken["steps"][1]["reason"] = "ok"
+    broken["steps"][0]["values"][0]["scores"] = ["high"]
+    path.write_text(json.dumps(broken))
+    with pytest.raises(RecordError, match=r"steps\[0\]\.values\[0\]\.scores\[0\]"):
+        read_decisions(path)
+    path.write_text('{"version": 2, "steps": [')
+    with pytest.raises(RecordError, match="damaged"):
+        read_decisions(path)
+    with pytest.raises(RecordError, match="no such file"):
+        read_decisions(tmp_path / "missing.json")
+
+
+def test_a_damaged_final_json_is_named(tmp_path):
+    folder = guide_run(tmp_path / "guide")
+    (folder / "final.json").write_text('{"version": 2, "protocol": ')
+    with pytest.raises(RecordError, match=re.escape(str(folder / "final.json"))):
+        read_run(folder)
+
+
+def test_a_truncated_trial_history_is_a_warning_and_the_report_still_renders(tmp_path):
+    folder, study = tune_run(tmp_path / "tune")
+    best = study.best_trial.number
+    damaged = RunLayout(RunLayout(folder).trial_dir(best)).history_json
+    damaged.write_text(damaged.read_text()[:40])
+    data = read_run(folder)
+    (finding,) = [f for f in data.findings if f.code == "damaged-file"]
+    assert finding.severity == "warning" and finding.subject == f"trial {best}"
+    assert str(damaged) in finding.message and finding.evidence["file"] == str(damaged)
+    # The other best trials are still drawn, the damaged one is not.
+    assert len(data.curves) == 3 and f"trial {best}" not in [c.label for c in data.curves]
+    html = write_report(folder).read_text()
+    assert 'data-code="damaged-file"' in html and str(damaged) in html
+    assert '<section id="studies">' in html
 
 
 def test_a_race_folder(tmp_path):
@@ -138,30 +246,35 @@ def test_folders_that_are_not_runs_get_clear_errors(tmp_path):
 def test_damaged_files_are_named(tmp_path):
     folder = train_run(tmp_path / "train")
     (folder / "history.json").write_text('{"loss": [1.0,')
-    with pytest.raises(ConfigError, match=r"history\.json: not valid JSON \(line 1"):
+    with pytest.raises(RecordError, match=r"history\.json: damaged, not valid JSON \(line 1"):
         read_run(folder)
     (folder / "history.json").write_text('{"loss": "high"}')
     with pytest.raises(ConfigError, match="key 'loss' must be a list of numbers"):
         read_history(folder / "history.json")
 
 
-def test_bad_decisions_name_the_step_and_key(tmp_path):
-    path = tmp_path / "decisions.json"
-    broken = json.loads(json.dumps(DECISIONS))
-    del broken["steps"][1]["reason"]
-    path.write_text(json.dumps(broken))
-    with pytest.raises(ConfigError, match=r"steps\[1\]: missing key 'reason'"):
-        read_decisions(path)
-    broken["steps"][1]["reason"] = "ok"
-    broken["steps"][0]["values"][0]["mean"] = "high"
-    path.write_text(json.dumps(broken))
-    with pytest.raises(ConfigError, match=r"steps\[0\]\.values\[0\]\.mean"):
-        read_decisions(path)
-    path.write_text(json.dumps({"step": "x"}))
-    with pytest.raises(ConfigError, match="expected"):
-        read_decisions(path)
-    path.write_text(json.dumps(DECISIONS["steps"]))  # a bare list is accepted
-    assert len(read_decisions(path)) == 3
+def test_a_train_record_of_another_version_is_refused_and_an_unversioned_one_read(tmp_path):
+    folder = train_run(tmp_path / "train")
+    path = folder / "history.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "version": 1}))
+    with pytest.raises(RecordError, match=re.escape(f"{path}: written with record version 1")):
+        read_run(folder)
+    # `tunelab train` wrote the same keys without a version before: still a RunSummary.
+    unversioned = {k: v for k, v in record.items() if k != "version"}
+    path.write_text(json.dumps(unversioned))
+    assert read_run(folder).summary.test_accuracy == 0.9611
+    path.write_text(json.dumps({**unversioned, "status": 3}))
+    with pytest.raises(RecordError, match="not a valid RunSummary record \\(status"):
+        read_history(path)
+
+
+def test_read_history_of_a_run_record(tmp_path):
+    path = write_record(tmp_path / "history.json", RunSummary(
+        dataset="digits", status="done", history={"loss": [1.0, math.nan]}))
+    history = read_history(path)
+    assert history["loss"][0] == 1.0 and math.isnan(history["loss"][1])
+    assert Decisions().steps == []
 
 
 def test_storage_url_of_runs(tmp_path, tune_folder):
@@ -214,11 +327,12 @@ def test_a_real_guide_run_folder(tmp_path):
     run_guide(proc, run_dir=tmp_path / "guide", progress=False)
     data = read_run(tmp_path / "guide")
     (step,) = data.guide
-    assert step.name == "width" and step.scientific == ["model.units"]
-    assert {v.value for v in step.values} >= {step.current, step.candidate}
-    assert all(v.n == 2 for v in step.values)
+    decision = step.decision
+    assert step.name == "width" and decision.scientific == ["model.units"]
+    assert {v.label for v in decision.values} >= {decision.current, decision.candidate}
+    assert all(v.n == 2 for v in decision.values)
     assert [s.name for s in data.studies] == ["width"]
     assert data.summary.test_accuracy is not None
     assert data.summary.best_config == (tmp_path / "guide" / "final.toml").read_text()
     html = write_report(tmp_path / "guide").read_text()
-    assert '<section id="guide">' in html and step.reason in html
+    assert '<section id="guide">' in html and decision.reason in html

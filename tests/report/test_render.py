@@ -12,7 +12,9 @@ from tunelab.report import (
     diagnose,
     plotly_js,
     render_report,
+    write_report,
 )
+from tunelab.runs import FinalProtocol, FinalResult
 
 from .conftest import make_study
 
@@ -22,7 +24,8 @@ MB = 1024 * 1024
 def test_full_report_is_self_contained_with_every_section(full_page):
     _, out = full_page
     html = out.read_text()
-    for section in ("summary", "diagnoses", "curves", "guide", "studies", "races"):
+    for section in ("summary", "diagnoses", "tuning", "final", "curves", "guide", "studies",
+                    "races"):
         assert f'<section id="{section}">' in html
     # plotly.js inline exactly once, nothing fetched from the network.
     assert html.count(plotly_js()[:200]) == 1
@@ -70,7 +73,7 @@ def test_summary_counts_trials_and_decisions_are_shown(full_page):
     assert re.search(r"<th>diverged</th><td class=\"num\">3</td>", html)
     assert "128-128, 0.1 beats 64-64, 0.1" in html
     assert ">adopted<" in html and ">kept current<" in html
-    assert "0.975 ± 0.003" in html  # batch-size table with its seed spread
+    assert "0.9750 ± 0.0030" in html  # batch-size table with its replicates' spread
     assert "optuna" in data.summary.versions and data.summary.versions["optuna"] in html
 
 
@@ -109,3 +112,66 @@ def test_wall_time_is_taken_from_the_studies(tmp_path):
     data = ReportData("x", Summary("tune"), studies=[StudySection("s", study)])
     render_report(data, tmp_path / "r.html")
     assert data.summary.wall_seconds is not None and data.summary.wall_seconds >= 0
+
+
+def _section(html: str, name: str) -> str:
+    start = html.index(f'<section id="{name}">')
+    return html[start:html.index("</section>", start)]
+
+
+def _step(html: str, name: str) -> str:
+    start = html.index(f'<div class="step" data-step="{name}">')
+    return html[start:html.index('<div class="step"', start + 1) if html.count(
+        '<div class="step"', start + 1) else html.index("</section>", start)]
+
+
+def test_each_guide_step_shows_its_values_test_n_difference_and_threshold(tmp_path,
+                                                                         guide_folder):
+    html = write_report(guide_folder, tmp_path / "report.html").read_text()
+    topology = _step(html, "topology")
+    assert "0.9680 ± 0.0040 (n=3)" in topology and "0.9770 ± 0.0030 (n=3)" in topology
+    assert 'data-test="paired"' in topology and "paired (same replicates)" in topology
+    assert re.search(r"<th>n</th><td class=\"num\">3 pairs</td>", topology)
+    assert re.search(r"<th>difference</th><td class=\"num\">\+0\.0090</td>", topology)
+    assert re.search(r"<th>threshold</th><td class=\"num\">0\.0028</td>", topology)
+    assert "yes: the difference exceeds the threshold" in topology
+    assert "[128, 128], 0.1 beats [64, 64], 0.1 by 0.0090" in topology  # the reason
+    batch = _step(html, "batch size")
+    assert 'data-test="welch"' in batch and "Welch (unpaired)" in batch
+    assert "3 (3 and 3 scores)" in batch
+    assert re.search(r"<th>difference</th><td class=\"num\">-0\.0020</td>", batch)
+    assert "NaN ± NaN (n=1)" in batch  # a diverged value
+    assert batch.count('<tr class="pareto">') == 2  # the guide's own marks
+    assert "<td class=\"num\">18</td>" in batch  # seconds per training run
+    cross = _step(html, "cross-validation")
+    assert "No test: this step had nothing to compare." in cross
+    assert "data-test=" not in cross
+
+
+def test_did_tuning_help_and_the_final_model_are_shown(tmp_path, guide_folder):
+    html = write_report(guide_folder, tmp_path / "report.html").read_text()
+    tuning = _section(html, "tuning")
+    assert "Did tuning help?" in tuning and ">helped<" in tuning
+    assert "Tuning helped: the adopted configuration beats the start by 0.0170" in tuning
+    assert "0.9600 ± 0.0050 (n=3)" in tuning and "0.9770 ± 0.0020 (n=3)" in tuning
+    assert re.search(r"<th>difference</th><td class=\"num\">\+0\.0170</td>", tuning)
+    assert re.search(r"<th>threshold</th><td class=\"num\">0\.0030</td>", tuning)
+    final = _section(html, "final")
+    assert "trained on training + validation data for 20 epochs" in final
+    assert "an ensemble of 3 members" in final and "seeds 0, 1, 2" in final
+    assert re.search(r"<th>test accuracy</th><td class=\"num\">0\.9733</td>\s*"
+                     r"<td class=\"num\">0\.9611</td>\s*<td class=\"num\">0\.97, 0\.968,"
+                     r" 0\.971</td>", final)
+    summary = _section(html, "summary")
+    assert "<th>Test accuracy</th><td>0.9733</td>" in summary
+
+
+def test_a_report_filled_by_hand_takes_its_test_accuracy_from_the_final_result(tmp_path):
+    final = FinalResult(protocol=FinalProtocol(refit=True, epochs=5, members=1,
+                                               combine="single", seeds=[0]),
+                        test={"test_accuracy": 0.91})
+    data = ReportData("x", Summary("guide"), final=final)
+    html = render_report(data, tmp_path / "r.html").read_text()
+    assert data.summary.test_accuracy == 0.91
+    assert '<section id="final">' in html and '<section id="tuning">' not in html
+    assert "a single model (the first of 1 replicates)" in html

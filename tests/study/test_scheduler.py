@@ -23,10 +23,12 @@ from tunelab.study import (
     Objective,
     RunDir,
     Space,
+    TrialStateName,
     make_pruner,
     make_sampler,
     open_study,
     structural_names,
+    trial_state,
 )
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -244,14 +246,15 @@ def test_ctrl_c_keeps_finished_trials_and_enqueues_the_rest(tmp_path: Path) -> N
         sched.run()
     trials = sched.study.trials
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    interrupted = [t for t in trials if t.state == TrialState.FAIL]
+    retried = [t for t in trials if t.state == TrialState.FAIL]
     waiting = [t for t in trials if t.state == TrialState.WAITING]
-    assert len(complete) == 4 and len(interrupted) == 4
+    assert len(complete) == 4 and len(retried) == 4
     assert all("Ctrl-C" in t.user_attrs["reason"] and t.user_attrs["tunelab_retried"]
-               for t in interrupted)
+               for t in retried)
+    assert {trial_state(t) for t in retried} == {TrialStateName.RETRIED}
     assert sorted(t.user_attrs["tunelab_retry_of"] for t in waiting) == sorted(
-        t.number for t in interrupted)
-    assert sched.stats.interrupted == 4
+        t.number for t in retried)
+    assert sched.stats.retried == 4 and sched.stats.as_dict()["retried"] == 4
 
 
 def test_timeout_starts_no_new_trial(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from tunelab.cli._reporting import write_run_report
+from tunelab.config import EXECUTORS
 
 __all__ = ["guide"]
 
@@ -38,11 +39,17 @@ def _steps(value: tuple[str, ...]) -> list[str] | None:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default runs/guide-<dataset>-<budget>); the same command on"
               " the same folder continues an interrupted run.")
+@click.option("--executor", type=click.Choice(EXECUTORS, case_sensitive=False),
+              default="local", show_default=True,
+              help="Where every training of the run happens: studies, re-runs, range tests"
+              " and the final model.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes for --executor processes.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @click.option("--no-report", "no_report", is_flag=True, help="Do not write report.html.")
 def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple[str, ...],
-          cohort: int | None, seed: int | None, out: Path | None, quiet: bool,
-          no_report: bool) -> None:
+          cohort: int | None, seed: int | None, out: Path | None, executor: str, workers: int,
+          quiet: bool, no_report: bool) -> None:
     """Tune a network step by step, the tutorial's way, with evidence for every change.
 
     Each step is an Optuna study that compares the step's scientific values (topology,
@@ -60,8 +67,8 @@ def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple
     console = Console(stderr=True)
     try:
         result = run_guide(procedure, dataset=dataset, budget=budget, steps=_steps(steps),
-                           cohort=cohort, seed=seed, run_dir=out, progress=not quiet,
-                           console=console)
+                           cohort=cohort, seed=seed, run_dir=out, executor=executor,
+                           workers=workers, progress=not quiet, console=console)
     except KeyboardInterrupt:
         where = f" --out {out}" if out else ""
         click.echo(f"\nInterrupted. Finished steps and trials are kept; run the same command"
@@ -86,16 +93,22 @@ def _summary(result: Any) -> None:
     out = Console(highlight=False)
     out.print(summary_table(result.decisions, result.final))
     final = result.final
-    over = final.get("over_seeds", {})
-    if final.get("test_accuracy") is not None:
-        out.print(f"Test accuracy of best.keras: {_fmt(final['test_accuracy'])} (test loss"
-                  f" {_fmt(final.get('test_loss'))}); over {over.get('n', 1)} seeds"
-                  f" {_fmt(over.get('test_accuracy_mean'))} ±"
-                  f" {_fmt(over.get('test_accuracy_std'))}")
-    elif final.get("test_loss") is not None:
-        out.print(f"Test loss of best.keras: {_fmt(final['test_loss'])}")
-    wall = result.decisions.get("wall_seconds")
-    if isinstance(wall, int | float):
+    members = final.members_test.get("test_accuracy", [])
+    if final.test.get("test_accuracy") is not None:
+        out.print(f"Test accuracy of best.keras: {_fmt(final.test['test_accuracy'])} (test loss"
+                  f" {_fmt(final.test.get('test_loss'))}; {final.protocol.rationale})")
+        if members:
+            out.print(f"  its {len(members)} members alone: "
+                      + ", ".join(_fmt(m) for m in members))
+        base = final.baseline_test.get("test_accuracy")
+        if base is not None:
+            out.print(f"  the starting configuration by the same protocol: {_fmt(base)}")
+    elif final.test.get("test_loss") is not None:
+        out.print(f"Test loss of best.keras: {_fmt(final.test['test_loss'])}")
+    if final.tuning is not None:
+        out.print(f"Did tuning help? {final.tuning.summary}")
+    wall = result.decisions.wall_seconds
+    if math.isfinite(wall):
         out.print(f"Time: {wall:.0f} s over all steps and the final training")
     run = result.run_dir
     out.print(f"Run folder: {run} — final.toml (tunelab train {run / 'final.toml'}),"

@@ -49,7 +49,8 @@ def landscape() -> None:
     """Optimisation landscapes: the tutorial's Beale function and 19 more test functions.
 
     List them, draw one, minimise one with scipy as the tutorial does, or race gradient
-    methods (optax), scipy methods and Optuna samplers on them, measured as COCO does.
+    methods (the optimizers tunelab trains with), scipy methods and Optuna samplers on them,
+    measured as COCO does.
     """
 
 
@@ -175,9 +176,11 @@ def _summary_table(rows: list[dict[str, Any]]) -> Any:
 @click.option("--functions", "functions", multiple=True, metavar="NAME[,NAME...]",
               help="Functions to race (default: all 20; with --suite bbob: f1..f24).")
 @click.option("--optimizers", "optimizers", multiple=True, metavar="NAME[,NAME...]",
-              help="Optimizers or families: gradient (sgd, momentum, nesterov, rmsprop, adagrad,"
-              " adam, adamw, nadam), scipy (L-BFGS-B, BFGS, CG, Nelder-Mead, Powell, TNC), "
-              "sampler (cma-es, tpe, random). Default: all.")
+              help="Optimizers or families, any case: gradient (tunelab's training optimizers"
+              " at their Keras defaults: SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax,"
+              " Nadam; and SGD-momentum, SGD-nesterov: SGD with momentum 0.9, plain or Nesterov),"
+              " scipy (L-BFGS-B, BFGS, CG, Nelder-Mead, Powell, TNC), sampler (cma-es, tpe,"
+              " random). Default: all.")
 @click.option("--starts", default=5, show_default=True, type=int,
               help="Runs per function and optimizer, from uniform random starts.")
 @click.option("--budget", default=200, show_default=True, type=int,

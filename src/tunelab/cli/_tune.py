@@ -1,24 +1,44 @@
-"""``tunelab tune`` (run or resume a study), ``tunelab trials`` and ``tunelab best``."""
+"""``tunelab tune`` (run or resume a study), ``tunelab trials`` and ``tunelab best``.
+
+The options of ``tunelab tune`` that set ``[study]`` keys are derived from
+:class:`~tunelab.config.StudyConfig` (:func:`study_options`): one option per field, named
+``--`` and the key with ``-`` for ``_`` (``name`` is ``--study-name``), typed, ranged and
+described by the field. Adding a field to StudyConfig adds its option.
+"""
 
 from __future__ import annotations
 
 import math
 import sys
+import types
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import click
+from pydantic import AfterValidator, BaseModel
+from pydantic.fields import FieldInfo
 
 from tunelab.cli._reporting import report_option, write_run_report
-from tunelab.config import EXECUTORS, PRUNERS, SAMPLERS
+from tunelab.config import OneOf, StudyConfig
 from tunelab.errors import ConfigError
+from tunelab.study import TrialStateName
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
     from tunelab.study import StudyResult
 
-__all__ = ["best", "trials", "tune"]
+__all__ = ["best", "study_options", "trials", "tune"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Option names that are not the field's own (``--name`` alone would be ambiguous).
+RENAMED = {"name": "--study-name"}
+#: The parameters ``tunelab tune`` has besides the [study] keys.
+_OWN = ("config", "dataset", "out", "quiet", "make_report")
+#: ``tunelab trials --state`` words that were renamed: the old word still works, with a note.
+DEPRECATED_STATES = {"interrupted": TrialStateName.RETRIED}
 
 
 def _fmt(value: Any) -> str:
@@ -27,62 +47,164 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def option_name(key: str) -> str:
+    """The ``tunelab tune`` option that sets the ``[study]`` key ``key``.
+
+    Example:
+        >>> option_name("epoch_budget"), option_name("name")
+        ('--epoch-budget', '--study-name')
+    """
+    return RENAMED.get(key, "--" + key.replace("_", "-"))
+
+
+def _bounds(field: FieldInfo) -> dict[str, Any]:
+    """click range arguments from a field's ``ge``/``gt``/``le``/``lt`` constraints."""
+    out: dict[str, Any] = {}
+    for c in field.metadata:  # pydantic keeps each constraint as an object named by it
+        if getattr(c, "ge", None) is not None:
+            out["min"] = c.ge
+        if getattr(c, "gt", None) is not None:
+            out["min"], out["min_open"] = c.gt, True
+        if getattr(c, "le", None) is not None:
+            out["max"] = c.le
+        if getattr(c, "lt", None) is not None:
+            out["max"], out["max_open"] = c.lt, True
+    return out
+
+
+def _choices(field: FieldInfo) -> tuple[str, ...] | None:
+    for c in field.metadata:
+        if isinstance(c, AfterValidator) and isinstance(c.func, OneOf):
+            return c.func.allowed
+    return None
+
+
+def _option_type(key: str, field: FieldInfo) -> tuple[Any, bool]:
+    """The click type of a field's option, and whether it repeats (a list field).
+
+    Raises:
+        TypeError: The field's type has no command-line form (naming the field).
+    """
+    ann = field.annotation
+    args = get_args(ann) if get_origin(ann) in (Union, types.UnionType) else (ann,)
+    kinds = [a for a in args if a is not type(None)]
+    many = any(get_origin(a) is list for a in kinds)
+    kinds = [get_args(a)[0] if get_origin(a) is list else a for a in kinds]
+    kind = kinds[0] if len(set(kinds)) == 1 else None
+    choices = _choices(field)
+    if get_origin(kind) is Literal:
+        return click.Choice([str(v) for v in get_args(kind)]), many
+    if kind is str:
+        return (click.STRING if choices is None
+                else click.Choice(choices, case_sensitive=False)), many
+    if kind is bool and not many:
+        return bool, False
+    if kind is int:
+        bounds = _bounds(field)
+        return (click.IntRange(**bounds) if bounds else click.INT), many
+    if kind is float:
+        bounds = _bounds(field)
+        return (click.FloatRange(**bounds) if bounds else click.FLOAT), many
+    raise TypeError(
+        f"StudyConfig.{key}: a field of type {ann} has no command-line option; give it a"
+        " str, int, float, bool or Literal type (or a list of one), or a name in RENAMED"
+        " and handle it in tunelab tune"
+    )
+
+
+def _help(field: FieldInfo, many: bool) -> str:
+    """The field's description as an option's help: a sentence, its default, repetition."""
+    text = (field.description or "").strip().rstrip(".")
+    text = text[:1].upper() + text[1:]
+    default = field.get_default()
+    if default is not None:
+        text += f"; default: {default}"
+    text += "." if text else ""
+    return f"{text} Repeat for several." if many else text
+
+
+def study_options(model: type[BaseModel] = StudyConfig,
+                  taken: Iterable[str] = _OWN) -> Callable[[F], F]:
+    """A decorator adding one click option per field of ``model`` (StudyConfig).
+
+    Each option is named by :func:`option_name`, passes its value as the field's name (None
+    when not given, an empty tuple for a list field), and shows the field's default; its type
+    and range come from the field's type and constraints.
+
+    Raises:
+        TypeError: A field has no command-line form, or its name is one of ``taken`` (the
+            command's own parameters).
+
+    Example:
+        >>> @click.command()
+        ... @study_options()
+        ... def show(**study: object) -> None:
+        ...     click.echo(sorted(k for k, v in study.items() if v not in (None, ())))
+        >>> from click.testing import CliRunner
+        >>> CliRunner().invoke(show, ["--cohort", "4", "--pad-widths", "none"]).output
+        "['cohort', 'pad_widths']\n"
+    """
+    taken = set(taken)
+    decorators = []
+    for key, field in model.model_fields.items():
+        if key in taken:
+            raise TypeError(f"StudyConfig.{key}: the name is taken by an option of tunelab"
+                            f" tune ({', '.join(sorted(taken))}); rename the field")
+        kind, many = _option_type(key, field)
+        flag = option_name(key)
+        decls = [f"{flag}/--no-{flag[2:]}" if kind is bool else flag, key]
+        decorators.append(click.option(
+            *decls, type=None if kind is bool else kind, multiple=many,
+            default=None, help=_help(field, many),
+        ))
+
+    def apply(f: F) -> F:
+        for decorate in reversed(decorators):
+            f = decorate(f)
+        return f
+
+    return apply
+
+
+def _given(study: dict[str, Any]) -> dict[str, Any]:
+    """The [study] options given on the command line (a repeated one as a list)."""
+    out = {}
+    for key, value in study.items():
+        if value is None or value == ():
+            continue
+        out[key] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dataset", default=None, help="Dataset name or path (overrides data.name).")
-@click.option("--trials", type=click.IntRange(min=1), default=None,
-              help="Total trials in the study (a resumed study counts its finished ones).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds after which no new trial starts.")
-@click.option("--epoch-budget", type=click.IntRange(min=1), default=None,
-              help="Training epochs for the whole study, summed over trials; trials running"
-                   " when it is spent end with the epochs they trained.")
-@click.option("--sampler", type=click.Choice(SAMPLERS, case_sensitive=False), default=None,
-              help="Search algorithm (default tpe).")
-@click.option("--pruner", type=click.Choice(PRUNERS, case_sensitive=False), default=None,
-              help="Early stopping of poor trials (default auto: asha, none if multi-objective).")
-@click.option("--cohort", type=click.IntRange(min=1), default=None,
-              help="Configurations trained at once per worker (default 8).")
-@click.option("--executor", type=click.Choice(EXECUTORS, case_sensitive=False), default=None,
-              help="Where cohorts train: in this process, or in worker processes.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes for --executor processes.")
-@click.option("--storage", default=None,
-              help="Optuna storage URL (default sqlite:///RUN_DIR/study.db).")
-@click.option("--seed", type=int, default=None, help="Sampler seed (default: the config's).")
-@click.option("--objective", multiple=True,
-              help="Metric to optimise; repeat for several (e.g. val_accuracy and seconds).")
-@click.option("--study-name", default=None, help="Optuna study name (default tunelab).")
+@study_options()
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default runs/<study>-<date-time>); an existing one resumes.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @report_option
-def tune(config: Path, dataset: str | None, trials: int | None, timeout: float | None,
-         epoch_budget: int | None, sampler: str | None, pruner: str | None, cohort: int | None,
-         executor: str | None, workers: int | None, storage: str | None, seed: int | None,
-         objective: tuple[str, ...], study_name: str | None, out: Path | None, quiet: bool,
-         make_report: bool) -> None:
+def tune(config: Path, dataset: str | None, out: Path | None, quiet: bool, make_report: bool,
+         **study: Any) -> None:
     """Search the [search] space of CONFIG.toml: an Optuna study trained in cohorts.
 
     CONFIG.toml is a training configuration (as for `tunelab train`) with a [search] table
     of parameters and an optional [study] table (trials, sampler, pruner, objective, ...);
-    the options here override [study]. Running the same command on the same --out folder
-    resumes: finished trials are kept, interrupted ones are retried. Ctrl-C stops cleanly.
+    every [study] key is an option here too (--KEY, with - for _; name is --study-name), and
+    options override the file. Running the same command on the same --out folder resumes:
+    finished trials are kept, unfinished ones are retried. Ctrl-C stops cleanly.
     """
     import time
 
     from tunelab.study import tune as run_tune
 
-    run_dir = out or Path("runs") / f"{study_name or 'tunelab'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    settings = _given(study)
+    name = settings.get("name") or StudyConfig.model_fields["name"].get_default()
+    run_dir = out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     click.echo(f"Study in {run_dir} (run again with --out {run_dir} to resume)", err=True)
     try:
-        result = run_tune(
-            config, run_dir=run_dir, dataset=dataset, trials=trials, timeout=timeout,
-            epoch_budget=epoch_budget, sampler=sampler, pruner=pruner, cohort=cohort,
-            executor=executor, workers=workers,
-            storage=storage, seed=seed, objective=list(objective) or None,
-            study_name=study_name, progress=not quiet,
-        )
+        result = run_tune(config, run_dir=run_dir, dataset=dataset, progress=not quiet,
+                          **settings)
     except KeyboardInterrupt:
         click.echo(f"Interrupted. Finished trials are kept in {run_dir}; run the same command"
                    f" with --out {run_dir} to resume.", err=True)
@@ -133,15 +255,27 @@ def _value_of(trial: FrozenTrial, column: str, metrics: list[str]) -> Any:
     return trial.params.get(column)
 
 
+class _StateChoice(click.Choice):
+    """A state of :class:`TrialStateName`; a renamed word still works, with a note."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.lower() in DEPRECATED_STATES:
+            new = DEPRECATED_STATES[value.lower()].value
+            click.echo(f"Note: --state {value} is now called {new}.", err=True)
+            value = new
+        return super().convert(value, param, ctx)
+
+
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--sort", "sort", default=None,
               help="Column to sort by (number, state, a metric, epochs, seconds or a parameter);"
               " default: the first objective, best first.")
 @click.option("--state", "states", multiple=True,
-              type=click.Choice(["complete", "pruned", "failed", "diverged", "interrupted",
-                                 "running", "waiting"]),
-              help="Show only trials in this state (repeatable).")
+              type=_StateChoice([s.value for s in TrialStateName], case_sensitive=False),
+              help="Show only trials in this state (repeatable; 'retried': stopped"
+                   " unfinished and run again).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N rows.")
 def trials(run_dir: Path, sort: str | None, states: tuple[str, ...], limit: int | None) -> None:
     """Show the trials of the study in RUN_DIR as a table."""

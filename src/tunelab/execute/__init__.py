@@ -6,7 +6,7 @@ Example:
     2
 """
 
-from tunelab.execute._base import Executor
+from tunelab.execute._base import Borrowed, Executor
 from tunelab.execute._fit import fit, fit_cohort
 from tunelab.execute._local import LocalExecutor
 from tunelab.execute._make import EXECUTORS, make_executor
@@ -19,6 +19,7 @@ __all__ = [
     "EXECUTORS",
     "FINISHED",
     "Assignment",
+    "Borrowed",
     "CohortWorker",
     "Executor",
     "LocalExecutor",

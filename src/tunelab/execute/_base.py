@@ -20,7 +20,7 @@ from types import TracebackType
 
 from tunelab.execute._protocol import StepRequest, StepResult
 
-__all__ = ["Executor"]
+__all__ = ["Borrowed", "Executor"]
 
 
 class Executor(abc.ABC):
@@ -62,3 +62,33 @@ class Executor(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class Borrowed(Executor):
+    """An executor lent to someone who must not start or close it (its owner does).
+
+    A guide run keeps one executor open for all its work and lends it to each study, so
+    worker processes (and their compiled programs) live from the first step to the last.
+
+    Example:
+        >>> from tunelab.execute import LocalExecutor
+        >>> Borrowed(LocalExecutor()).lanes
+        1
+    """
+
+    def __init__(self, owner: Executor) -> None:
+        self.owner = owner
+        self.name = owner.name
+
+    @property
+    def lanes(self) -> int:
+        return self.owner.lanes
+
+    def submit(self, lane: int, request: StepRequest) -> None:
+        self.owner.submit(lane, request)
+
+    def wait(self, timeout: float | None = None) -> list[tuple[int, StepResult]]:
+        return self.owner.wait(timeout)
+
+    def busy(self) -> set[int]:
+        return self.owner.busy()

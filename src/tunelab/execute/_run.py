@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, TrialError
@@ -159,15 +159,15 @@ def train_runs(
             for lane_no, lane in enumerate(lanes):
                 if lane_no in ex.busy() or lane.group is not None:
                     continue
-                group = next((g for g in pending if g.queue), None)
-                if group is None:
+                todo = next((g for g in pending if g.queue), None)
+                if todo is None:
                     break
-                lane.group, lane.slots, lane.members = group, {}, []
+                lane.group, lane.slots, lane.members = todo, {}, []
                 lane.compile_seconds = lane.train_seconds = 0.0
                 lane.cohort, state["cohorts"] = state["cohorts"], state["cohorts"] + 1
-                template = items[group.queue[0]].config
+                template = items[todo.queue[0]].config
                 request = StepRequest(template=template.model_dump(mode="json"),
-                                      width=group.width, data=data, data_key=key,
+                                      width=todo.width, data=data, data_key=key,
                                       builder=builder, collect=collect)
                 _refill(lane, items, request)
                 ex.submit(lane_no, request)
@@ -226,8 +226,8 @@ def _absorb(lane: _Lane, answer: StepResult, items: list[Run], data: DatasetLike
         state["done"] += 1
         if report.status != SlotStatus.RUNNING:
             run = items[i]
-            state["done"] += max(0, int(run.config.training.epochs) - len(report.history or {}
-                                                                            .get("loss", [])))
+            trained = len((report.history or {}).get("loss", []))
+            state["done"] += max(0, int(run.config.training.epochs) - trained)
             results[i] = _result(run, report, answer, lane, data, builder)
             del lane.slots[slot]
     for i in lane.members:

@@ -2,7 +2,8 @@
 
 A procedure is plain data (TOML): steps that each compare scientific hyperparameters, tune the
 nuisance ones (the learning rate always) for a fair comparison, and adopt a change only when
-re-runs over seeds show it beats the current configuration by more than the noise.
+re-runs over whole replicates show it beats the current configuration by more than the noise
+(a paired test on the replicates both share).
 
 Example:
     >>> from tunelab.guide import default_procedure
@@ -17,7 +18,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from tunelab.guide._batch import BatchChoice, choose_batch, pareto_front  # noqa: E402
-from tunelab.guide._evidence import Adoption, ValueStats, adopt, threshold  # noqa: E402
+from tunelab.guide._evidence import Adoption, adopt, compare, replicate_runs  # noqa: E402
 from tunelab.guide._lr_range import RangeTest, lr_range_test, plot_range_test  # noqa: E402
 from tunelab.guide._procedure import (  # noqa: E402
     BUDGET_FIELDS,
@@ -47,15 +48,15 @@ __all__ = [
     "Procedure",
     "RangeTest",
     "Step",
-    "ValueStats",
     "adopt",
     "choose_batch",
+    "compare",
     "default_procedure",
     "load_procedure",
     "lr_range_test",
     "pareto_front",
     "parse_procedure",
     "plot_range_test",
+    "replicate_runs",
     "run_guide",
-    "threshold",
 ]

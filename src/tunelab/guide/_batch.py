@@ -1,21 +1,22 @@
 """The batch-size step's choice: accuracy against training time, and the fastest within noise.
 
-Each batch size is scored by its re-runs (mean ± std of the metric, early stopping keeping
-the best weights) and timed (seconds per epoch per configuration, measured in the same
-cohorts, times the epochs early stopping let it run). A batch size is *within noise of the
-best* when the best mean beats it by no more than ``max(2 * se, resolution)`` (the adoption
-rule's threshold); among those the fastest is picked, if it is *worth it*: it must save at
-least a fifth of the time and at least a second per training run against the batch size it
-replaces (the current one when that is within noise, else the best). A saving of 40 ms on a
-training run that takes 0.1 s buys nothing and would trade accuracy for it. The table also
-marks the Pareto front of accuracy against time: no other batch size is both better and
-faster.
+Each batch size is scored by its re-runs over the replicates (mean ± std of the metric, early
+stopping keeping the best weights) and timed (seconds per epoch per configuration, measured in
+the same cohorts, times the epochs early stopping let it run). A batch size is *within noise of
+the best* when the best does not beat it by more than the adoption rule's threshold (the test
+of :func:`~tunelab.guide.compare`: paired on shared replicates); among those the fastest is
+picked, if it is *worth it*: it must save at least a fifth of the time and at least a second
+per training run against the batch size it replaces (the current one when that is within noise,
+else the best). A saving of 40 ms on a training run that takes 0.1 s buys nothing and would
+trade accuracy for it. The table also marks the Pareto front of accuracy against time: no other
+batch size is both better and faster.
 
 Example:
-    >>> from tunelab.guide._evidence import ValueStats
-    >>> a = ValueStats("batch_size 32", [0.970, 0.972, 0.968], seconds_per_epoch=0.2, epochs=20)
-    >>> b = ValueStats("batch_size 128", [0.969, 0.971, 0.970], seconds_per_epoch=0.05,
-    ...                epochs=30)
+    >>> from tunelab.runs import ValueStats
+    >>> a = ValueStats(label="batch_size 32", scores=[0.970, 0.972, 0.968],
+    ...                replicates=[1, 2, 3], seconds_per_epoch=0.2, epochs=20)
+    >>> b = ValueStats(label="batch_size 128", scores=[0.969, 0.971, 0.970],
+    ...                replicates=[1, 2, 3], seconds_per_epoch=0.05, epochs=30)
     >>> choice = choose_batch([a, b], current=a, direction="maximize")
     >>> choice.chosen.label, choice.adopted
     ('batch_size 128', True)
@@ -26,9 +27,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from tunelab.guide._evidence import ValueStats, threshold
+from tunelab.guide._evidence import compare
+from tunelab.runs import BatchRow, Comparison, ValueStats
 
 __all__ = ["MIN_SAVING_SECONDS", "MIN_SAVING_SHARE", "BatchChoice", "choose_batch",
            "pareto_front"]
@@ -74,15 +75,21 @@ class BatchChoice:
     best: ValueStats
     adopted: bool
     reason: str
-    rows: list[dict[str, Any]]
-    difference: float
-    threshold: float
+    rows: list[BatchRow]
+    comparison: Comparison | None
+
+    @property
+    def difference(self) -> float:
+        return self.comparison.difference if self.comparison is not None else 0.0
+
+    @property
+    def threshold(self) -> float:
+        return self.comparison.threshold if self.comparison is not None else math.nan
 
 
 def _batch_size(stats: ValueStats) -> int:
-    params = stats.extra.get("params", {})
-    if "training.batch_size" in params:
-        return int(params["training.batch_size"])
+    if "training.batch_size" in stats.params:
+        return int(stats.params["training.batch_size"])
     return int(stats.label.rsplit(" ", 1)[-1])
 
 
@@ -93,9 +100,10 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
     scored = [s for s in stats if math.isfinite(s.mean)]
     if not scored:
         return BatchChoice(current, current, False, f"kept {current.label}: every re-run"
-                           " diverged", [], math.nan, math.nan)
+                           " diverged", [], None)
     best = max(scored, key=lambda s: (sign * s.mean, -s.train_seconds))
-    close = {s.label: sign * (best.mean - s.mean) <= threshold(best, s, resolution)
+    # Within noise: the best does not beat it by more than the adoption rule's threshold.
+    close = {s.label: s is best or not compare(s, best, direction, resolution).better
              for s in scored}
     timed = [s for s in scored if close[s.label] and math.isfinite(s.train_seconds)]
     # The batch size a faster one would replace: the current one when it is within noise.
@@ -106,16 +114,13 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
     front = pareto_front([s.mean for s in stats], [s.train_seconds for s in stats], direction)
     rows = []
     for s, on_front in zip(stats, front, strict=True):
-        rows.append({
-            "batch_size": _batch_size(s), "seconds_per_epoch": s.seconds_per_epoch,
-            "accuracy": s.mean, "accuracy_std": s.std, "epochs": s.epochs,
-            "train_seconds": s.train_seconds, "samples_per_second": s.extra.get(
-                "samples_per_second", math.nan),
-            "pareto": on_front, "within_noise": bool(close.get(s.label, False)),
-        })
-    rows.sort(key=lambda r: r["batch_size"])
-    limit = threshold(best, chosen, resolution)
-    diff = sign * (chosen.mean - current.mean) if math.isfinite(current.mean) else math.inf
+        rows.append(BatchRow(
+            batch_size=_batch_size(s), seconds_per_epoch=s.seconds_per_epoch,
+            accuracy=s.mean, accuracy_std=s.std, epochs=s.epochs,
+            train_seconds=s.train_seconds, samples_per_second=s.samples_per_second,
+            pareto=on_front, within_noise=bool(close.get(s.label, False))))
+    rows.sort(key=lambda r: r.batch_size)
+    test = compare(current, chosen, direction, resolution)
     numbers = (f"{chosen.label} {chosen.text()} trains in {chosen.train_seconds:.1f} s"
                f" ({chosen.epochs:.0f} epochs x {chosen.seconds_per_epoch:.3f} s)")
     if best is not chosen:
@@ -123,11 +128,11 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
     if current is not chosen:
         numbers += (f"; {current.label} {current.text()} trains in"
                     f" {current.train_seconds:.1f} s")
-    numbers += f"; noise threshold {limit:.4f}"
+    numbers += f"; against {current.label}: {test.text()}"
     if chosen.label == current.label:
         return BatchChoice(chosen, best, False, f"kept {current.label}: within noise of the"
                            " best, and no batch size within noise saves a fifth of its time"
-                           f" and a second; {numbers}", rows, 0.0, limit)
+                           f" and a second; {numbers}", rows, None)
     if not close.get(current.label, False):
         why = "the current batch size is worse than the best by more than the noise"
     elif chosen is best:
@@ -136,4 +141,4 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
         why = ("within noise of the best and faster than the current batch size by a fifth of"
                " its time and a second or more")
     return BatchChoice(chosen, best, True, f"adopted {chosen.label}: {why}; {numbers}", rows,
-                       diff, limit)
+                       test)

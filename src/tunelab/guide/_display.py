@@ -29,18 +29,20 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from tunelab.runs import Decisions, FinalResult, StepDecision
+
 __all__ = ["GuideDisplay", "decision_line", "summary_table"]
 
 
-def decision_line(record: dict[str, Any]) -> str:
+def decision_line(record: StepDecision) -> str:
     """A decision in one rich-markup line: the step, then its reason (which starts with
     "adopted ..." or "kept ...") with the numbers."""
-    reason = str(record.get("reason", ""))
+    reason = record.reason
     for word, style in (("adopted", "bold green"), ("kept", "bold")):
         if reason.startswith(word):
             reason = f"[{style}]{word}[/]{reason[len(word):]}"
             break
-    return f"[bold]{record['step']}[/]: {reason}"
+    return f"[bold]{record.step}[/]: {reason}"
 
 
 def _fmt(x: Any) -> str:
@@ -49,29 +51,38 @@ def _fmt(x: Any) -> str:
     return "—" if x is None else str(x)
 
 
-def summary_table(decisions: dict[str, Any], final: dict[str, Any] | None) -> Table:
-    """The run in one table: per step what was chosen, its score, and the time it took."""
-    metric = decisions.get("metric", "score")
-    table = Table(title=f"tunelab guide · {decisions.get('dataset', '?')} ·"
-                  f" {decisions.get('budget', '?')} budget", title_justify="left")
+def summary_table(decisions: Decisions, final: FinalResult | None) -> Table:
+    """The run in one table: per step what was chosen, its score, and the time it took;
+    then the tuning check and the final model."""
+    metric = decisions.metric
+    table = Table(title=f"tunelab guide · {decisions.dataset or '?'} ·"
+                  f" {decisions.budget or '?'} budget", title_justify="left")
     table.add_column("step")
     table.add_column("decision")
     table.add_column("value")
     table.add_column(f"{metric} (mean ± std)", justify="right")
+    table.add_column("test", justify="right")
     table.add_column("seconds", justify="right")
-    for s in decisions.get("steps", []):
-        chosen = s.get("candidate") if s.get("adopted") else s.get("current")
-        row: dict[str, Any] = next(
-            (v for v in s.get("values", []) if v.get("value") == chosen), {})
-        score = (f"{_fmt(row.get('mean'))} ± {_fmt(row.get('std'))}" if row else "—")
-        table.add_row(s["step"], "adopted" if s.get("adopted") else "kept", str(chosen), score,
-                      f"{s.get('seconds', 0.0):.0f}")
-    if final:
-        acc = final.get("test_accuracy")
-        loss = final.get("test_loss")
+    for s in decisions.steps:
+        chosen = s.chosen()
+        score = f"{_fmt(chosen.mean)} ± {_fmt(chosen.std)}" if chosen else "—"
+        test = s.comparison
+        shown = f"{test.test} n={test.n}" if test is not None else "—"
+        table.add_row(s.step, "adopted" if s.adopted else "kept",
+                      s.candidate if s.adopted else s.current, score, shown, f"{s.seconds:.0f}")
+    check = decisions.tuning or (final.tuning if final else None)
+    if check is not None:
+        table.add_row("tuning check", "helped" if check.helped else "no gain beyond noise",
+                      "adopted vs start", f"{_fmt(check.adopted.mean)} ± {_fmt(check.adopted.std)}"
+                      f" vs {_fmt(check.start.mean)} ± {_fmt(check.start.std)}",
+                      f"{check.comparison.test} n={check.comparison.n}", "")
+    if final is not None:
+        acc = final.test.get("test_accuracy")
+        loss = final.test.get("test_loss")
         shown = f"test loss {_fmt(loss)}" if acc is None else f"test accuracy {_fmt(acc)}"
-        table.add_row("final", "trained", "best.keras", shown,
-                      f"{final.get('seconds', 0.0):.0f}")
+        base = final.baseline_test.get("test_accuracy")
+        table.add_row("final", final.protocol.combine, "best.keras", shown,
+                      "" if base is None else f"start: {_fmt(base)}", f"{final.seconds:.0f}")
     return table
 
 
@@ -144,5 +155,5 @@ class GuideDisplay:
         """Print a line above the bars."""
         self._bar.console.print(text, highlight=False)
 
-    def decision(self, record: dict[str, Any]) -> None:
+    def decision(self, record: StepDecision) -> None:
         self.note(decision_line(record))

@@ -1,38 +1,48 @@
-"""Evidence: the best configuration of each value re-run over seeds, and the adoption rule.
+"""Evidence: configurations re-run over whole replicates, and the test that decides adoption.
 
-Re-runs go through the cohort engine: configurations that share a structure train in one
-cohort (K = values x seeds), so the evidence costs a few cohort epochs, not one run per seed.
-The re-runs use fresh seeds (not the seed the search used), so a lucky draw in the search
-does not count twice.
+**Replicates.** A replicate is a seed, and the seed decides everything random in a run: the
+initial arrays, the dropout masks and the order of the minibatches. :func:`replicate_runs`
+trains every configuration once per replicate seed, through the executor, with one cohort per
+replicate (configurations of one structure and one seed train side by side, sharing that
+seed's data order, so the engine's first-layer fusion is kept). Two configurations' scores
+on the same seed are then a genuine pair: same data order, and same initial arrays and masks
+where the shapes agree.
 
-**The adoption rule.** With means ``m_c`` (candidate) and ``m_i`` (current), standard
-deviations ``s`` and run counts ``n``, the standard error of the difference is
-``se = sqrt(s_c**2 / n_c + s_i**2 / n_i)``. The candidate is adopted only when its mean is
-better by more than ``max(2 * se, resolution)``, where ``resolution`` is what one validation
-sample is worth for an accuracy (``1 / N_val``) and 0 otherwise. Otherwise the current value
-is kept.
+**The test.** :func:`compare` matches the design that was run:
+
+- *paired*, when both configurations have scores on two or more common replicate seeds: with
+  ``d_i`` the candidate's improvement on replicate ``i`` (sign-adjusted so that positive is
+  better), ``difference = mean(d)`` and ``se = stdev(d) / sqrt(n)``;
+- *Welch*, otherwise (unpaired samples, unequal variances): ``difference`` is the difference
+  of the means, ``se = sqrt(s_c**2 / n_c + s_i**2 / n_i)``, with the Welch-Satterthwaite
+  degrees of freedom reported.
+
+The candidate is adopted only when ``difference > threshold = max(2 * se, resolution)``, where
+``resolution`` is what one validation sample is worth for an accuracy (``1 / N_val``) and 0
+otherwise. ``difference / se`` is the usual t statistic (``scipy.stats.ttest_rel`` /
+``ttest_ind(equal_var=False)``), so the rule is "t above 2". A diverged re-run scores NaN and
+counts as the worst result: a candidate with one is never adopted.
 
 Example:
-    >>> cur = ValueStats("units [64, 64]", [0.970, 0.972, 0.968])
-    >>> big = ValueStats("units [128, 128]", [0.985, 0.983, 0.986])
-    >>> adopt(cur, big, "maximize").adopted
-    True
-    >>> adopt(cur, ValueStats("units [96]", [0.972, 0.969, 0.974]), "maximize").adopted
-    False
+    >>> cur = ValueStats(label="units [64]", scores=[0.970, 0.972, 0.968], replicates=[1, 2, 3])
+    >>> big = ValueStats(label="units [128]", scores=[0.985, 0.983, 0.986], replicates=[1, 2, 3])
+    >>> c = compare(cur, big, "maximize")
+    >>> str(c.test), c.n, c.better
+    ('paired', 3, True)
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tunelab.config import RunConfig
+from tunelab.runs import Comparison, TestKind, ValueStats
 
-__all__ = ["Adoption", "Outcome", "ValueStats", "adopt", "reduce_of", "score", "threshold",
-           "train_configs"]
+__all__ = ["Adoption", "adopt", "best_epoch", "compare", "reduce_of", "replicate_runs", "score"]
 
 
 def reduce_of(cfg: RunConfig) -> str:
@@ -42,7 +52,36 @@ def reduce_of(cfg: RunConfig) -> str:
     return "best" if es is not None and es.restore_best_weights else "last"
 
 
-def score(history: dict[str, list[float]], cfg: RunConfig, metric: str) -> float:
+def best_epoch(history: Mapping[str, list[float]], cfg: RunConfig) -> int:
+    """How many epochs the weights a run ends with were trained for.
+
+    The run's length, or, when early stopping restores the best weights, the epoch whose
+    monitored value was best (counted from 1).
+
+    Example:
+        >>> from tunelab.config import parse_config
+        >>> cfg = parse_config({"callbacks": {"early_stopping": {"monitor": "val_loss",
+        ...     "restore_best_weights": True}}})
+        >>> best_epoch({"loss": [1, 1, 1], "val_loss": [0.5, 0.3, 0.4]}, cfg)
+        2
+    """
+    length = len(history.get("loss") or [])
+    es = cfg.callbacks.early_stopping
+    if es is None or not es.restore_best_weights:
+        return length
+    monitor = {"acc": "accuracy", "val_acc": "val_accuracy"}.get(es.monitor, es.monitor)
+    watched = history.get(monitor) or []
+    mode = es.mode if es.mode != "auto" else (
+        "max" if any(w in monitor for w in ("acc", "auc")) else "min")
+    finite = [(v, i) for i, v in enumerate(watched) if math.isfinite(v)]
+    if not finite:
+        return length
+    # The first best epoch, as Keras's EarlyStopping keeps it (only strict improvements count).
+    target = max(v for v, _ in finite) if mode == "max" else min(v for v, _ in finite)
+    return next(i for v, i in finite if v == target) + 1
+
+
+def score(history: Mapping[str, list[float]], cfg: RunConfig, metric: str) -> float:
     """The metric of the model a run ends with.
 
     That is the last epoch's value, or, when early stopping restores the best weights, the
@@ -62,191 +101,139 @@ def score(history: dict[str, list[float]], cfg: RunConfig, metric: str) -> float
     es = cfg.callbacks.early_stopping
     if es is None or not es.restore_best_weights:
         return float(values[-1])
-    monitor = {"acc": "accuracy", "val_acc": "val_accuracy"}.get(es.monitor, es.monitor)
-    watched = history.get(monitor) or []
-    mode = es.mode if es.mode != "auto" else (
-        "max" if any(w in monitor for w in ("acc", "auc")) else "min")
-    finite = [(v, i) for i, v in enumerate(watched) if math.isfinite(v)]
-    if not finite:
-        return float(values[-1])
-    best = max(finite)[1] if mode == "max" else min(finite)[1]
-    return float(values[min(best, len(values) - 1)])
+    kept = best_epoch({**history, "loss": values}, cfg)
+    return float(values[min(max(kept, 1), len(values)) - 1])
 
 
-@dataclass
-class Outcome:
-    """One training run of the evidence (or of the final model)."""
-
-    index: int
-    config: RunConfig
-    value: float
-    status: str
-    epochs: int
-    history: dict[str, list[float]]
-    cohort: Any = None
-    slot: int = -1
-    seconds_per_epoch: float = math.nan
+def _sign(direction: str) -> float:
+    return 1.0 if direction == "maximize" else -1.0
 
 
-@dataclass
-class ValueStats:
-    """A value's re-run scores: mean, standard deviation (n - 1) and count.
+def compare(current: ValueStats, candidate: ValueStats, direction: str,
+            resolution: float = 0.0) -> Comparison:
+    """Test whether ``candidate`` beats ``current`` by more than the noise (see the module).
 
-    A diverged run scores NaN and counts as the worst possible result (it is not hidden).
+    Paired on the replicate seeds both share (two or more), Welch's otherwise.
     """
-
-    label: str
-    scores: list[float]
-    trial: int | None = None
-    config: RunConfig | None = None
-    seconds_per_epoch: float = math.nan
-    epochs: float = math.nan
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return len(self.scores)
-
-    @property
-    def mean(self) -> float:
-        finite = [s for s in self.scores if math.isfinite(s)]
-        return statistics.fmean(finite) if len(finite) == len(self.scores) and finite \
-            else math.nan
-
-    @property
-    def std(self) -> float:
-        finite = [s for s in self.scores if math.isfinite(s)]
-        return statistics.stdev(finite) if len(finite) >= 2 else 0.0
-
-    @property
-    def train_seconds(self) -> float:
-        """Training time of one run: epochs run x seconds per epoch."""
-        return self.epochs * self.seconds_per_epoch
-
-    def text(self) -> str:
-        return f"{self.mean:.4f} ± {self.std:.4f} (n={self.n})"
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"value": self.label, "mean": self.mean, "std": self.std,
-                               "n": self.n, "scores": list(self.scores)}
-        if self.trial is not None:
-            out["trial"] = self.trial
-        if math.isfinite(self.seconds_per_epoch):
-            out["seconds_per_epoch"] = self.seconds_per_epoch
-            out["epochs"] = self.epochs
-            out["train_seconds"] = self.train_seconds
-        if self.config is not None:
-            out["config"] = self.config.model_dump(mode="json", exclude_none=True)
-        return {**out, **self.extra}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ValueStats:
-        cfg = raw.get("config")
-        extra = {k: v for k, v in raw.items() if k not in (
-            "value", "mean", "std", "n", "scores", "trial", "seconds_per_epoch", "epochs",
-            "train_seconds", "config")}
-        return cls(str(raw["value"]), [math.nan if s is None else float(s)
-                                       for s in raw["scores"]],
-                   raw.get("trial"), RunConfig.model_validate(cfg) if cfg else None,
-                   float(raw.get("seconds_per_epoch", math.nan)),
-                   float(raw.get("epochs", math.nan)), extra)
+    sign = _sign(direction)
+    mine, theirs = current.by_replicate(), candidate.by_replicate()
+    common = [r for r in candidate.replicates if r in mine]
+    if len(common) >= 2:
+        diffs = [sign * (theirs[r] - mine[r]) for r in common]
+        n = len(diffs)
+        if all(math.isfinite(d) for d in diffs):
+            diff = statistics.fmean(diffs)
+            se = statistics.stdev(diffs) / math.sqrt(n)
+        else:
+            diff = se = math.nan
+        test, df = TestKind.PAIRED, float(n - 1)
+    else:
+        n = min(current.n, candidate.n)
+        diff = sign * (candidate.mean - current.mean)
+        va = candidate.std ** 2 / max(candidate.n, 1)
+        vb = current.std ** 2 / max(current.n, 1)
+        se = math.sqrt(va + vb)
+        den = (va ** 2 / max(candidate.n - 1, 1) + vb ** 2 / max(current.n - 1, 1))
+        df = (va + vb) ** 2 / den if den > 0 else math.nan
+        test = TestKind.WELCH
+    limit = max(2.0 * se, resolution) if math.isfinite(se) else math.nan
+    t = diff / se if math.isfinite(diff) and se > 0 else (
+        math.inf if math.isfinite(diff) and diff > 0 else math.nan)
+    better = bool(math.isfinite(diff) and math.isfinite(limit) and diff > limit)
+    return Comparison(test=test, current=current.label, candidate=candidate.label, n=n,
+                      n_current=current.n, n_candidate=candidate.n, difference=diff, se=se,
+                      threshold=limit, resolution=resolution, df=df, t=t, better=better)
 
 
 @dataclass
 class Adoption:
-    """The outcome of the adoption rule, with its numbers and a sentence saying why."""
+    """The outcome of the adoption rule: the test, and a sentence saying why."""
 
     adopted: bool
-    difference: float
-    threshold: float
+    comparison: Comparison
     reason: str
 
+    @property
+    def difference(self) -> float:
+        return self.comparison.difference
 
-def _better(a: float, b: float, direction: str) -> float:
-    """How much better ``a`` is than ``b`` (positive when better)."""
-    return (a - b) if direction == "maximize" else (b - a)
-
-
-def threshold(current: ValueStats, candidate: ValueStats, resolution: float = 0.0) -> float:
-    """``max(2 * se, resolution)``: the smallest difference the rule accepts as real."""
-    se = math.sqrt(current.std ** 2 / max(current.n, 1) + candidate.std ** 2
-                   / max(candidate.n, 1))
-    return max(2.0 * se, resolution)
+    @property
+    def threshold(self) -> float:
+        return self.comparison.threshold
 
 
 def adopt(current: ValueStats, candidate: ValueStats, direction: str,
           resolution: float = 0.0) -> Adoption:
     """Apply the adoption rule to a candidate and the current value (see the module)."""
-    limit = threshold(current, candidate, resolution)
-    if not math.isfinite(candidate.mean):
-        return Adoption(False, math.nan, limit, f"kept {current.label}: the candidate"
-                        f" {candidate.label} diverged in a re-run")
-    if not math.isfinite(current.mean):
-        return Adoption(True, math.inf, limit, f"adopted {candidate.label}: the current"
-                        f" {current.label} diverged in a re-run, the candidate did not")
-    diff = _better(candidate.mean, current.mean, direction)
+    test = compare(current, candidate, direction, resolution)
     numbers = (f"{candidate.label} {candidate.text()} against {current.label}"
-               f" {current.text()}: difference {diff:+.4f}, noise threshold {limit:.4f}"
-               " (2 x standard error of the difference"
-               + (f", at least one validation sample {resolution:.4f})" if resolution else ")"))
-    if diff > limit:
-        return Adoption(True, diff, limit, f"adopted {candidate.label}: better by more than"
-                        f" the noise; {numbers}")
-    return Adoption(False, diff, limit, f"kept {current.label}: the best challenger is not"
-                    f" better by more than the noise; {numbers}")
+               f" {current.text()}: {test.text()}")
+    if not math.isfinite(candidate.mean):
+        return Adoption(False, test, f"kept {current.label}: the candidate {candidate.label}"
+                        f" diverged in a re-run; {numbers}")
+    if not math.isfinite(current.mean):
+        return Adoption(True, test, f"adopted {candidate.label}: the current {current.label}"
+                        f" diverged in a re-run, the candidate did not; {numbers}")
+    if test.better:
+        return Adoption(True, test, f"adopted {candidate.label}: better by more than the"
+                        f" noise; {numbers}")
+    return Adoption(False, test, f"kept {current.label}: the best challenger is not better by"
+                    f" more than the noise; {numbers}")
 
 
-def train_configs(
-    configs: Sequence[RunConfig],
+def replicate_runs(
+    configs: Mapping[str, RunConfig],
+    seeds: Sequence[int],
     data: Any,
     *,
-    width: int,
     metric: str,
-    key_fn: Callable[[RunConfig], Hashable],
+    executor: Any = None,
     on_epoch: Callable[[int, int], None] | None = None,
-    keep: bool = False,
-) -> list[Outcome]:
-    """Train configurations in cohorts (one per structure, ``width`` slots) to their end.
+) -> dict[str, ValueStats]:
+    """Train every configuration once per replicate seed; return its scores per label.
+
+    Cohorts hold one replicate each (see the module), so the scores of two labels on one seed
+    are paired. ``seconds_per_epoch`` is each configuration's share of its cohorts' epoch time.
 
     Args:
-        configs: The runs, in order; the result has one :class:`Outcome` per run, same order.
-        data: The dataset (shared by every cohort).
-        width: Slots per cohort; a structure with fewer runs leaves the rest empty (the
-            compiled epoch of that width is reused, so no new compilation).
-        metric: The history key scored (``val_accuracy``...), read per :func:`reduce_of`.
-        key_fn: The engine's ``structure_key``.
-        on_epoch: Called with (cohort epochs done, cohort epochs expected) after each epoch.
-        keep: Keep each outcome's cohort and slot (to save or evaluate it afterwards).
+        configs: Label -> configuration (its seed is replaced by each replicate seed).
+        seeds: The replicate seeds.
+        data: The dataset every run trains on.
+        metric: The history key scored (``val_accuracy``...), read as :func:`score` does.
+        executor: Where the cohorts train (default: in this process).
+        on_epoch: Called with (epochs done, epochs in all) after every cohort epoch.
     """
-    from tunelab.train import Cohort
+    from tunelab.execute import RunsProgress, train_runs
+    from tunelab.train import structure_key
 
-    groups: dict[Hashable, list[int]] = {}
-    for i, cfg in enumerate(configs):
-        groups.setdefault(key_fn(cfg), []).append(i)
-    chunks = [members[j:j + width] for members in groups.values()
-              for j in range(0, len(members), width)]
-    expected = sum(max(configs[i].training.epochs for i in chunk) for chunk in chunks)
-    done = 0
-    out: dict[int, Outcome] = {}
-    for chunk in chunks:
-        template = configs[chunk[0]]
-        cohort = Cohort(template, data, width=width)
-        for slot, i in enumerate(chunk):
-            cohort.assign(slot, configs[i], tag=i)
-        seconds: list[float] = []
-        while cohort.running_slots:
-            logs = cohort.run_epoch()
-            seconds += [float(v["seconds"]) for v in logs.values()][:1]
-            done += 1
-            if on_epoch is not None:
-                on_epoch(done, expected)
-        per_epoch = statistics.median(seconds) / width if seconds else math.nan
-        for slot, i in enumerate(chunk):
-            cfg = configs[i]
-            history = cohort.history(slot)
-            status = cohort.status(slot)
-            value = score(history, cfg, metric) if status != "diverged" else math.nan
-            out[i] = Outcome(i, cfg, float(value), status, len(history.get("loss", [])),
-                             history, cohort if keep else None, slot if keep else -1,
-                             per_epoch)
-    return [out[i] for i in range(len(configs))]
+    labels = list(configs)
+    runs = [configs[label].model_copy(update={"seed": int(s)}) for label in labels for s in seeds]
+    members: dict[Any, int] = {}
+    for cfg in runs:
+        key = (structure_key(cfg), cfg.seed)
+        members[key] = members.get(key, 0) + 1
+
+    def tick(p: RunsProgress) -> None:
+        if on_epoch is not None:
+            on_epoch(p.epochs_done, p.epochs_total)
+
+    results = train_runs(runs, data, executor=executor, cohorts="replicate", collect=False,
+                         on_epoch=tick)
+    out: dict[str, ValueStats] = {}
+    for j, label in enumerate(labels):
+        mine = results[j * len(seeds):(j + 1) * len(seeds)]
+        per_epoch = [statistics.median(r.history["seconds"])
+                     / members[(structure_key(r.config), r.config.seed)]
+                     for r in mine if r.history.get("seconds")]
+        scores = [score(r.history, r.config, metric) if r.status != "diverged" else math.nan
+                  for r in mine]
+        out[label] = ValueStats(
+            label=label, scores=scores, replicates=[int(s) for s in seeds],
+            config=configs[label].model_dump(mode="json", exclude_none=True),
+            seconds_per_epoch=statistics.median(per_epoch) if per_epoch else math.nan,
+            epochs=statistics.fmean(len(r.history.get("loss", [])) for r in mine),
+            best_epochs=[best_epoch(r.history, r.config) for r in mine],
+            samples_per_second=(len(data.x_train) / statistics.median(per_epoch)
+                                if per_epoch and statistics.median(per_epoch) > 0
+                                else math.nan))
+    return out

@@ -1,8 +1,19 @@
-"""The end of a guide run: the final model, its test evaluation, and k-fold cross-validation.
+"""The end of a guide run: did tuning help, the final model, and k-fold cross-validation.
 
-The final configuration is trained in one cohort: slot 0 with the run's seed (that model is
-``best.keras``, and ``final.toml`` reproduces it with ``tunelab train``), the other slots with
-fresh seeds, so ``final.json`` also says how much the test score moves from seed to seed.
+**Did tuning help?** The starting configuration and the adopted one are trained on the same
+replicates (one cohort per replicate seed, as the evidence is), each with early stopping on
+the guide's metric keeping the best weights and the epochs the last step gave its trials. The
+paired test of :func:`~tunelab.guide.compare` says whether the adopted configuration is better
+than the start by more than the noise.
+
+**The final model** (``best.keras``) follows :data:`PROTOCOL`: it is refitted on training +
+validation data (scikit-learn's ``refit`` habit: the validation rows have done their job of
+choosing, and now train), for the epochs early stopping chose in the tuning check (the median
+over the replicates), once per replicate seed; the members' predictions are averaged into one
+Keras model (``combine = "ensemble"``). The figures behind this choice are in
+``docs/guide.md`` ("The final model"; ``bench/final_protocol.py`` measures them). The starting
+configuration is trained by the same protocol, so ``final.json`` also gives the baseline's
+test score: what tuning bought on data no decision has seen.
 
 Example:
     >>> fold_indices(10, 3, seed=0)[0][1].shape
@@ -12,70 +23,176 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from tunelab._files import write_json, write_text
-from tunelab.config import RunConfig, dump_config
-from tunelab.guide._evidence import ValueStats, train_configs
-from tunelab.guide._procedure import Step
+from tunelab._files import write_text
+from tunelab.config import RunConfig, dump_config, with_overrides
+from tunelab.guide._evidence import compare, replicate_runs
+from tunelab.guide._procedure import Budget, Step, step_epochs
 from tunelab.guide._step import GuideContext
+from tunelab.runs import (
+    FinalProtocol,
+    FinalResult,
+    StepDecision,
+    TuningCheck,
+    ValueStats,
+    write_record,
+)
 
-__all__ = ["cross_validate", "fold_indices", "train_final"]
+__all__ = ["PROTOCOL", "cross_validate", "final_protocol", "fold_indices", "train_final",
+           "tuning_check"]
+
+#: How the final model is made: refit on training + validation data, members averaged.
+PROTOCOL: dict[str, Any] = {"refit": True, "combine": "ensemble"}
+
+START, ADOPTED = "start", "adopted"
 
 
-def _save_atomic(cohort: Any, slot: int, target: Path) -> None:
-    # Keras insists on the .keras suffix, so the temporary file keeps it.
-    fd, tmp = tempfile.mkstemp(prefix=".best.", suffix=".keras", dir=target.parent)
-    os.close(fd)
-    try:
-        cohort.save(slot, tmp)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def _with_protocol(ctx: GuideContext, cfg: RunConfig, budget: Budget) -> RunConfig:
+    """``cfg`` trained as the guide trains its trials: early stopping keeping the best weights
+    on the guide's metric, and the epochs the budget gives its batch size."""
+    epochs = step_epochs(budget, len(ctx.data.x_train), cfg.training.batch_size)
+    return with_overrides(cfg, {"training.epochs": epochs, "callbacks.early_stopping": {
+        "monitor": ctx.metric, "patience": budget.patience, "restore_best_weights": True}},
+        source="final protocol")
 
 
-def train_final(ctx: GuideContext, config: RunConfig, width: int) -> dict[str, Any]:
-    """Train the final configuration, save ``best.keras``, ``final.toml`` and ``final.json``."""
-    started = time.monotonic()
-    cfg = config.model_copy(update={"seed": ctx.seed})
-    seeds = [ctx.seed, *ctx.evidence_seeds(max(width, 1) - 1)]
-    configs = [cfg.model_copy(update={"seed": s}) for s in seeds]
-    ctx.display.phase("final · training", cfg.training.epochs,
-                      info=f"{len(seeds)} seeds, the first is best.keras")
-    outcomes = train_configs(configs, ctx.data, width=len(seeds), metric=ctx.metric,
-                             key_fn=ctx.key_fn, keep=True,
-                             on_epoch=lambda n, total: ctx.display.advance(n, total))
+def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, budget: Budget
+                 ) -> tuple[TuningCheck, dict[str, RunConfig]]:
+    """Train the start and the adopted configuration on the same replicates and compare."""
+    configs = {START: _with_protocol(ctx, start, budget),
+               ADOPTED: _with_protocol(ctx, adopted, budget)}
+    same = configs[START].model_dump() == configs[ADOPTED].model_dump()
+    seeds = ctx.replicates(budget.seeds)
+    ctx.display.phase("final · did tuning help?", None,
+                      info=f"start and adopted x {len(seeds)} replicates")
+    stats = replicate_runs({ADOPTED: configs[ADOPTED]} if same else configs, seeds, ctx.data,
+                           metric=ctx.metric, executor=ctx.executor,
+                           on_epoch=lambda n, total: ctx.display.advance(n, total))
     ctx.display.end_phase()
-    main = outcomes[0]
-    _save_atomic(main.cohort, main.slot, ctx.run.best_model)
+    if same:
+        stats[START] = stats[ADOPTED].model_copy(update={"label": START})
+    test = compare(stats[START], stats[ADOPTED], ctx.direction, ctx.resolution)
+    if same:
+        summary = ("tuning adopted nothing: the starting configuration stands"
+                   f" ({ctx.metric} {stats[START].text()})")
+    elif test.better:
+        summary = (f"tuning helped: the adopted configuration beats the start on the same"
+                   f" replicates by {test.difference:+.4f} {ctx.metric} ({test.text()})")
+    else:
+        summary = (f"tuning did not help by more than the noise: the adopted configuration"
+                   f" differs from the start by {test.difference:+.4f} {ctx.metric}, within"
+                   f" the threshold ({test.text()})")
+    check = TuningCheck(start=stats[START], adopted=stats[ADOPTED], comparison=test,
+                        helped=bool(test.better and not same), summary=summary)
+    return check, configs
+
+
+def _refit_data(data: Any) -> Any:
+    x = np.concatenate([np.asarray(data.x_train), np.asarray(data.x_val)])
+    y = np.concatenate([np.asarray(data.y_train), np.asarray(data.y_val)])
+    return SimpleNamespace(x_train=x, y_train=y, x_val=x[:0], y_val=y[:0],
+                           x_test=data.x_test, y_test=data.y_test, task=data.task,
+                           num_classes=data.num_classes, input_shape=tuple(data.input_shape),
+                           name=f"{data.name} (train + validation)")
+
+
+def final_protocol(stats: ValueStats, seeds: list[int], *, refit: bool,
+                   combine: Literal["ensemble", "single"]) -> FinalProtocol:
+    """The protocol for a configuration whose replicates ``stats`` describe."""
+    kept = [e for e in stats.best_epochs if e > 0]
+    epochs = int(round(statistics.median(kept))) if kept else int(stats.epochs or 1)
+    why = ("refit on training + validation data for the median early-stopping epoch of the"
+           " replicates" if refit else "trained on the training data, early stopping on"
+           " validation") + (f"; {len(seeds)} replicates averaged into one model"
+                             if combine == "ensemble" else "; the first replicate alone")
+    return FinalProtocol(refit=refit, epochs=max(epochs, 1), members=len(seeds),
+                         combine=combine, seeds=seeds, rationale=why)
+
+
+def _train_members(ctx: GuideContext, cfg: RunConfig, protocol: FinalProtocol,
+                   title: str) -> tuple[Any, dict[str, float], dict[str, list[float]], Any]:
+    """Train one protocol's members; return the model, its test scores, the members' test
+    scores and the first member's result."""
+    from tunelab.execute import train_runs
+    from tunelab.model import ensemble_model
+
+    if protocol.refit:
+        data = _refit_data(ctx.data)
+        cfg = with_overrides(cfg, {"training.epochs": protocol.epochs,
+                                   "callbacks.early_stopping": None}, source="final model")
+    else:
+        data = ctx.data
+    runs = [cfg.model_copy(update={"seed": s}) for s in protocol.seeds]
+    ctx.display.phase(title, None, info=f"{len(runs)} replicates")
+    results = train_runs(runs, data, executor=ctx.executor, cohorts="replicate",
+                         on_epoch=lambda p: ctx.display.advance(p.epochs_done, p.epochs_total))
+    ctx.display.end_phase()
+    members: dict[str, list[float]] = {}
+    for r in results:
+        for key, value in r.final.items():
+            if key.startswith("test_"):
+                members.setdefault(key, []).append(float(value))
+    if protocol.combine == "single" or len(results) == 1:
+        return results[0].model(), {k: v[0] for k, v in members.items()}, members, results[0]
+    model = ensemble_model([r.model() for r in results])
+    return model, _evaluate(model, ctx.data, cfg), members, results[0]
+
+
+def _evaluate(model: Any, data: Any, cfg: RunConfig) -> dict[str, float]:
+    """Test loss and metrics of a Keras model, computed as the engine computes them."""
+    import jax.numpy as jnp
+
+    from tunelab.model import dense_targets, loss_term, metric_term, resolve_metrics
+    from tunelab.train import model_spec
+
+    spec = model_spec(data)
+    pred = jnp.asarray(model.predict(np.asarray(data.x_test, np.float32), verbose=0))
+    labels = jnp.asarray(np.asarray(data.y_test))
+    targets = dense_targets(labels, spec.task, spec.num_outputs)
+    out: dict[str, float] = {}
+    loss = loss_term(cfg.training.loss, spec.task)
+    value = float(jnp.mean(loss.fn(labels, targets, pred)))
+    out["test_loss"] = math.sqrt(max(value, 0.0)) if loss.root else value
+    for name in resolve_metrics(list(cfg.training.metrics), spec.task):
+        term = metric_term(name, spec.task)
+        value = float(jnp.mean(term.fn(labels, targets, pred)))
+        out[f"test_{term.name}"] = math.sqrt(max(value, 0.0)) if term.root else value
+    return out
+
+
+def train_final(ctx: GuideContext, start: RunConfig, adopted: RunConfig, budget: Budget
+                ) -> tuple[FinalResult, TuningCheck]:
+    """The tuning check, then ``best.keras``, ``final.toml`` and ``final.json``."""
+    from tunelab.model import save_model
+
+    began = time.monotonic()
+    check, configs = tuning_check(ctx, start, adopted, budget)
+    seeds = check.adopted.replicates
+    refit, combine = bool(PROTOCOL["refit"]), PROTOCOL["combine"]
+    protocol = final_protocol(check.adopted, seeds, refit=refit, combine=combine)
+    model, test, members, first = _train_members(ctx, configs[ADOPTED], protocol,
+                                                 "final · best.keras")
+    save_model(model, ctx.run.best_model)
     write_text(ctx.run.final_toml, "# The configuration tunelab guide adopted; run it with"
-               " `tunelab train final.toml`.\n" + dump_config(cfg))
-    tests = main.cohort.evaluate("test")
-    per_slot = [tests.get(o.slot, {}) for o in outcomes]
-    first = per_slot[0]
-    final: dict[str, Any] = {"model": "best.keras", "config": "final.toml", "seed": ctx.seed,
-                             "epochs": main.epochs, f"{ctx.metric}": main.value,
-                             "status": main.status}
-    for key, value in first.items():
-        final[key] = value
-    over: dict[str, Any] = {"n": len(outcomes), "seeds": seeds}
-    for key in first:
-        scores = [p.get(key, math.nan) for p in per_slot]
-        over[f"{key}_mean"] = statistics.fmean(scores)
-        over[f"{key}_std"] = statistics.stdev(scores) if len(scores) > 1 else 0.0
-    final["over_seeds"] = over
-    final["history"] = main.history
-    final["seconds"] = round(time.monotonic() - started, 3)
-    write_json(ctx.run.final_json, final)
-    return final
+               " `tunelab train final.toml`.\n" + dump_config(configs[ADOPTED]))
+    baseline: dict[str, float] = {}
+    if check.start.config != check.adopted.config:
+        base_protocol = final_protocol(check.start, seeds, refit=refit, combine=combine)
+        _, baseline, _, _ = _train_members(ctx, configs[START], base_protocol,
+                                           "final · the start, same protocol")
+    else:
+        baseline = dict(test)
+    final = FinalResult(protocol=protocol, test=test, members_test=members,
+                        baseline_test=baseline, tuning=check, status=str(first.status),
+                        history=first.history, seconds=round(time.monotonic() - began, 3))
+    write_record(ctx.run.final_json, final)
+    return final, check
 
 
 def fold_indices(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -89,36 +206,36 @@ def fold_indices(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
 
 
 def cross_validate(ctx: GuideContext, step: Step, config: RunConfig, label: str
-                   ) -> dict[str, Any]:
+                   ) -> StepDecision:
     """k-fold cross-validation of ``config`` on training + validation data (the test split is
     never touched); return the step's decision record (nothing is adopted)."""
     data = ctx.data
     x = np.concatenate([np.asarray(data.x_train), np.asarray(data.x_val)])
     y = np.concatenate([np.asarray(data.y_train), np.asarray(data.y_val)])
     folds = fold_indices(len(x), step.budget.folds, ctx.seed)
-    seeds = step.budget.seeds
+    seeds = ctx.replicates(step.budget.seeds)
     stats: list[ValueStats] = []
-    ctx.display.phase(f"{step.name} · folds", len(folds) * config.training.epochs)
+    ctx.display.phase(f"{step.name} · folds", None)
     for i, (train, val) in enumerate(folds):
         fold = SimpleNamespace(x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val],
                                x_test=data.x_test, y_test=data.y_test, task=data.task,
                                num_classes=data.num_classes, input_shape=data.input_shape,
                                name=f"{data.name} fold {i + 1}")
-        configs = [config.model_copy(update={"seed": s}) for s in ctx.evidence_seeds(seeds)]
-        offset = i * config.training.epochs
+        done = i
 
-        def tick(n: int, total: int, offset: int = offset) -> None:
-            ctx.display.advance(offset + n)
+        def tick(n: int, total: int, done: int = done) -> None:
+            ctx.display.advance(done * total + n, len(folds) * total)
 
-        outcomes = train_configs(configs, fold, width=seeds, metric=ctx.metric,
-                                 key_fn=ctx.key_fn, on_epoch=tick)
-        stats.append(ValueStats(f"fold {i + 1}", [o.value for o in outcomes]))
+        got = replicate_runs({label: config}, seeds, fold, metric=ctx.metric,
+                             executor=ctx.executor, on_epoch=tick)
+        stats.append(got[label].model_copy(update={"label": f"fold {i + 1}", "config": None}))
     ctx.display.end_phase()
-    means = [s.mean for s in stats]
-    overall = ValueStats(label, means)
+    overall = ValueStats(label=label, scores=[s.mean for s in stats])
     reason = (f"{len(folds)}-fold cross-validation of {label}: {ctx.metric}"
               f" {overall.mean:.4f} ± {overall.std:.4f} across folds (each fold the mean of"
-              f" {seeds} seeds); nothing to adopt")
-    return {"current": label, "candidate": label, "adopted": False, "reason": reason,
-            "values": [overall.to_dict(), *(s.to_dict() for s in stats)],
-            "folds": len(folds), "width": seeds}
+              f" {len(seeds)} replicates); nothing to adopt")
+    return StepDecision(step=step.name, title=step.title, kind=step.kind, metric=ctx.metric,
+                        direction=ctx.direction,
+                        current=label, candidate=label, adopted=False, reason=reason,
+                        values=[overall, *stats], folds=len(folds), width=len(seeds),
+                        config=config.model_dump(mode="json", exclude_none=True))

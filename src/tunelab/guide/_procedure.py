@@ -6,6 +6,13 @@ learning rate), settings it holds ``fixed``, and its ``budget``. Everything else
 configuration adopted so far. Budget levels (``quick``, ``standard``, ``thorough``) are tables
 that override the procedure's budget, and a step may override its own fields per level.
 
+A file is checked in two passes. Its shape (keys, types, ranges) is checked by pydantic
+models that forbid unknown keys; their errors go through :func:`tunelab.config.config_error`,
+as a run configuration's do, so they name the file, the step, the key and what was expected.
+Then each step is resolved at every level and checked against the configuration it would
+start from (search-space names and values, a learning rate to tune), so that a mistake in a
+level not asked for is found too.
+
 Example:
     >>> proc = default_procedure("quick")
     >>> [s.name for s in proc.steps if not s.optional]
@@ -17,16 +24,25 @@ Example:
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from tunelab.config import PRUNERS, SAMPLERS, RunConfig, parse_config, with_overrides
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tunelab.config import PRUNERS, SAMPLERS, RunConfig, config_error, with_overrides
 from tunelab.errors import ConfigError, SpaceError
 from tunelab.study import Categorical, Fixed, Int, Space
 
@@ -46,22 +62,47 @@ __all__ = [
     "parse_procedure",
 ]
 
-LEVELS = ("quick", "standard", "thorough")
-KINDS = ("compare", "learning_rate", "batch_size", "cross_validation")
-RANGE_TESTS = ("none", "once", "per_value")
+Level = Literal["quick", "standard", "thorough"]
+Kind = Literal["compare", "learning_rate", "batch_size", "cross_validation"]
+RangeTestMode = Literal["none", "once", "per_value"]
+
+LEVELS: tuple[str, ...] = get_args(Level)
+KINDS: tuple[str, ...] = get_args(Kind)
+RANGE_TESTS: tuple[str, ...] = get_args(RangeTestMode)
 LR_KEY = "optimizer.learning_rate"
 # A scientific "training.loss" given as this word means: every loss the dataset's task allows.
 TASK_LOSSES = "task"
 STEP_FIELDS = ("name", "kind", "title", "about", "optional", "range_test", "scientific",
                "nuisance", "fixed", "budget", *LEVELS)
 _LEVEL_FIELDS = ("title", "about", "range_test", "scientific", "nuisance", "fixed", "budget")
-_TOP_FIELDS = ("procedure", "start", "budget", "steps")
-_PROCEDURE_FIELDS = ("name", "description")
 _DEFAULT_FILE = "tutorial.toml"
 
 
-@dataclass(frozen=True)
-class Budget:
+class _Strict(BaseModel):
+    # TOML has exact types: `trials = "3"`, `trials = 2.5` or `optional = 1` is a mistake to
+    # report, not a value to convert.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _one_of(allowed: tuple[str, ...], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value.lower() not in allowed:
+            raise ValueError(f"expected {what}, one of {', '.join(allowed)}")
+        return value.lower()
+
+    return AfterValidator(check)
+
+
+_AtLeast0 = Annotated[int, Field(ge=0)]
+_AtLeast1 = Annotated[int, Field(ge=1)]
+_AtLeast2 = Annotated[int, Field(ge=2)]
+_Spread = Annotated[float, Field(ge=1.0)]
+_Sampler = Annotated[str, _one_of(SAMPLERS, "a sampler")]
+_Pruner = Annotated[str, _one_of(PRUNERS, "a pruner")]
+_Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Budget(_Strict):
     """How much work one step may do.
 
     Attributes:
@@ -77,62 +118,163 @@ class Budget:
         folds: Folds of a cross-validation step.
         min_updates: At least this many minibatch updates per trial: on a small dataset a
             step trains for more than ``epochs`` epochs.
+
+    Example:
+        >>> Budget(trials=2).trials, Budget().seeds
+        (2, 3)
     """
 
-    trials: int = 4
-    epochs: int = 20
-    seeds: int = 3
-    finalists: int = 4
-    cohort: int = 16
-    lr_spread: float = 4.0
-    sampler: str = "tpe"
-    pruner: str = "none"
-    patience: int = 5
-    folds: int = 5
-    min_updates: int = 0
+    trials: _AtLeast1 = 4
+    epochs: _AtLeast1 = 20
+    seeds: _AtLeast2 = 3
+    finalists: _AtLeast2 = 4
+    cohort: _AtLeast1 = 16
+    lr_spread: _Spread = 4.0
+    sampler: _Sampler = "tpe"
+    pruner: _Pruner = "none"
+    patience: _AtLeast0 = 5
+    folds: _AtLeast2 = 5
+    min_updates: _AtLeast0 = 0
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))
+        """The budget's field names, in order.
 
-    def updated(self, changes: Mapping[str, Any], where: str) -> Budget:
-        """A copy with ``changes`` applied, each checked; errors name ``where`` and the key."""
-        if not changes:
-            raise ConfigError(
-                f"{where} is empty; give at least one of {', '.join(self.fields())}, or leave"
-                " the table out to keep the budget it would override"
-            )
-        values = dataclasses.asdict(self)
-        for key, value in changes.items():
-            if key not in values:
-                raise ConfigError(f"{where}: unknown key '{key}'; allowed keys: "
-                                  f"{', '.join(self.fields())}")
-            values[key] = _budget_value(key, value, f"{where}.{key}")
-        return Budget(**values)
+        Example:
+            >>> Budget.fields()[:3]
+            ('trials', 'epochs', 'seeds')
+        """
+        return tuple(cls.model_fields)
+
+    def updated(self, changes: Mapping[str, Any], where: str = "budget") -> Budget:
+        """A copy with ``changes`` applied, each checked as a budget table in a file is.
+
+        Raises:
+            ConfigError: ``changes`` is empty, names an unknown field or holds a value out of
+                range; the message starts with ``where`` and names the key.
+
+        Example:
+            >>> Budget().updated({"trials": 2, "sampler": "Random"}).sampler
+            'random'
+        """
+        try:
+            table = _BudgetTable.model_validate(dict(changes))
+        except ValidationError as exc:
+            raise config_error(exc, _BudgetTable, where) from None
+        return table.apply(self)
 
 
 BUDGET_FIELDS = Budget.fields()
 
 
-def _budget_value(key: str, value: Any, where: str) -> Any:
-    if key in ("sampler", "pruner"):
-        allowed = SAMPLERS if key == "sampler" else PRUNERS
-        if not isinstance(value, str) or value.lower() not in allowed:
-            raise ConfigError(f"{where}: expected one of {', '.join(allowed)}, got {value!r}")
-        return value.lower()
-    if key == "lr_spread":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
-            raise ConfigError(f"{where}: must be a number >= 1, got {value!r}")
-        return float(value)
-    least = {"seeds": 2, "finalists": 2, "folds": 2, "patience": 0,
-             "min_updates": 0}.get(key, 1)
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ConfigError(f"{where}: must be an integer >= {least}, got {value!r}")
-    return value
+class _BudgetTable(_Strict):
+    """A budget table in a file: some of the budget's fields, overriding the budget below."""
+
+    trials: _AtLeast1 | None = None
+    epochs: _AtLeast1 | None = None
+    seeds: _AtLeast2 | None = None
+    finalists: _AtLeast2 | None = None
+    cohort: _AtLeast1 | None = None
+    lr_spread: _Spread | None = None
+    sampler: _Sampler | None = None
+    pruner: _Pruner | None = None
+    patience: _AtLeast0 | None = None
+    folds: _AtLeast2 | None = None
+    min_updates: _AtLeast0 | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> _BudgetTable:
+        if not self.model_fields_set:
+            raise ValueError(
+                f"an empty table; give at least one of {', '.join(BUDGET_FIELDS)}, or leave"
+                " the table out to keep the budget it would override"
+            )
+        return self
+
+    def apply(self, base: Budget) -> Budget:
+        """``base`` with this table's fields (level tables, if any, are not applied)."""
+        own = self.model_dump(include=set(BUDGET_FIELDS), exclude_unset=True, exclude_none=True)
+        return base.model_copy(update=own)
 
 
-@dataclass(frozen=True)
-class Step:
+class _TopBudget(_BudgetTable):
+    """The procedure's ``[budget]``: fields for every level, then a table per level."""
+
+    quick: _BudgetTable | None = None
+    standard: _BudgetTable | None = None
+    thorough: _BudgetTable | None = None
+
+    def at(self, level: str) -> Budget:
+        budget = self.apply(Budget())
+        table: _BudgetTable | None = getattr(self, level)
+        return budget if table is None else table.apply(budget)
+
+
+class _LevelTable(_Strict):
+    """A step's ``[steps.<level>]`` table: what the step changes at that budget level."""
+
+    title: str | None = None
+    about: str | None = None
+    range_test: RangeTestMode | None = None
+    scientific: dict[str, Any] | None = None
+    nuisance: dict[str, Any] | None = None
+    fixed: dict[str, Any] | None = None
+    budget: _BudgetTable | None = None
+
+
+class _StepTable(_LevelTable):
+    """One ``[[steps]]`` table as written, before it is resolved for a level."""
+
+    name: _Name
+    kind: Kind = "compare"
+    optional: bool = False
+    quick: _LevelTable | None = None
+    standard: _LevelTable | None = None
+    thorough: _LevelTable | None = None
+
+    def resolved(self, level: str, budget: Budget) -> Step:
+        """The step at ``level``: the level's table over the step's own, budgets stacked."""
+        over: _LevelTable = getattr(self, level) or _LevelTable()
+
+        def pick(key: str) -> Any:
+            value = getattr(over, key)
+            return getattr(self, key) if value is None else value
+
+        for table in (self.budget, over.budget):
+            if table is not None:
+                budget = table.apply(budget)
+        default_test = "once" if self.kind == "learning_rate" else "none"
+        return Step(
+            name=self.name, kind=self.kind, title=pick("title") or self.name,
+            scientific=pick("scientific") or {}, nuisance=pick("nuisance") or {},
+            fixed=pick("fixed") or {}, budget=budget,
+            range_test=pick("range_test") or default_test, optional=self.optional,
+            about=pick("about") or "",
+        )
+
+
+class _ProcedureInfo(_Strict):
+    name: str | None = None
+    description: str = ""
+
+
+class _ProcedureFile(_Strict):
+    """A procedure file's top level; each step is checked on its own (errors name it)."""
+
+    procedure: _ProcedureInfo = Field(default_factory=_ProcedureInfo)
+    start: RunConfig = Field(default_factory=RunConfig)
+    budget: _TopBudget | None = None
+    steps: list[dict[str, Any]] = Field(default_factory=list, validate_default=True)
+
+    @field_validator("steps")
+    @classmethod
+    def _some_steps(cls, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not steps:
+            raise ValueError("got no steps; give at least one [[steps]] table")
+        return steps
+
+
+class Step(BaseModel):
     """One step of a procedure, at one budget level.
 
     Attributes:
@@ -149,16 +291,23 @@ class Step:
             ``per_value`` (one range test per scientific value).
         optional: Run only when asked for by name (``--steps``).
         about: What the step does, in a sentence or two.
+
+    Example:
+        >>> step = Step(name="width", scientific={"model.units": [[32], [64]]})
+        >>> step.kind, step.compares, step.budget.trials
+        ('compare', True, 4)
     """
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     name: str
-    kind: str = "compare"
+    kind: Kind = "compare"
     title: str = ""
-    scientific: dict[str, Any] = field(default_factory=dict)
-    nuisance: dict[str, Any] = field(default_factory=dict)
-    fixed: dict[str, Any] = field(default_factory=dict)
-    budget: Budget = field(default_factory=Budget)
-    range_test: str = "none"
+    scientific: dict[str, Any] = Field(default_factory=dict)
+    nuisance: dict[str, Any] = Field(default_factory=dict)
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    budget: Budget = Field(default_factory=Budget)
+    range_test: RangeTestMode = "none"
     optional: bool = False
     about: str = ""
 
@@ -180,10 +329,8 @@ class Step:
         return Space(expand_losses(self.scientific, task), source=f"step {self.name}")
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: copy.deepcopy(v) for k, v in dataclasses.asdict(self).items()
-               if k != "budget"}
-        out["budget"] = dataclasses.asdict(self.budget)
-        return out
+        """Plain data (TOML-ready) of the step at its level."""
+        return copy.deepcopy(self.model_dump(mode="python"))
 
 
 def task_losses(task: str | None) -> list[str]:
@@ -200,7 +347,12 @@ def task_losses(task: str | None) -> list[str]:
 
 
 def expand_losses(spec: Mapping[str, Any], task: str | None) -> dict[str, Any]:
-    """``spec`` with a ``training.loss = "task"`` entry replaced by the task's losses."""
+    """``spec`` with a ``training.loss = "task"`` entry replaced by the task's losses.
+
+    Example:
+        >>> expand_losses({"training.loss": "task"}, "regression")
+        {'training.loss': ['mse', 'rmse', 'mae']}
+    """
     out = dict(spec)
     value = out.get("training.loss")
     if value == TASK_LOSSES:
@@ -210,8 +362,7 @@ def expand_losses(spec: Mapping[str, Any], task: str | None) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class Procedure:
+class Procedure(BaseModel):
     """A procedure at one budget level: where it starts and its steps, in order.
 
     Attributes:
@@ -222,15 +373,22 @@ class Procedure:
         level: The budget level the steps were resolved for.
         source: The file it came from (named in errors).
         budget: The procedure's own budget at that level (before steps override it).
+
+    Example:
+        >>> proc = default_procedure("quick")
+        >>> proc.level, proc.step("topology").kind
+        ('quick', 'compare')
     """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     description: str
     start: RunConfig
     steps: tuple[Step, ...]
-    level: str
+    level: Level
     source: str
-    budget: Budget = field(default_factory=Budget)
+    budget: Budget = Field(default_factory=Budget)
 
     def step(self, name: str) -> Step:
         """The step called ``name``.
@@ -257,54 +415,9 @@ class Procedure:
             "procedure": {"name": self.name, "description": self.description,
                           "level": self.level},
             "start": self.start.model_dump(mode="json", exclude_none=True),
-            "budget": dataclasses.asdict(self.budget),
+            "budget": self.budget.model_dump(),
             "steps": [s.to_dict() for s in self.steps],
         }
-
-
-def _table(raw: Any, where: str) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: expected a table, got {raw!r}")
-    return dict(raw)
-
-
-def _unknown(table: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
-    extra = sorted(set(table) - set(allowed))
-    if extra:
-        raise ConfigError(f"{where}: unknown key '{extra[0]}'; allowed keys: "
-                          f"{', '.join(allowed)}")
-
-
-def _budget_for(raw: Any, base: Budget, level: str, where: str) -> Budget:
-    """Apply a budget table (common keys, then the level's own table) to ``base``."""
-    table = _table(raw, where)
-    common = {k: v for k, v in table.items() if k not in LEVELS}
-    budget = base.updated(common, where) if common or not table else base
-    if level in table:
-        budget = budget.updated(_table(table[level], f"{where}.{level}"), f"{where}.{level}")
-    for other in LEVELS:
-        if other in table:
-            _table(table[other], f"{where}.{other}")
-    return budget
-
-
-def _check_space(step: Step, start: RunConfig, where: str) -> None:
-    try:
-        space = step.space(source=where)
-        space.check(step_base(step, start))
-    except SpaceError as exc:
-        raise ConfigError(str(exc)) from None
-    both = sorted(set(step.scientific) & set(step.nuisance))
-    if both:
-        raise ConfigError(f"{where}: '{both[0]}' is both scientific and nuisance; a step"
-                          " compares a hyperparameter or tunes it, not both")
-    for name in step.scientific:
-        param = space.params[name]
-        if not isinstance(param, Categorical | Fixed | Int):
-            raise ConfigError(
-                f"{where}.scientific: '{name}' is a continuous range; scientific"
-                " hyperparameters are compared value by value: give a list of choices"
-            )
 
 
 def step_epochs(budget: Budget, train_samples: int, batch_size: int) -> int:
@@ -321,68 +434,41 @@ def step_epochs(budget: Budget, train_samples: int, batch_size: int) -> int:
     return max(budget.epochs, -(-budget.min_updates // per_epoch))
 
 
-def step_base(step: Step, start: RunConfig, train_samples: int = 0) -> RunConfig:
+def step_base(step: Step, start: RunConfig, train_samples: int = 0, *,
+              source: str = "") -> RunConfig:
     """``start`` with the step's fixed settings and epochs, optimizer-specific values cleared
-    when the step searches the optimizer (momentum means nothing to Adam)."""
+    when the step searches the optimizer (momentum means nothing to Adam).
+
+    ``source`` starts the message of a fixed setting that does not fit (default: the step).
+
+    Example:
+        >>> step = Step(name="s", fixed={"schedule.per": "epoch"}, budget=Budget(epochs=3))
+        >>> cfg = step_base(step, RunConfig())
+        >>> cfg.schedule.per, cfg.training.epochs
+        ('epoch', 3)
+    """
     epochs = step_epochs(step.budget, train_samples, start.training.batch_size) \
         if train_samples else step.budget.epochs
+    where = source or f"step {step.name}"
     cfg = with_overrides(start, {"training.epochs": epochs, **step.fixed},
-                         source=f"step {step.name}: fixed")
+                         source=f"{where}: fixed")
     searched = set(step.scientific) | set(step.nuisance)
     if "optimizer.name" in searched:
         cleared = {k: None for k in ("momentum", "rho", "epsilon", "beta_1", "beta_2",
                                      "weight_decay")}
         cfg = with_overrides(cfg, {**{f"optimizer.{k}": v for k, v in cleared.items()},
-                                   "optimizer.nesterov": False}, source=f"step {step.name}")
+                                   "optimizer.nesterov": False}, source=where)
     return cfg
 
 
-def _step(raw: Any, i: int, start: RunConfig, budget: Budget, level: str, source: str) -> Step:
-    where = f"{source}: steps[{i}]"
-    table = _table(raw, where)
-    name = table.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}: every step needs a name = \"...\"")
-    where = f"{source}: steps[{i}] ({name})"
-    _unknown(table, STEP_FIELDS, where)
-    kind = table.get("kind", "compare")
-    if kind not in KINDS:
-        raise ConfigError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
-    fields = {k: v for k, v in table.items() if k not in LEVELS}
-    if level in table:
-        over = _table(table[level], f"{where}.{level}")
-        _unknown(over, _LEVEL_FIELDS, f"{where}.{level}")
-        fields.update({k: v for k, v in over.items() if k != "budget"})
-    step_budget = budget
-    for key, sub in (("budget", table.get("budget")),
-                     (f"{level}.budget", _table(table.get(level, {}), where).get("budget"))):
-        if sub is not None:
-            step_budget = step_budget.updated(_table(sub, f"{where}.{key}"), f"{where}.{key}")
-    default_test = "once" if kind == "learning_rate" else "none"
-    range_test = fields.get("range_test", default_test)
-    if range_test not in RANGE_TESTS:
-        raise ConfigError(f"{where}.range_test: expected one of {', '.join(RANGE_TESTS)},"
-                          f" got {range_test!r}")
-    optional = fields.get("optional", False)
-    if not isinstance(optional, bool):
-        raise ConfigError(f"{where}.optional: expected true or false, got {optional!r}")
-    for key in ("title", "about"):
-        if not isinstance(fields.get(key, ""), str):
-            raise ConfigError(f"{where}.{key}: expected a string, got {fields[key]!r}")
-    step = Step(
-        name=name, kind=kind, title=fields.get("title", "") or name,
-        scientific=_table(fields.get("scientific", {}), f"{where}.scientific"),
-        nuisance=_table(fields.get("nuisance", {}), f"{where}.nuisance"),
-        fixed=_table(fields.get("fixed", {}), f"{where}.fixed"),
-        budget=step_budget, range_test=range_test, optional=optional,
-        about=fields.get("about", ""),
-    )
+def _check_step(step: Step, start: RunConfig, where: str) -> None:
+    """What a step's tables cannot say alone: it fits ``start`` and it can compare."""
+    base = step_base(step, start, source=where)
     if not step.compares:
         if step.scientific or step.nuisance:
             raise ConfigError(f"{where}: a cross_validation step checks the configuration"
                               " adopted so far; it takes no scientific or nuisance table")
-        step_base(step, start)
-        return step
+        return
     if not step.scientific:
         raise ConfigError(f"{where}: no scientific hyperparameters; a step compares values:"
                           " add [steps.scientific] with a list of choices")
@@ -391,8 +477,41 @@ def _step(raw: Any, i: int, start: RunConfig, budget: Budget, level: str, source
             f"{where}: no learning rate to tune; every step that compares values must tune"
             f" '{LR_KEY}' as a nuisance hyperparameter, e.g. under [steps.nuisance]:"
             f" \"{LR_KEY}\" = {{ low = 0.001, high = 1.0, log = true }}")
-    _check_space(step, start, where)
-    return step
+    try:
+        space = step.space(source=where)
+        space.check(base)
+    except SpaceError as exc:
+        raise ConfigError(str(exc)) from None
+    both = sorted(set(step.scientific) & set(step.nuisance))
+    if both:
+        raise ConfigError(f"{where}: '{both[0]}' is both scientific and nuisance; a step"
+                          " compares a hyperparameter or tunes it, not both")
+    for name in step.scientific:
+        if not isinstance(space.params[name], Categorical | Fixed | Int):
+            raise ConfigError(
+                f"{where}.scientific: '{name}' is a continuous range; scientific"
+                " hyperparameters are compared value by value: give a list of choices"
+            )
+
+
+def _step_tables(raw_steps: list[dict[str, Any]], source: str) -> list[tuple[str, _StepTable]]:
+    """Each ``[[steps]]`` table checked, with the name errors give it: ``steps[1] (dropout)``."""
+    tables: list[tuple[str, _StepTable]] = []
+    for i, raw in enumerate(raw_steps):
+        name = raw.get("name")
+        label = f"steps[{i}] ({name.strip()})" if isinstance(name, str) and name.strip() \
+            else f"steps[{i}]"
+        try:
+            tables.append((label, _StepTable.model_validate(raw)))
+        except ValidationError as exc:
+            raise config_error(exc, _StepTable, f"{source}: {label}") from None
+    first: dict[str, int] = {}
+    for i, (_, table) in enumerate(tables):
+        if table.name in first:
+            raise ConfigError(f"{source}: two steps are named {table.name!r} (steps"
+                              f"[{first[table.name]}] and steps[{i}]); step names must differ")
+        first[table.name] = i
+    return tables
 
 
 def parse_procedure(raw: Mapping[str, Any], source: str = "<procedure>",
@@ -402,7 +521,7 @@ def parse_procedure(raw: Mapping[str, Any], source: str = "<procedure>",
     Every budget level is checked, so a mistake in a level not asked for is found too.
 
     Raises:
-        ConfigError: naming ``source``, the step and the key at fault, and how to fix it.
+        ConfigError: naming ``source``, the step and the key at fault, and what was expected.
 
     Example:
         >>> proc = parse_procedure({"steps": [{"name": "width",
@@ -413,32 +532,31 @@ def parse_procedure(raw: Mapping[str, Any], source: str = "<procedure>",
         (2, 'quick')
     """
     if budget not in LEVELS:
-        raise ConfigError(f"budget: expected one of {', '.join(LEVELS)}, got {budget!r}")
-    top = _table(raw, source)
-    _unknown(top, _TOP_FIELDS, source)
-    info = _table(top.get("procedure", {}), f"{source}: [procedure]")
-    _unknown(info, _PROCEDURE_FIELDS, f"{source}: [procedure]")
-    start = parse_config(_table(top.get("start", {}), f"{source}: [start]"),
-                         source=f"{source}: [start]")
-    steps_raw = top.get("steps")
-    if not isinstance(steps_raw, list) or not steps_raw:
-        raise ConfigError(f"{source}: no steps; give at least one [[steps]] table")
-    resolved: list[Step] = []
+        raise ConfigError(f"budget: expected one of {', '.join(LEVELS)}, got {budget!r}"
+                          f" (the level to resolve {source} for)")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: expected a table of [procedure], [start], [budget] and"
+                          f" [[steps]], got {raw!r}")
+    try:
+        top = _ProcedureFile.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise config_error(exc, _ProcedureFile, source) from None
+    tables = _step_tables(top.steps, source)
+    resolved: tuple[Step, ...] = ()
     chosen = Budget()
     for level in LEVELS:
-        base_budget = _budget_for(top["budget"], Budget(), level, f"{source}: [budget]") \
-            if "budget" in top else Budget()
-        steps = [_step(s, i, start, base_budget, level, source) for i, s in enumerate(steps_raw)]
+        base_budget = top.budget.at(level) if top.budget is not None else Budget()
+        steps = []
+        for label, table in tables:
+            step = table.resolved(level, base_budget)
+            at = f" at level {level}" if getattr(table, level) is not None else ""
+            _check_step(step, top.start, f"{source}: {label}{at}")
+            steps.append(step)
         if level == budget:
-            resolved, chosen = steps, base_budget
-    names = [s.name for s in resolved]
-    for n in names:
-        if names.count(n) > 1:
-            raise ConfigError(f"{source}: two steps are named {n!r}; step names must differ")
+            resolved, chosen = tuple(steps), base_budget
     return Procedure(
-        name=str(info.get("name", Path(source).stem)),
-        description=str(info.get("description", "")),
-        start=start, steps=tuple(resolved), level=budget, source=source, budget=chosen,
+        name=top.procedure.name or Path(source).stem, description=top.procedure.description,
+        start=top.start, steps=resolved, level=budget, source=source, budget=chosen,
     )
 
 

@@ -9,7 +9,7 @@ Example:
     ...     "nuisance": {"optimizer.learning_rate": {"low": 0.01, "high": 1.0, "log": True}},
     ...     "budget": {"trials": 2, "epochs": 2, "seeds": 2, "cohort": 4}}]}, budget="quick")
     >>> result = run_guide(proc, run_dir=tempfile.mkdtemp(), progress=False)
-    >>> [s["step"] for s in result.decisions["steps"]]
+    >>> [s.step for s in result.decisions.steps]
     ['width']
     >>> (result.run_dir / "best.keras").is_file()
     True
@@ -32,8 +32,9 @@ from tunelab.errors import ConfigError
 from tunelab.guide._display import GuideDisplay
 from tunelab.guide._final import cross_validate, train_final
 from tunelab.guide._procedure import Procedure, default_procedure, load_procedure
-from tunelab.guide._record import GuideRun, read_json
-from tunelab.guide._step import GuideContext, run_step, step_seconds
+from tunelab.guide._record import GuideRun
+from tunelab.guide._step import GuideContext, run_step
+from tunelab.runs import Decisions, FinalResult, GuideSettings, read_record
 
 __all__ = ["GuideResult", "run_guide"]
 
@@ -46,21 +47,21 @@ class GuideResult:
 
     Attributes:
         run_dir: The run folder.
-        decisions: ``decisions.json``: every step's values, decision and reason.
-        final: ``final.json``: the final model's test evaluation.
+        decisions: ``decisions.json``: every step's values, test, decision and reason, and
+            whether tuning helped.
+        final: ``final.json``: the final model's protocol and test evaluation.
         config: The configuration adopted (``final.toml``).
     """
 
     run_dir: Path
-    decisions: dict[str, Any]
-    final: dict[str, Any]
+    decisions: Decisions
+    final: FinalResult
     config: RunConfig
 
     @property
     def test_accuracy(self) -> float | None:
         """The test accuracy of ``best.keras`` (None for a regression task)."""
-        value = self.final.get("test_accuracy")
-        return None if value is None else float(value)
+        return self.final.test_accuracy
 
 
 def _procedure(procedure: Procedure | str | os.PathLike[str] | None, budget: str) -> Procedure:
@@ -69,10 +70,6 @@ def _procedure(procedure: Procedure | str | os.PathLike[str] | None, budget: str
     if isinstance(procedure, Procedure):
         return procedure
     return load_procedure(procedure, budget)
-
-
-def _facts(decisions: dict[str, Any], **facts: Any) -> dict[str, Any]:
-    return {**facts, **{k: v for k, v in decisions.items() if k not in facts}}
 
 
 def run_guide(
@@ -84,6 +81,8 @@ def run_guide(
     cohort: int | None = None,
     seed: int | None = None,
     run_dir: str | os.PathLike[str] | None = None,
+    executor: str = "local",
+    workers: int = 1,
     progress: bool = True,
     console: Console | None = None,
     on_event: Event | None = None,
@@ -101,6 +100,9 @@ def run_guide(
         run_dir: The run folder (default ``runs/guide-<dataset>-<budget>``). Running again
             on the same folder continues the run: finished steps are reloaded, the current
             step's study resumes after its last finished trial.
+        executor: Where every training of the run happens (studies, re-runs, range tests,
+            the final model): ``local`` or ``processes``.
+        workers: Worker processes for ``executor = "processes"``.
         progress: Show the live display.
         console: Where the display and the decisions go (default standard error).
         on_event: Called with ``(event, data)``: ``trial``, ``evidence``, ``decision``, ...
@@ -110,6 +112,7 @@ def run_guide(
         KeyboardInterrupt: After Ctrl-C, once the finished trials are recorded.
     """
     from tunelab.data import load_dataset
+    from tunelab.execute import make_executor
     from tunelab.study import metric_direction
     from tunelab.train import enable_compilation_cache, structure_key
 
@@ -130,14 +133,15 @@ def run_guide(
     folder = Path(run_dir) if run_dir is not None else Path("runs") / (
         f"guide-{Path(start.data.name).stem}-{proc.level}")
     run = GuideRun(folder)
-    settings = {"dataset": start.data.model_dump(mode="json"), "budget": proc.level,
-                "seed": start.seed, "steps": [s.name for s in chosen],
-                "procedure": proc.to_dict(), "cohort": cohort}
+    settings = GuideSettings(dataset=start.data.model_dump(mode="json"), budget=proc.level,
+                             seed=start.seed, steps=[s.name for s in chosen],
+                             procedure=proc.to_dict(), cohort=cohort)
+    pool = make_executor(executor, workers)
     run.start(settings, tomli_w.dumps(proc.to_dict()))
     emit: Event = on_event or (lambda event, data: None)
     display = GuideDisplay(console, live=progress)
     session = time.monotonic()
-    with display:
+    with display, pool:
         data = load_dataset(start.data, seed=start.seed)
         enable_compilation_cache()
         metric = guide_metric(start, str(data.task))
@@ -146,57 +150,56 @@ def run_guide(
             else 0.0
         ctx = GuideContext(run=run, data=data, task=str(data.task), metric=metric,
                            direction=direction, resolution=resolution, seed=start.seed,
-                           cohort=cohort, display=display, emit=emit, key_fn=structure_key)
-        decisions = _facts(run.decisions(), dataset=data.name, task=str(data.task),
-                           metric=metric, direction=direction, budget=proc.level,
-                           procedure=proc.name)
-        done = {s["step"]: s for s in decisions.get("steps", [])}
+                           cohort=cohort, display=display, emit=emit, key_fn=structure_key,
+                           executor=pool)
+        decisions = run.decisions().model_copy(update={
+            "dataset": str(data.name), "task": str(data.task), "metric": metric,
+            "direction": direction, "budget": proc.level, "procedure": proc.name})
+        done = {s.step: s for s in decisions.steps}
         display.begin(len(chosen), f"tunelab guide · {data.name} · {proc.level} budget ·"
                       f" {len(chosen)} steps · {run.path}")
         current = start
-        width = cohort or (chosen[-1].budget.cohort if chosen else 1)
         for i, step in enumerate(chosen):
             index = proc.steps.index(step) + 1
             if step.name in done:
-                record = done[step.name]
-                current = RunConfig.model_validate(record["config"])
-                width = int(record.get("width", width))
+                current = RunConfig.model_validate(done[step.name].config)
                 display.note(f"step {i + 1}/{len(chosen)} · {step.name}: finished before,"
                              " reloaded")
                 continue
             display.step(i, len(chosen), step.name, step.title)
             emit("step", {"step": step.name, "index": i})
+            step_dir = run.step_dir(index, step.name)
             if step.compares:
                 record, current = run_step(ctx, index, step, current)
             else:
-                folder_ = run.step_dir(index, step.name)
-                folder_.mkdir(parents=True, exist_ok=True)
+                step_dir.mkdir(parents=True, exist_ok=True)
                 began = time.monotonic()
                 try:
                     record = cross_validate(ctx, step, current, "the configuration adopted")
                 finally:
-                    run.add_seconds(folder_, time.monotonic() - began)
-                record["config"] = current.model_dump(mode="json", exclude_none=True)
-            width = int(record.get("width", width))
-            record = {"step": step.name, "title": step.title, "kind": step.kind,
-                      "scientific": list(step.scientific), "nuisance": list(step.nuisance),
-                      "metric": metric, "direction": direction, **record,
-                      "seconds": step_seconds(run.step_dir(index, step.name))}
-            decisions["steps"] = [*decisions.get("steps", []), record]
+                    run.add_seconds(step_dir, time.monotonic() - began)
+            record = record.model_copy(update={"seconds": run.step_seconds(step_dir)})
+            decisions.steps = [*decisions.steps, record]
             run.save_decisions(decisions)
             display.decision(record)
-            emit("decision", record)
+            emit("decision", record.model_dump(mode="json"))
         display.finish_steps(len(chosen))
-        final = read_json(run.final_json)
-        if not (isinstance(final, dict) and run.best_model.is_file()):
-            final = train_final(ctx, current, width)
-        total = sum(float(s.get("seconds", 0.0)) for s in decisions["steps"])
-        decisions.update({"test_accuracy": final.get("test_accuracy"),
-                          "test_loss": final.get("test_loss"),
-                          "wall_seconds": round(total + float(final.get("seconds", 0.0)), 3),
-                          "session_seconds": round(time.monotonic() - session, 3)})
+        final = read_record(run.final_json, FinalResult)
+        if final is None or final.tuning is None or not run.best_model.is_file():
+            last = next((s for s in reversed(chosen) if s.compares), chosen[-1])
+            final, _ = train_final(ctx, start, current, last.budget)
+        assert final.tuning is not None
+        total = sum(s.seconds for s in decisions.steps)
+        decisions = decisions.model_copy(update={
+            "tuning": final.tuning,
+            "test_accuracy": final.test.get("test_accuracy", float("nan")),
+            "test_loss": final.test.get("test_loss", float("nan")),
+            "baseline_test_accuracy": final.baseline_test.get("test_accuracy", float("nan")),
+            "wall_seconds": round(total + final.seconds, 3),
+            "session_seconds": round(time.monotonic() - session, 3)})
         run.save_decisions(decisions)
-        emit("final", final)
+        display.note(f"[bold]did tuning help?[/] {final.tuning.summary}")
+        emit("final", final.model_dump(mode="json"))
     return GuideResult(run.path, decisions, final, current)
 
 

@@ -40,7 +40,7 @@ from tunelab.guide._design import (
 from tunelab.guide._evidence import reduce_of
 from tunelab.guide._lr_range import RangeTest, lr_range_test, plot_range_test
 from tunelab.guide._procedure import LR_KEY, Step, expand_losses, step_base
-from tunelab.guide._record import read_json
+from tunelab.runs import RangeTests, RunLayout, read_record, write_record
 from tunelab.study import Float, Space
 
 __all__ = ["StepPlan", "learning_rate_centres", "plan_step", "run_study"]
@@ -117,17 +117,16 @@ def _test_key(cfg: RunConfig) -> str:
 
 def learning_rate_centres(plan: StepPlan, data: Any, folder: Path, current: RunConfig,
                           cache_path: Path | None = None,
-                          on_test: Callable[[int, int], None] | None = None
-                          ) -> dict[str, float]:
+                          on_test: Callable[[int, int], None] | None = None,
+                          executor: Any = None) -> dict[str, float]:
     """The learning rate each value's trials centre on, range tests run (or reloaded) here.
 
     ``once``: one range test of the current value; ``per_value``: one per distinct
     configuration; ``none``: the current rate (a batch-size step scales it by the square
     root of the batch-size ratio). Results are cached in ``cache_path`` (any step reuses
-    them) and the step's own are listed in its ``lr_range.json``.
+    them) and the step's own are listed in its ``lr_range.json``. The tests train through
+    ``executor`` like everything else.
     """
-    from tunelab._files import write_json
-
     step = plan.step
     lr_now = _current_lr(current)
     if step.range_test == "none":
@@ -139,7 +138,7 @@ def learning_rate_centres(plan: StepPlan, data: Any, folder: Path, current: RunC
     chosen = plan.values if step.range_test == "per_value" else \
         [plan.incumbent or plan.values[0]]
     cache_path = cache_path or folder / "range_tests.json"
-    cache = read_json(cache_path) or {}
+    cache = read_record(cache_path, RangeTests) or RangeTests()
     tests: dict[str, RangeTest] = {}
     keys: dict[str, str] = {}
     for i, value in enumerate(chosen):
@@ -148,20 +147,21 @@ def learning_rate_centres(plan: StepPlan, data: Any, folder: Path, current: RunC
         keys[value.label] = key
         if key in tests:
             continue
-        if key in cache:
-            tests[key] = RangeTest.from_dict(cache[key])
+        if key in cache.tests:
+            tests[key] = cache.tests[key]
             continue
         if on_test is not None:
             on_test(i, len(chosen))
-        result = lr_range_test(cfg, data)
+        result = lr_range_test(cfg, data, executor=executor)
         name = "lr_range.png" if step.range_test == "once" else f"lr_range-{len(tests) + 1}.png"
         plot_range_test(result, folder / name, f"Learning-rate range test · {value.label}")
-        result.extra = {"value": value.label, "plot": f"{folder.name}/{name}"}
+        result = result.model_copy(update={"value": value.label,
+                                           "plot": f"{folder.name}/{name}"})
         tests[key] = result
-        cache[key] = result.to_dict()
-        write_json(cache_path, cache)
+        cache.tests[key] = result
+        write_record(cache_path, cache)
     plan.tests = tests
-    write_json(folder / "lr_range.json", {"tests": [t.to_dict() for t in tests.values()]})
+    write_record(RunLayout.lr_range_json(folder), RangeTests(tests=tests))
     if step.range_test == "once":
         centre = tests[keys[chosen[0].label]].suggested
         return {v.label: centre for v in plan.values}
@@ -171,7 +171,7 @@ def learning_rate_centres(plan: StepPlan, data: Any, folder: Path, current: RunC
 def _prepare_storage(folder: Path) -> str:
     """The step's SQLite URL, the database switched to write-ahead logging once."""
     folder.mkdir(parents=True, exist_ok=True)
-    db = folder / "study.db"
+    db = RunLayout(folder).study_db
     if not db.exists():
         with sqlite3.connect(db) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -211,7 +211,7 @@ def study_width(plan: StepPlan, cohort: int, key_fn: Callable[[RunConfig], Hasha
 
 def run_study(plan: StepPlan, folder: Path, *, metric: str, direction: str, seed: int,
               width: int, lr_by_value: dict[str, float] | None,
-              on_progress: Callable[[Any], None] | None = None) -> Any:
+              on_progress: Callable[[Any], None] | None = None, executor: Any = None) -> Any:
     """Queue the design and run (or resume) the step's study; return its ``StudyResult``."""
     from tunelab.study import tune
 
@@ -229,4 +229,4 @@ def run_study(plan: StepPlan, folder: Path, *, metric: str, direction: str, seed
         "direction": direction, "reduce": reduce_of(plan.base), "seed": seed,
     }}
     return tune(config, space=plan.space, run_dir=folder, progress=False,
-                on_progress=on_progress)
+                on_progress=on_progress, executor=executor)

@@ -4,8 +4,9 @@ The tutorial starts with the Beale function, a test function that "assesses how 
 optimization algorithms perform when in flat regions with very shallow gradients", and
 compares optimizers on convergence, precision, robustness and cost. This package makes that a
 tool: the 20 standard test functions (pure JAX, so gradients are exact), scipy's ``minimize``
-on any of them, and a race of gradient methods (optax, vectorised with ``jax.vmap``), scipy
-methods and Optuna samplers measured as COCO measures them.
+on any of them, and a race of gradient methods (the optimizers tunelab trains with, from
+:mod:`tunelab.optim`, vectorised with ``jax.vmap``), scipy methods and Optuna samplers
+measured as COCO measures them.
 
 Example:
     >>> from tunelab.landscapes import minimize
@@ -24,6 +25,7 @@ from tunelab.landscapes._optimizers import (
     GRADIENT_OPTIMIZERS,
     LR_GRID,
     OPTIMIZERS,
+    RACE_VARIANTS,
     SAMPLERS,
     SCIPY_METHODS,
     resolve_optimizers,
@@ -38,6 +40,7 @@ __all__ = [
     "LR_GRID",
     "METHODS",
     "OPTIMIZERS",
+    "RACE_VARIANTS",
     "SAMPLERS",
     "SCIPY_METHODS",
     "TARGETS",

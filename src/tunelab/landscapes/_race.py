@@ -29,6 +29,7 @@ from tunelab.landscapes._optimizers import (
     GRADIENT_OPTIMIZERS,
     LR_GRID,
     family_of,
+    gradient_settings,
     resolve_optimizers,
 )
 from tunelab.landscapes._problem import Problem, problem_from
@@ -52,7 +53,7 @@ class RaceResult:
     Example:
         >>> r = race(["booth"], ["adam", "L-BFGS-B"], starts=2, budget=50)
         >>> [row["optimizer"] for row in r.table]
-        ['adam', 'L-BFGS-B']
+        ['Adam', 'L-BFGS-B']
     """
 
     run_sets: list[RunSet]
@@ -178,8 +179,9 @@ def race(
     Args:
         functions: function names (default: all 20); for ``suite="bbob"``, BBOB numbers such as
             ``"f1"`` (default: all 24).
-        optimizers: optimizer or family names (default: every optimizer; for BBOB every
-            scipy method and sampler).
+        optimizers: optimizer or family names, any case (default: every optimizer; for BBOB
+            every scipy method and sampler). The gradient family is tunelab's training
+            optimizers at their Keras defaults (see ``_optimizers``).
         starts: runs per (function, optimizer), each from its own uniform start in the domain.
         budget: evaluations per run (a gradient step is one evaluation of f and its gradient).
         seed: seeds the starts and the samplers.
@@ -269,5 +271,6 @@ def race(
         "lr_grid": [float(v) for v in lr_grid] if grad_names else [],
         "scipy_options": {n: SCIPY_OPTIONS[n] for n in other if n in SCIPY_OPTIONS},
         "gradient_optimizers": [n for n in GRADIENT_OPTIMIZERS if n in grad_names],
+        "gradient_settings": {n: gradient_settings(n) for n in grad_names},
     }
     return RaceResult(ordered, problems, settings, timing)

@@ -24,7 +24,7 @@ from tunelab.model._build import (  # noqa: E402
     num_outputs,
 )
 from tunelab.model._dropout import SlotDropout  # noqa: E402
-from tunelab.model._export import export_model, save_model  # noqa: E402
+from tunelab.model._export import ensemble_model, export_model, save_model  # noqa: E402
 from tunelab.model._losses import (  # noqa: E402
     LOSSES_BY_TASK,
     METRICS_BY_TASK,
@@ -48,6 +48,7 @@ __all__ = [
     "Term",
     "build_model",
     "dense_targets",
+    "ensemble_model",
     "export_model",
     "hidden_widths",
     "initial_values",

@@ -22,7 +22,7 @@ from tunelab.config import ModelConfig
 from tunelab.errors import ConfigError
 from tunelab.model._build import Builder, ModelSpec, build_model
 
-__all__ = ["export_model", "save_model"]
+__all__ = ["ensemble_model", "export_model", "save_model"]
 
 
 def export_model(
@@ -76,6 +76,30 @@ def export_model(
             )
         var.assign(arr)
     return model
+
+
+def ensemble_model(members: Sequence[keras.Model], name: str = "ensemble") -> keras.Model:
+    """One Keras model whose output is the mean of ``members``' outputs (same input shape).
+
+    Averaging the predicted probabilities of a few independently trained networks is the
+    plain way to spend several replicates on one final model; the result is a standard
+    functional model (``keras.saving.load_model`` opens it without tunelab).
+
+    Example:
+        >>> a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        >>> b = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        >>> ensemble_model([a, b]).output_shape
+        (None, 2)
+    """
+    if not members:
+        raise ConfigError("an ensemble needs at least one member")
+    if len(members) == 1:
+        return members[0]
+    inputs = keras.Input(shape=tuple(members[0].input_shape[1:]), name="inputs")
+    outputs = [m(inputs) for m in members]
+    for i, m in enumerate(members):
+        m.name = f"member_{i}"  # unique layer names inside the functional model
+    return keras.Model(inputs, keras.layers.Average(name="average")(outputs), name=name)
 
 
 def save_model(model: keras.Model, path: str | os.PathLike[str]) -> Path:

@@ -61,55 +61,65 @@ KERAS_DEFAULTS: dict[str, dict[str, float]] = {
 _ADAGRAD_INITIAL_ACCUMULATOR = 0.1  # Keras's initial_accumulator_value
 
 
-def _keras2_decay(learning_rate: Any, decay: Any) -> Callable[[Any], Any]:
-    return lambda count: learning_rate / (1.0 + decay * count)
+def _keras2_decay(learning_rate: Any, decay: Any, growth: Any = 1.0) -> Callable[[Any], Any]:
+    # Keras 2's per-step decay, times ``growth ** step`` (1 except in a learning-rate range
+    # test, whose sweep is this per-step exponential inside the optimizer state).
+    return lambda count: learning_rate * growth ** count / (1.0 + decay * count)
 
 
-def _sgd(learning_rate: Any, decay: Any, momentum: Any, *, nesterov: bool) -> Any:
-    return optax.chain(optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay)),
+def _sgd(learning_rate: Any, decay: Any, momentum: Any, growth: Any = 1.0, *,
+         nesterov: bool) -> Any:
+    return optax.chain(optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay, growth)),
                        optax.trace(decay=momentum, nesterov=nesterov))
 
 
-def _rmsprop(learning_rate: Any, decay: Any, rho: Any, momentum: Any, epsilon: Any) -> Any:
+def _rmsprop(learning_rate: Any, decay: Any, rho: Any, momentum: Any, epsilon: Any,
+             growth: Any = 1.0) -> Any:
     return optax.chain(
         optax.scale_by_rms(decay=rho, eps=epsilon, initial_scale=0.0, eps_in_sqrt=True),
-        optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay)),
+        optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay, growth)),
         optax.trace(decay=momentum, nesterov=False),
     )
 
 
-def _adam(learning_rate: Any, decay: Any, beta_1: Any, beta_2: Any, epsilon: Any) -> Any:
+def _adam(learning_rate: Any, decay: Any, beta_1: Any, beta_2: Any, epsilon: Any,
+          growth: Any = 1.0) -> Any:
     return optax.chain(scale_by_keras_adam(b1=beta_1, b2=beta_2, eps=epsilon),
-                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay)))
+                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay, growth)))
 
 
 def _adamw(learning_rate: Any, decay: Any, beta_1: Any, beta_2: Any, epsilon: Any,
-           weight_decay: Any) -> Any:
+           weight_decay: Any,
+           growth: Any = 1.0) -> Any:
     return optax.chain(scale_by_keras_adam(b1=beta_1, b2=beta_2, eps=epsilon),
                        optax.add_decayed_weights(weight_decay),
-                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay)))
+                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay, growth)))
 
 
-def _adagrad(learning_rate: Any, decay: Any, epsilon: Any) -> Any:
+def _adagrad(learning_rate: Any, decay: Any, epsilon: Any,
+             growth: Any = 1.0) -> Any:
     return optax.chain(
         optax.scale_by_rss(initial_accumulator_value=_ADAGRAD_INITIAL_ACCUMULATOR, eps=epsilon),
-        optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay)),
+        optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay, growth)),
     )
 
 
-def _adadelta(learning_rate: Any, decay: Any, rho: Any, epsilon: Any) -> Any:
+def _adadelta(learning_rate: Any, decay: Any, rho: Any, epsilon: Any,
+              growth: Any = 1.0) -> Any:
     return optax.chain(optax.scale_by_adadelta(rho=rho, eps=epsilon),
-                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay)))
+                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay, growth)))
 
 
-def _adamax(learning_rate: Any, decay: Any, beta_1: Any, beta_2: Any, epsilon: Any) -> Any:
+def _adamax(learning_rate: Any, decay: Any, beta_1: Any, beta_2: Any, epsilon: Any,
+            growth: Any = 1.0) -> Any:
     return optax.chain(optax.scale_by_adamax(b1=beta_1, b2=beta_2, eps=epsilon),
-                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay)))
+                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay, growth)))
 
 
-def _nadam(learning_rate: Any, decay: Any, beta_1: Any, beta_2: Any, epsilon: Any) -> Any:
+def _nadam(learning_rate: Any, decay: Any, beta_1: Any, beta_2: Any, epsilon: Any,
+           growth: Any = 1.0) -> Any:
     return optax.chain(scale_by_keras_nadam(b1=beta_1, b2=beta_2, eps=epsilon),
-                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay)))
+                       optax.scale_by_learning_rate(_keras2_decay(learning_rate, decay, growth)))
 
 
 _FACTORIES: dict[str, Callable[..., Any]] = {
@@ -182,8 +192,8 @@ def make_optimizer(name: str, *, nesterov: bool = False) -> Callable[..., Any]:
     """
     factory = _FACTORIES[name]
     if name == "SGD":
-        def sgd(learning_rate: Any, decay: Any, momentum: Any) -> Any:
-            return _sgd(learning_rate, decay, momentum, nesterov=nesterov)
+        def sgd(learning_rate: Any, decay: Any, momentum: Any, growth: Any = 1.0) -> Any:
+            return _sgd(learning_rate, decay, momentum, growth, nesterov=nesterov)
         factory = sgd
     return optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)
 

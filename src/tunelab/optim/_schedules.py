@@ -63,8 +63,8 @@ def step_growth(schedule: ScheduleConfig) -> float:
     """The per-step factor of the rate: ``schedule.growth`` for ``range_test``, else 1.
 
     Example:
-        >>> step_growth(ScheduleConfig(name="range_test", growth=1.1)), step_growth(ScheduleConfig())
-        (1.1, 1.0)
+        >>> step_growth(ScheduleConfig(name="range_test", growth=1.1))
+        1.1
     """
     return float(schedule.growth) if schedule.name == "range_test" else 1.0
 

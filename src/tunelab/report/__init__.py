@@ -1,11 +1,11 @@
 """Reports: diagnoses of curves and studies, figures, and one self-contained HTML page.
 
 Build a :class:`ReportData` (or read one from a run folder with :func:`read_run`) and render it
-with :func:`render_report`; :func:`write_report` does both for a run folder.
+with :func:`render_report`; :func:`write_report` does both for a run folder. A guide run's steps,
+tuning check and final model are the records of :mod:`tunelab.runs`, read as the guide wrote them.
 """
 
 from tunelab.report._data import (
-    BatchSizeRow,
     Finding,
     GuideStep,
     Image,
@@ -15,7 +15,6 @@ from tunelab.report._data import (
     StudySection,
     Summary,
     TrainingCurves,
-    ValueStats,
     library_versions,
 )
 from tunelab.report._diagnose_history import (
@@ -50,7 +49,6 @@ from tunelab.report._render import diagnose, render_report
 from tunelab.report._study_figures import PlotlyFigure, StudyFigures, plotly_js, study_figures
 
 __all__ = [
-    "BatchSizeRow",
     "Finding",
     "GuideStep",
     "Image",
@@ -62,7 +60,6 @@ __all__ = [
     "StudySection",
     "Summary",
     "TrainingCurves",
-    "ValueStats",
     "batch_size_png",
     "check_failures",
     "check_noisy",

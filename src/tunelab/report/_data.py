@@ -2,7 +2,9 @@
 
 A run folder (``tunelab train``, ``tune``, ``guide`` or ``landscape race``) is read into these
 dataclasses by :func:`tunelab.report.read_run`; anything else (a notebook, a script) can fill them
-by hand and call :func:`tunelab.report.render_report`.
+by hand and call :func:`tunelab.report.render_report`. A guide run's parts are the records the
+guide itself writes (:mod:`tunelab.runs`: ``StepDecision``, ``TuningCheck``, ``FinalResult``),
+held as they are: the report never describes their format a second time.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from tunelab.runs import FinalResult, StepDecision, TuningCheck
+
 if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "BatchSizeRow",
     "Finding",
     "GuideStep",
     "Image",
@@ -28,7 +31,6 @@ __all__ = [
     "StudySection",
     "Summary",
     "TrainingCurves",
-    "ValueStats",
     "library_versions",
 ]
 
@@ -154,84 +156,67 @@ class StudySection:
 
 
 @dataclass
-class ValueStats:
-    """One scientific value of a guide step, re-run over seeds: mean ± std over ``n`` runs."""
-
-    value: str
-    mean: float
-    std: float
-    n: int
-
-    def __post_init__(self) -> None:
-        self.mean = _as_float(self.mean)
-        self.std = _as_float(self.std)
-
-
-@dataclass
-class BatchSizeRow:
-    """One row of the batch-size step's table: throughput against accuracy."""
-
-    batch_size: int
-    seconds_per_epoch: float
-    accuracy: float
-    accuracy_std: float | None = None
-
-    def __post_init__(self) -> None:
-        self.seconds_per_epoch = _as_float(self.seconds_per_epoch)
-        self.accuracy = _as_float(self.accuracy)
-
-
-@dataclass
 class GuideStep:
-    """One step of a guide run and its adoption decision, as ``decisions.json`` stores it.
+    """One step of a guide run on the page: the guide's own record of it, and its pictures.
 
-    ``decisions.json`` in a guide run folder is a JSON object ``{"steps": [STEP, ...]}`` (a bare
-    list of steps is accepted too); each STEP is an object with these keys:
+    The record is the :class:`tunelab.runs.StepDecision` the guide wrote into
+    ``decisions.json``: each value compared (:class:`tunelab.runs.ValueStats`: its scores over
+    replicates, mean ± std and n), the test that decided (``comparison``, None for a step with
+    nothing to compare), whether the candidate was adopted and why, and the batch-size table.
 
-    - ``step`` (str): the step's name, e.g. ``"topology"``.
-    - ``scientific`` (list of str): the scientific hyperparameters it compared.
-    - ``metric`` (str, default ``"val_accuracy"``) and ``direction`` (``"maximize"`` or
-      ``"minimize"``, default ``"maximize"``): what the comparison is on.
-    - ``values`` (list): per scientific value, ``{"value": str, "mean": float, "std": float,
-      "n": int}``: the best configuration of that value re-run over ``n`` seeds.
-    - ``current`` (str) and ``candidate`` (str): the value adopted so far and the best
-      challenger, as they appear among ``values``.
-    - ``adopted`` (bool): whether the candidate replaced the current value.
-    - ``reason`` (str): why, in plain words, with the numbers.
-    - ``study`` (str, optional): the name of the step's Optuna study in ``study.db``.
-    - ``batch_sizes`` (list, optional, the batch-size step): ``{"batch_size": int,
-      "seconds_per_epoch": float, "accuracy": float, "accuracy_std": float (optional)}``.
-    - ``title`` (str, optional): a longer name for the step.
-    - ``folder`` (str, optional): the step's folder, relative to ``decisions.json``; its PNG
-      pictures (such as the learning-rate range test) are shown with the step.
-    - ``trials`` (object, optional): the step's trials by state; ``seconds``,
-      ``compile_seconds``, ``train_seconds``, ``mean_cohort_width`` (optional numbers) and
-      ``range_tests`` (optional list of ``{"suggested": float, "stop_reason": str, ...}``) are
-      shown as the step's details.
-
-    Numbers may be ``null`` (a NaN, such as the spread of a single run).
+    Attributes:
+        decision: The step's record.
+        images: Pictures shown with the step, such as its learning-rate range test.
 
     Example:
-        >>> s = GuideStep("topology", ["units"], [ValueStats("64", 0.97, 0.004, 3)],
-        ...               current="64", candidate="64", adopted=False, reason="no change")
-        >>> s.values[0].mean
-        0.97
+        >>> from tunelab.runs import StepDecision, ValueStats
+        >>> step = GuideStep(StepDecision(
+        ...     step="topology", current="units [64]", candidate="units [64]", adopted=False,
+        ...     reason="kept units [64]: nothing else was tried",
+        ...     values=[ValueStats(label="units [64]", scores=[0.97, 0.96, 0.98])]))
+        >>> step.name, step.decision.values[0].text()
+        ('topology', '0.9700 ± 0.0100 (n=3)')
     """
 
-    name: str
-    scientific: list[str]
-    values: list[ValueStats]
-    current: str
-    candidate: str
-    adopted: bool
-    reason: str
-    metric: str = "val_accuracy"
-    direction: Literal["maximize", "minimize"] = "maximize"
-    study: str | None = None
-    batch_sizes: list[BatchSizeRow] = field(default_factory=list)
-    title: str | None = None
+    decision: StepDecision
     images: list[Image] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The step's name, e.g. ``"topology"``."""
+        return self.decision.step
+
+    def details(self) -> dict[str, Any]:
+        """The step's trials, times, cohort width and range tests, by label, as the page lists them.
+
+        Example:
+            >>> from tunelab.runs import StepDecision
+            >>> GuideStep(StepDecision(step="s", current="a", candidate="a", adopted=False,
+            ...                        reason="kept", trials={"complete": 4, "pruned": 0},
+            ...                        seconds=12.345)).details()
+            {'trials': '4 complete', 'step time (s)': 12.35}
+        """
+        d = self.decision
+        details: dict[str, Any] = {}
+        if any(d.trials.values()):
+            details["trials"] = ", ".join(f"{n} {state}" for state, n in d.trials.items() if n)
+        for label, value in (("step time (s)", d.seconds), ("compile time (s)", d.compile_seconds),
+                             ("training time (s)", d.train_seconds),
+                             ("mean cohort width", d.mean_cohort_width)):
+            if math.isfinite(value) and value:
+                details[label] = round(float(value), 2)
+        if d.values_compared is not None:
+            details["values compared"] = d.values_compared
+        if d.folds is not None:
+            details["folds"] = d.folds
+        for i, test in enumerate(d.range_tests):
+            # Not test.summary(): a decision keeps its range tests without their curves, so
+            # the step count there would read 0.
+            name = "range test" if len(d.range_tests) == 1 else f"range test {i + 1}"
+            details[name] = ((f"{test.value}: " if test.value else "")
+                             + f"suggested learning rate {test.suggested:.3g} (lowest loss at"
+                             f" {test.min_loss_lr:.3g}; {test.stop_reason})")
+        return details
 
 
 @dataclass
@@ -290,7 +275,8 @@ class Summary:
             ``retried``, ``running`` (filled from the studies when left empty).
         wall_seconds: Wall time of the run (filled from the studies when left ``None``).
         versions: tunelab's and the libraries' versions (filled at construction).
-        test_accuracy: The final model's accuracy on the test split, if measured.
+        test_accuracy: The final model's accuracy on the test split, if measured (filled from
+            ``ReportData.final`` when left ``None``).
         details: Further facts shown in the summary table, by label (e.g. compile time).
     """
 
@@ -319,13 +305,18 @@ class ReportData:
         curves: Training curves to draw, best first (each is also diagnosed).
         studies: Optuna studies to draw (each is also diagnosed).
         guide: A guide run's steps, in order.
+        tuning: A guide run's check of whether tuning helped: the starting and the adopted
+            configuration on the same replicates (the "Did tuning help?" section).
+        final: A guide run's final model: how it was trained and its test scores, with the
+            starting configuration's by the same protocol (the "Final model" section); its
+            test accuracy fills ``summary.test_accuracy`` when that is left ``None``.
         races: Landscape races.
         findings: Diagnoses made elsewhere, shown with those the report makes itself.
 
     Example:
         >>> data = ReportData("digits", Summary(kind="train", dataset="digits"))
-        >>> data.summary.kind
-        'train'
+        >>> data.summary.kind, data.tuning is None
+        ('train', True)
     """
 
     title: str
@@ -333,10 +324,7 @@ class ReportData:
     curves: list[TrainingCurves] = field(default_factory=list)
     studies: list[StudySection] = field(default_factory=list)
     guide: list[GuideStep] = field(default_factory=list)
+    tuning: TuningCheck | None = None
+    final: FinalResult | None = None
     races: list[LandscapeRace] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-
-
-def _as_float(x: Any) -> float:
-    # JSON stores NaN as null; keep it a float so arithmetic and formatting never fail.
-    return math.nan if x is None else float(x)

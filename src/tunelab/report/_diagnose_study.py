@@ -12,6 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from tunelab.report._data import Finding, Severity
+from tunelab.study import RETRIED_ATTR
 
 if TYPE_CHECKING:
     import optuna
@@ -56,11 +57,8 @@ def failure_reason(trial: FrozenTrial) -> str:
     return str(reason) if reason else "unknown"
 
 
-# A trial interrupted by a dead process is marked failed with this user attribute and run again
-# (see tunelab.study): it is not a failure of its configuration.
-RETRIED_ATTR = "tunelab_retried"
-
-
+# A trial stopped unfinished (a dead process, Ctrl-C) is marked failed with RETRIED_ATTR and run
+# again (see tunelab.study): it is not a failure of its configuration.
 def _is_retried(trial: FrozenTrial) -> bool:
     return bool(trial.user_attrs.get(RETRIED_ATTR))
 

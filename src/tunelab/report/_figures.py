@@ -1,7 +1,8 @@
 """Static figures as PNG bytes, drawn with matplotlib's Agg canvas (no display, no global state).
 
 Training curves plot the values themselves (loss, metric, learning rate per epoch), not their
-square roots.
+square roots. A guide step's figures draw its record (:class:`tunelab.runs.StepDecision`) as the
+guide wrote it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tunelab.report._data import BatchSizeRow, GuideStep, TrainingCurves
+from tunelab.report._data import TrainingCurves
+from tunelab.runs import BatchRow, StepDecision
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -124,20 +126,21 @@ def curves_figure(curves: TrainingCurves) -> Figure:
     return fig
 
 
-def guide_step_png(step: GuideStep) -> bytes:
-    """Each scientific value's mean ± std over seeds: candidate green, current red.
+def guide_step_png(step: StepDecision) -> bytes:
+    """Each value's mean ± std over replicates: candidate green, current red.
 
     Example:
-        >>> from tunelab.report import ValueStats
-        >>> step = GuideStep("topology", ["units"],
-        ...                  [ValueStats("32", 0.95, 0.01, 3), ValueStats("64", 0.97, 0.004, 3)],
-        ...                  current="32", candidate="64", adopted=True, reason="better")
+        >>> from tunelab.runs import ValueStats
+        >>> step = StepDecision(step="topology", current="32", candidate="64", adopted=True,
+        ...                     reason="better",
+        ...                     values=[ValueStats(label="32", scores=[0.95, 0.94, 0.96]),
+        ...                             ValueStats(label="64", scores=[0.97, 0.97, 0.98])])
         >>> guide_step_png(step)[:4]
         b'\\x89PNG'
     """
     # Horizontal: the values' labels ("optimizer SGD · nesterov true · ...") read left of
     # their points, wrapped, instead of colliding under the axis.
-    labels = [textwrap.fill(v.value, _LABEL_WIDTH) for v in step.values]
+    labels = [textwrap.fill(v.label, _LABEL_WIDTH) for v in step.values]
     lines = [label.count("\n") + 1 for label in labels]
     widest = max((len(line) for label in labels for line in label.splitlines()), default=1)
     left = 0.35 + 0.075 * widest
@@ -147,62 +150,91 @@ def guide_step_png(step: GuideStep) -> bytes:
                         bottom=0.55 / height, top=1 - 0.4 / height)
     y = list(range(len(step.values)))[::-1]  # the first value on top, as in the table
     for yi, stats in zip(y, step.values, strict=True):
-        colour = (_ACCENT if stats.value == step.candidate else
-                  _VAL if stats.value == step.current else _TRAIN)
-        ax.errorbar([stats.mean], [yi], xerr=[0 if math.isnan(stats.std) else stats.std],
+        colour = (_ACCENT if stats.label == step.candidate else
+                  _VAL if stats.label == step.current else _TRAIN)
+        ax.errorbar([stats.mean], [yi], xerr=[stats.std if math.isfinite(stats.std) else 0],
                     fmt="o", color=colour, capsize=4)
     ax.set_yticks(y, labels, fontsize="small")
     ax.set_ylim(-0.6, len(y) - 0.4)
-    ax.set_xlabel(f"{step.metric} (mean ± std over seeds)")
-    ax.set_title(step.name)
+    ax.set_xlabel(f"{step.metric} (mean ± std over replicates)")
+    ax.set_title(step.step)
     ax.grid(alpha=0.3, axis="x")
     return _png(fig)
 
 
-def pareto_mask(rows: Sequence[BatchSizeRow]) -> list[bool]:
+def _times(rows: Sequence[BatchRow]) -> tuple[list[float], str]:
+    # The guide weighs a batch size by the time of a whole training run (epochs x seconds per
+    # epoch); rows without that time (filled by hand) are drawn per epoch.
+    scored = [r for r in rows if math.isfinite(r.accuracy)]
+    if scored and all(math.isfinite(r.train_seconds) for r in scored):
+        return [r.train_seconds for r in rows], "seconds per training run"
+    return [r.seconds_per_epoch for r in rows], "seconds per epoch"
+
+
+def pareto_mask(rows: Sequence[BatchRow], direction: str = "maximize") -> list[bool]:
     """Which rows are Pareto-optimal: no other row is both faster and at least as accurate.
 
+    Time is a training run's (``train_seconds``) when every scored row has it, else an epoch's;
+    a row without a score or a time is never on the front.
+
     Example:
-        >>> pareto_mask([BatchSizeRow(32, 1.0, 0.97), BatchSizeRow(64, 0.6, 0.96),
-        ...              BatchSizeRow(128, 0.7, 0.95)])
+        >>> rows = [BatchRow(batch_size=32, seconds_per_epoch=1.0, accuracy=0.97),
+        ...         BatchRow(batch_size=64, seconds_per_epoch=0.6, accuracy=0.96),
+        ...         BatchRow(batch_size=128, seconds_per_epoch=0.7, accuracy=0.95)]
+        >>> pareto_mask(rows)
         [True, True, False]
     """
+    sign = 1.0 if direction == "maximize" else -1.0
+    times, _ = _times(rows)
+    points = [(sign * r.accuracy, t) for r, t in zip(rows, times, strict=True)]
     mask = []
-    for row in rows:
-        dominated = any(
-            o.seconds_per_epoch <= row.seconds_per_epoch and o.accuracy >= row.accuracy
-            and (o.seconds_per_epoch < row.seconds_per_epoch or o.accuracy > row.accuracy)
-            for o in rows
-        )
-        mask.append(not dominated)
+    for score, time in points:
+        finite = math.isfinite(score) and math.isfinite(time)
+        dominated = any(s >= score and t <= time and (s > score or t < time)
+                        for s, t in points if math.isfinite(s) and math.isfinite(t))
+        mask.append(finite and not dominated)
     return mask
 
 
-def batch_size_png(rows: Sequence[BatchSizeRow]) -> bytes:
-    """Accuracy against seconds per epoch for each batch size, the Pareto front joined.
+def batch_front(rows: Sequence[BatchRow], direction: str) -> list[bool]:
+    """The guide's own Pareto marks when it wrote them, else :func:`pareto_mask`."""
+    if any(r.pareto for r in rows):
+        return [r.pareto for r in rows]
+    return pareto_mask(rows, direction)
+
+
+def batch_size_png(rows: Sequence[BatchRow], mask: Sequence[bool] | None = None) -> bytes:
+    """Accuracy against training time for each batch size, the Pareto front joined.
+
+    Args:
+        rows: The batch-size step's table.
+        mask: Which rows are on the Pareto front; by default the guide's marks (``pareto``),
+            else :func:`pareto_mask`.
 
     Example:
-        >>> batch_size_png([BatchSizeRow(32, 1.0, 0.97), BatchSizeRow(64, 0.6, 0.96)])[:4]
+        >>> batch_size_png([BatchRow(batch_size=32, seconds_per_epoch=1.0, accuracy=0.97),
+        ...                 BatchRow(batch_size=64, seconds_per_epoch=0.6, accuracy=0.96)])[:4]
         b'\\x89PNG'
     """
     from matplotlib.ticker import MaxNLocator
 
     fig, (ax,) = _figure(5.0, 3.4)
-    mask = pareto_mask(rows)
-    for row, optimal in zip(rows, mask, strict=True):
-        ax.errorbar([row.seconds_per_epoch], [row.accuracy], yerr=[row.accuracy_std or 0.0],
+    on_front = list(mask) if mask is not None else batch_front(rows, "maximize")
+    times, unit = _times(rows)
+    for row, time, optimal in zip(rows, times, on_front, strict=True):
+        std = row.accuracy_std if math.isfinite(row.accuracy_std) else 0.0
+        ax.errorbar([time], [row.accuracy], yerr=[std],
                     fmt="o", color=_ACCENT if optimal else _TRAIN, capsize=3)
-        ax.annotate(str(row.batch_size), (row.seconds_per_epoch, row.accuracy),
+        ax.annotate(str(row.batch_size), (time, row.accuracy),
                     textcoords="offset points", xytext=(5, 4), fontsize="small")
-    front = sorted((r for r, m in zip(rows, mask, strict=True) if m),
-                   key=lambda r: r.seconds_per_epoch)
+    front = sorted((t, r.accuracy) for r, t, m in zip(rows, times, on_front, strict=True) if m)
     if len(front) > 1:
-        ax.plot([r.seconds_per_epoch for r in front], [r.accuracy for r in front],
+        ax.plot([t for t, _ in front], [a for _, a in front],
                 color=_ACCENT, linestyle="--", label="Pareto front")
         ax.legend(loc="lower right", fontsize="small")
     ax.margins(x=0.12, y=0.1)  # room for the batch-size labels at the ends
     ax.xaxis.set_major_locator(MaxNLocator(5))
-    ax.set_xlabel("seconds per epoch")
+    ax.set_xlabel(unit)
     ax.set_ylabel("accuracy")
     ax.set_title("batch size: accuracy against training time")
     ax.grid(alpha=0.3)

@@ -1,14 +1,22 @@
 """Read a run folder into a :class:`ReportData`, and write its report.
 
-Run folders, by what made them (the first marker found decides):
+Every path comes from :class:`tunelab.runs.RunLayout` and every file tunelab writes as a record
+is read with :func:`tunelab.runs.read_record`, the same definitions the writers use. By what
+made the folder (the first marker found decides):
 
-- ``tunelab guide``: ``decisions.json`` (format in :class:`~tunelab.report.GuideStep`),
-  ``final.toml``, and the steps' Optuna studies in ``study.db`` files (in the folder or one
-  level below, each with its ``trials/<number>/``).
+- ``tunelab guide``: ``decisions.json`` (a :class:`~tunelab.runs.Decisions` record),
+  ``final.json`` (:class:`~tunelab.runs.FinalResult`), ``procedure.toml``, ``final.toml``,
+  the step folders' pictures, and the steps' Optuna studies in ``study.db`` files (in the
+  folder or one level below, each with its ``trials/<number>/``).
 - ``tunelab landscape race --out DIR``: ``race.json`` (see :mod:`tunelab.report._race`).
 - ``tunelab tune``: ``study.db`` (or the storage named in ``tune.toml``), ``tune.toml``,
   ``stats.json``, ``best.json``, ``trials/<number>/{history.json,config.toml}``.
-- ``tunelab train``: ``config.toml`` and ``history.json``.
+- ``tunelab train``: ``config.toml`` and ``history.json`` (a
+  :class:`~tunelab.runs.RunSummary`).
+
+A record written by another tunelab version, or damaged, stops the report with a
+:class:`~tunelab.runs.RecordError` naming the file and the fix; a damaged trial history only
+leaves that trial's curves out, with a warning on the page.
 """
 
 from __future__ import annotations
@@ -20,19 +28,30 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from tunelab.errors import ConfigError
 from tunelab.report._data import (
-    BatchSizeRow,
+    Finding,
     GuideStep,
     Image,
     ReportData,
     StudySection,
     Summary,
     TrainingCurves,
-    ValueStats,
 )
 from tunelab.report._race import is_race_folder, read_races
-from tunelab.report._render import render_report
+from tunelab.report._render import FIGURES_DIR, render_report
+from tunelab.runs import (
+    SCHEMA_VERSION,
+    Decisions,
+    FinalResult,
+    GuideSettings,
+    RecordError,
+    RunLayout,
+    RunSummary,
+    read_record,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -52,6 +71,7 @@ BEST_CURVES = 3
 
 
 def _read_json(path: Path) -> Any:
+    # For the files no record describes (stats.json, best.json): read as plain JSON.
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -68,14 +88,67 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
 
 
-def read_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
-    """A history JSON file; ``null`` (a NaN) becomes ``NaN``.
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+                     for e in exc.errors()[:5])
 
-    Either the history itself (``{"loss": [...], ...}``, as a study's trials store it) or a
-    training run's record holding it under ``"history"`` (as ``tunelab train`` writes it).
+
+def _summary(path: Path, raw: dict[str, Any]) -> RunSummary:
+    if "version" in raw:
+        record = read_record(path, RunSummary, required=True)  # refuses another version
+        assert record is not None
+        return record
+    # `tunelab train` wrote these same keys before its record carried a version: read it as one.
+    try:
+        return RunSummary.model_validate({**raw, "version": SCHEMA_VERSION})
+    except ValidationError as exc:
+        raise RecordError(f"{path}: not a valid {RunSummary.__name__} record ({_problems(exc)});"
+                          " run the command that wrote it again") from None
+
+
+def _bare_history(path: Path, raw: Any) -> dict[str, list[float]]:
+    # A history made by hand (Keras' `History.history` dumped as JSON), or a study trial's.
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: a history must be a JSON object of lists, got {type(raw).__name__}"
+        )
+    history: dict[str, list[float]] = {}
+    for key, values in raw.items():
+        if not isinstance(values, list) or not all(
+            v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+        ):
+            raise ConfigError(f"{path}: key {key!r} must be a list of numbers")
+        history[str(key)] = [math.nan if v is None else float(v) for v in values]
+    return history
+
+
+def _history_file(path: Path) -> tuple[dict[str, list[float]], RunSummary | None]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise RecordError(f"{path}: damaged, not valid JSON (line {err.lineno}: {err.msg});"
+                          " restore it or run the command that wrote it again") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise RecordError(f"{path}: damaged, cannot read it ({err}); restore it or run the"
+                          " command that wrote it again") from None
+    if isinstance(raw, dict) and ("version" in raw or isinstance(raw.get("history"), dict)):
+        summary = _summary(path, raw)
+        return dict(summary.history), summary
+    return _bare_history(path, raw), None
+
+
+def read_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
+    """The per-epoch history in a ``history.json``; ``null`` (a NaN) becomes ``NaN``.
+
+    Either a training run's record (:class:`tunelab.runs.RunSummary`, as ``tunelab train``
+    writes it: the history under ``"history"``) or the history itself, as Keras'
+    ``History.history`` holds it (``{"loss": [...], ...}``: a study trial's file, or one made by
+    hand).
 
     Raises:
-        ConfigError: The file is not JSON, or its history is not an object of lists of numbers.
+        ConfigError: The file is damaged (a :class:`~tunelab.runs.RecordError`), the record was
+            written by another tunelab version, or the history is not an object of lists of
+            numbers; the message names the file.
 
     Example:
         >>> import tempfile, pathlib
@@ -84,60 +157,7 @@ def read_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
         >>> read_history(p)
         {'loss': [1.0, nan]}
     """
-    path = Path(path)
-    raw = _read_json(path)
-    if isinstance(raw, dict) and isinstance(raw.get("history"), dict):
-        raw = raw["history"]
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{path}: a history must be a JSON object of lists, got {type(raw).__name__}"
-        )
-    history: dict[str, list[float]] = {}
-    for key, values in raw.items():
-        if not isinstance(values, list) or not all(
-            v is None or isinstance(v, int | float) for v in values
-        ):
-            raise ConfigError(f"{path}: key {key!r} must be a list of numbers")
-        history[str(key)] = [math.nan if v is None else float(v) for v in values]
-    return history
-
-
-def _steps(raw: Any, path: Path) -> list[Any]:
-    steps = raw.get("steps") if isinstance(raw, dict) else raw
-    if not isinstance(steps, list):
-        raise ConfigError(f"{path}: expected {{\"steps\": [...]}} (or a list of steps)")
-    return steps
-
-
-def _field(item: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in item:
-        raise ConfigError(f"{where}: missing key {key!r}")
-    value = item[key]
-    if not isinstance(value, kind):
-        raise ConfigError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)},"
-                          f" got {value!r}")
-    return value
-
-
-def _step_details(item: dict[str, Any]) -> dict[str, Any]:
-    details: dict[str, Any] = {}
-    trials = item.get("trials")
-    if isinstance(trials, dict) and trials:
-        details["trials"] = ", ".join(f"{n} {state}" for state, n in trials.items() if n)
-    for key, label in (("seconds", "step time (s)"), ("compile_seconds", "compile time (s)"),
-                       ("train_seconds", "training time (s)"),
-                       ("mean_cohort_width", "mean cohort width")):
-        value = item.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            details[label] = round(float(value), 2)
-    tests = item.get("range_tests")
-    if isinstance(tests, list):
-        for i, test in enumerate(t for t in tests if isinstance(t, dict)):
-            if isinstance(test.get("suggested"), int | float):
-                name = "range test" if len(tests) == 1 else f"range test {i + 1}"
-                why = f" ({test['stop_reason']})" if test.get("stop_reason") else ""
-                details[name] = f"suggested learning rate {test['suggested']:.3g}{why}"
-    return details
+    return _history_file(Path(path))[0]
 
 
 def _step_images(folder: Path) -> list[Image]:
@@ -148,80 +168,49 @@ def _step_images(folder: Path) -> list[Image]:
             for p in sorted(folder.glob("*.png")) if p.is_file()]
 
 
+def _guide_steps(layout: RunLayout, decisions: Decisions) -> list[GuideStep]:
+    steps = []
+    for index, decision in enumerate(decisions.steps, start=1):
+        folder = (layout.path / decision.folder if decision.folder
+                  else layout.step_dir(index, decision.step))
+        steps.append(GuideStep(decision, _step_images(folder)))
+    return steps
+
+
 def read_decisions(path: str | os.PathLike[str]) -> list[GuideStep]:
-    """The steps of a guide run from its ``decisions.json``.
+    """The steps of a guide run from its ``decisions.json``, each with its folder's pictures.
+
+    The file is the guide's :class:`tunelab.runs.Decisions` record (read it alone with
+    ``read_record(path, Decisions)``); each step holds its :class:`tunelab.runs.StepDecision`.
 
     Raises:
-        ConfigError: Naming the file, the step and the key at fault.
+        RecordError: The file is missing or damaged, was written by another tunelab version
+            (an older run folder), or has a missing or wrong key; the message names the file
+            and says what to do.
 
     Example:
-        >>> import tempfile, pathlib, json
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "decisions.json"
-        >>> _ = p.write_text(json.dumps({"steps": [{"step": "topology", "scientific": ["units"],
-        ...     "values": [{"value": "64", "mean": 0.97, "std": 0.01, "n": 3}],
-        ...     "current": "64", "candidate": "64", "adopted": False, "reason": "kept"}]}))
+        >>> import tempfile
+        >>> from tunelab.runs import Decisions, StepDecision, ValueStats, write_record
+        >>> p = RunLayout(tempfile.mkdtemp()).decisions_json
+        >>> _ = write_record(p, Decisions(steps=[StepDecision(
+        ...     step="topology", current="units [64]", candidate="units [64]", adopted=False,
+        ...     reason="kept", values=[ValueStats(label="units [64]", scores=[0.97, 0.96])])]))
         >>> read_decisions(p)[0].name
         'topology'
     """
     path = Path(path)
-    out = []
-    number = (int, float, type(None))
-    label = (str, int, float, bool)
-    for i, item in enumerate(_steps(_read_json(path), path)):
-        where = f"{path}: steps[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where}: expected an object")
-        values = []
-        for j, v in enumerate(_field(item, "values", list, where)):
-            w = f"{where}.values[{j}]"
-            if not isinstance(v, dict):
-                raise ConfigError(f"{w}: expected an object")
-            values.append(ValueStats(str(_field(v, "value", label, w)),
-                                     _field(v, "mean", number, w), _field(v, "std", number, w),
-                                     int(_field(v, "n", int, w))))
-        rows = []
-        for j, r in enumerate(item.get("batch_sizes") or []):
-            w = f"{where}.batch_sizes[{j}]"
-            if not isinstance(r, dict):
-                raise ConfigError(f"{w}: expected an object")
-            std = r.get("accuracy_std")
-            rows.append(BatchSizeRow(int(_field(r, "batch_size", int, w)),
-                                     _field(r, "seconds_per_epoch", number, w),
-                                     _field(r, "accuracy", number, w),
-                                     None if std is None else float(std)))
-        direction = item.get("direction", "maximize")
-        if direction not in ("maximize", "minimize"):
-            raise ConfigError(f"{where}.direction: 'maximize' or 'minimize', got {direction!r}")
-        folder = item.get("folder")
-        out.append(GuideStep(
-            name=str(_field(item, "step", str, where)),
-            scientific=[str(s) for s in _field(item, "scientific", list, where)],
-            values=values,
-            current=str(_field(item, "current", label, where)),
-            candidate=str(_field(item, "candidate", label, where)),
-            adopted=bool(_field(item, "adopted", bool, where)),
-            reason=str(_field(item, "reason", str, where)),
-            metric=str(item.get("metric", "val_accuracy")),
-            direction=direction,
-            study=item.get("study"),
-            batch_sizes=rows,
-            title=str(item["title"]) if item.get("title") else None,
-            images=_step_images(path.parent / str(folder)) if folder else [],
-            details=_step_details(item),
-        ))
-    return out
+    decisions = read_record(path, Decisions, required=True)
+    assert decisions is not None
+    return _guide_steps(RunLayout(path.parent), decisions)
 
 
 def _storage(url: str) -> Any:
-    import optuna
-    from optuna.storages.journal import JournalFileBackend
+    from tunelab.study import make_storage
 
-    if url.startswith("journal:"):
-        path = url.removeprefix("journal:").removeprefix("//")
-        return optuna.storages.JournalStorage(JournalFileBackend(path))
+    # The study's own opener (journal files, SQLite as tunelab writes it, any Optuna URL).
     # One storage object for every study in it: opening an RDB storage checks its schema,
     # which costs more than reading the trials.
-    return optuna.storages.get_storage(url)
+    return make_storage(url)
 
 
 def _load_studies(url: str, source: Path) -> list[optuna.Study]:
@@ -236,9 +225,9 @@ def _load_studies(url: str, source: Path) -> list[optuna.Study]:
 
 
 def _study_dbs(run_dir: Path) -> list[Path]:
-    found = [run_dir / "study.db"] if (run_dir / "study.db").is_file() else []
-    found += sorted(p for p in run_dir.glob("*/study.db") if p.is_file())
-    return found
+    below = sorted(RunLayout(p).study_db for p in run_dir.iterdir() if p.is_dir()
+                   ) if run_dir.is_dir() else []
+    return [db for db in (RunLayout(run_dir).study_db, *below) if db.is_file()]
 
 
 def _ranked(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -251,18 +240,32 @@ def _ranked(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return sorted(done, key=lambda t: (sign * float(t.value or 0.0), t.number))
 
 
-def _best_curves(study: optuna.Study, folder: Path, prefix: str) -> list[TrainingCurves]:
-    curves = []
+def _damaged(err: ConfigError, path: Path, subject: str) -> Finding:
+    return Finding("damaged-file", "warning",
+                   f"{err}. The report leaves this trial's curves out and shows the rest.",
+                   {"file": str(path)}, subject)
+
+
+def _best_curves(study: optuna.Study, folder: Path, prefix: str, limit: int = BEST_CURVES
+                 ) -> tuple[list[TrainingCurves], list[Finding]]:
+    layout = RunLayout(folder)
+    curves: list[TrainingCurves] = []
+    findings: list[Finding] = []
     for trial in _ranked(study):
-        path = folder / "trials" / str(trial.number) / "history.json"
+        path = RunLayout(layout.trial_dir(trial.number)).history_json
         if not path.is_file():
             continue
+        label = f"{prefix}trial {trial.number}"
+        try:
+            history = read_history(path)
+        except ConfigError as err:  # one damaged trial must not cost the whole report
+            findings.append(_damaged(err, path, label))
+            continue
         value = trial.values[0] if trial.values else None
-        curves.append(TrainingCurves(f"{prefix}trial {trial.number}", read_history(path),
-                                     value=value, params=dict(trial.params)))
-        if len(curves) == BEST_CURVES:
+        curves.append(TrainingCurves(label, history, value=value, params=dict(trial.params)))
+        if len(curves) == limit:
             break
-    return curves
+    return curves, findings
 
 
 def _objective(study: optuna.Study, names: list[str]) -> str:
@@ -273,6 +276,10 @@ def _text(path: Path) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
+def _finite(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
 def _data_facts(config: dict[str, Any]) -> tuple[str | None, str | None]:
     data = config.get("data") if isinstance(config.get("data"), dict) else {}
     assert isinstance(data, dict)
@@ -281,36 +288,41 @@ def _data_facts(config: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _read_tune(run_dir: Path) -> ReportData:
-    tune_toml = run_dir / "tune.toml"
-    config = _read_toml(tune_toml) if tune_toml.is_file() else {}
+    layout = RunLayout(run_dir)
+    config = _read_toml(layout.tune_toml) if layout.tune_toml.is_file() else {}
     study_cfg = config.get("study") if isinstance(config.get("study"), dict) else {}
     assert isinstance(study_cfg, dict)
     url = study_cfg.get("storage")
     if not url:
-        if not (run_dir / "study.db").is_file():
-            raise ConfigError(f"{run_dir}: no study.db, and tune.toml names no storage")
-        url = f"sqlite:///{(run_dir / 'study.db').resolve()}"
+        if not layout.study_db.is_file():
+            raise ConfigError(f"{run_dir}: no {layout.study_db.name}, and"
+                              f" {layout.tune_toml.name} names no storage")
+        url = layout.default_storage()
     studies = _load_studies(str(url), run_dir)
     wanted = study_cfg.get("name")
     if wanted:
         studies = [s for s in studies if s.study_name == wanted] or studies
     sections = [StudySection(s.study_name, s) for s in studies]
     dataset, task = _data_facts(config)
-    summary = Summary(kind="tune", dataset=dataset, task=task, base_config=_text(tune_toml))
+    summary = Summary(kind="tune", dataset=dataset, task=task,
+                      base_config=_text(layout.tune_toml))
     curves: list[TrainingCurves] = []
+    findings: list[Finding] = []
     for section in sections:
-        curves += _best_curves(section.study, run_dir, "" if len(sections) == 1 else
-                               f"{section.name} · ")
+        got, bad = _best_curves(section.study, run_dir, "" if len(sections) == 1 else
+                                f"{section.name} · ")
+        curves += got
+        findings += bad
     if sections:
         main = sections[0]
         summary.objective = _objective(main.study, main.objective_names())
-        _fill_best(summary, main.study, run_dir)
-    _fill_stats(summary, run_dir)
+        _fill_best(summary, main.study, layout)
+    _fill_stats(summary, layout)
     title = f"{dataset} — tune" + (f" ({sections[0].name})" if sections else "")
-    return ReportData(title, summary, curves=curves, studies=sections)
+    return ReportData(title, summary, curves=curves, studies=sections, findings=findings)
 
 
-def _fill_best(summary: Summary, study: optuna.Study, folder: Path) -> None:
+def _fill_best(summary: Summary, study: optuna.Study, layout: RunLayout) -> None:
     ranked = _ranked(study)
     if not ranked:
         return
@@ -320,20 +332,18 @@ def _fill_best(summary: Summary, study: optuna.Study, folder: Path) -> None:
     best = ranked[0]
     summary.best_value = best.value
     summary.best_params = dict(best.params)
-    summary.best_config = _text(folder / "trials" / str(best.number) / "config.toml")
+    summary.best_config = _text(RunLayout(layout.trial_dir(best.number)).config_toml)
     summary.details["best trial"] = best.number
-    saved = folder / "best.json"
-    if (folder / "best.keras").is_file() and saved.is_file():
-        info = _read_json(saved)
+    if layout.best_model.is_file() and layout.best_json.is_file():
+        info = _read_json(layout.best_json)
         if isinstance(info, dict) and "trial" in info:
-            summary.details["saved model"] = f"best.keras (trial {info['trial']})"
+            summary.details["saved model"] = f"{layout.best_model.name} (trial {info['trial']})"
 
 
-def _fill_stats(summary: Summary, run_dir: Path) -> None:
-    path = run_dir / "stats.json"
-    if not path.is_file():
+def _fill_stats(summary: Summary, layout: RunLayout) -> None:
+    if not layout.stats_json.is_file():
         return
-    raw = _read_json(path)
+    raw = _read_json(layout.stats_json)
     sessions = raw.get("sessions", []) if isinstance(raw, dict) else []
     sessions = [s for s in sessions if isinstance(s, dict)]
     if not sessions:
@@ -352,90 +362,90 @@ def _fill_stats(summary: Summary, run_dir: Path) -> None:
         summary.details["sessions (resumed)"] = len(sessions)
 
 
-def _chosen_mean(step: GuideStep) -> float | None:
-    label = step.candidate if step.adopted else step.current
-    chosen = next((v for v in step.values if v.value == label), None)
-    return None if chosen is None or math.isnan(chosen.mean) else chosen.mean
+def _guide_dataset(layout: RunLayout, decisions: Decisions) -> str:
+    if decisions.dataset:
+        return decisions.dataset
+    settings = read_record(layout.guide_json, GuideSettings)
+    name = settings.dataset.get("name") if settings is not None else None
+    return str(name) if name else "—"
 
 
 def _read_guide(run_dir: Path) -> ReportData:
-    decisions = run_dir / "decisions.json"
-    raw = _read_json(decisions)
-    steps = read_decisions(decisions)
-    facts = raw if isinstance(raw, dict) else {}
+    layout = RunLayout(run_dir)
+    # A guide that has not finished its first step has no decisions yet: its studies still show.
+    decisions = read_record(layout.decisions_json, Decisions) or Decisions()
+    final = read_record(layout.final_json, FinalResult)
+    steps = _guide_steps(layout, decisions)
     sections: list[StudySection] = []
     curves: list[TrainingCurves] = []
+    findings: list[Finding] = []
     for db in _study_dbs(run_dir):
-        for study in _load_studies(f"sqlite:///{db.resolve()}", db):
+        for study in _load_studies(RunLayout(db.parent).default_storage(), db):
             sections.append(StudySection(study.study_name, study))
-            curves += _best_curves(study, db.parent, f"{study.study_name} · ")[:1]
-    order = {s.study or s.name: i for i, s in enumerate(steps)}
+            got, bad = _best_curves(study, db.parent, f"{study.study_name} · ", limit=1)
+            curves += got
+            findings += bad
+    order = {s.decision.study or s.name: i for i, s in enumerate(steps)}
     sections.sort(key=lambda s: order.get(s.name, len(order)))
     curves.sort(key=lambda c: order.get(c.label.split(" · ")[0], len(order)))
 
-    def number(key: str) -> float | None:
-        value = facts.get(key)
-        return float(value) if isinstance(value, int | float) else None
-
-    metric = facts.get("metric") or (steps[-1].metric if steps else None)
-    direction = facts.get("direction") or (steps[-1].direction if steps else None)
+    test_accuracy = final.test_accuracy if final is not None else None
+    test_loss = final.test.get("test_loss") if final is not None else None
     summary = Summary(
         kind="guide",
-        dataset=str(facts.get("dataset") or "—"),
-        task=str(facts["task"]) if facts.get("task") else None,
-        base_config=_text(run_dir / "procedure.toml"),
-        objective=f"{direction} {metric}" if metric else None,
-        best_config=_text(run_dir / "final.toml"),
-        test_accuracy=number("test_accuracy"),
-        wall_seconds=number("wall_seconds"),
+        dataset=_guide_dataset(layout, decisions),
+        task=decisions.task or None,
+        base_config=_text(layout.procedure_toml),
+        objective=f"{decisions.direction} {decisions.metric}",
+        best_config=_text(layout.final_toml),
+        test_accuracy=_finite(test_accuracy if test_accuracy is not None
+                              else decisions.test_accuracy),
+        wall_seconds=_finite(decisions.wall_seconds),
     )
-    means = [m for m in (_chosen_mean(s) for s in steps) if m is not None]
-    summary.best_value = means[-1] if means else None
-    for key in ("procedure", "budget"):
-        if facts.get(key):
-            summary.details[key] = str(facts[key])
+    chosen = [c.mean for c in (s.decision.chosen() for s in steps)
+              if c is not None and math.isfinite(c.mean)]
+    summary.best_value = chosen[-1] if chosen else None
+    for key, value in (("procedure", decisions.procedure), ("budget", decisions.budget)):
+        if value:
+            summary.details[key] = value
     summary.details["steps"] = len(steps)
-    adopted = [s.name for s in steps if s.adopted]
+    adopted = [s.name for s in steps if s.decision.adopted]
     summary.details["changes adopted"] = ", ".join(adopted) if adopted else "none"
-    if number("test_loss") is not None:
-        summary.details["test loss"] = number("test_loss")
-    if (run_dir / "best.keras").is_file():
-        summary.details["saved model"] = "best.keras"
+    loss = _finite(test_loss if test_loss is not None else decisions.test_loss)
+    if loss is not None:
+        summary.details["test loss"] = loss
+    if layout.best_model.is_file():
+        summary.details["saved model"] = layout.best_model.name
+    tuning = decisions.tuning or (final.tuning if final is not None else None)
     return ReportData(f"{summary.dataset} — guide", summary, curves=curves, studies=sections,
-                      guide=steps)
+                      guide=steps, tuning=tuning, final=final, findings=findings)
 
 
 def _read_train(run_dir: Path) -> ReportData:
-    history_path = run_dir / "history.json"
-    history = read_history(history_path)
-    record = _read_json(history_path)
-    record = record if isinstance(record, dict) and "history" in record else {}
-    config_path = run_dir / "config.toml"
-    config = _read_toml(config_path) if config_path.is_file() else {}
+    layout = RunLayout(run_dir)
+    history, record = _history_file(layout.history_json)
+    config = _read_toml(layout.config_toml) if layout.config_toml.is_file() else {}
     dataset, task = _data_facts(config)
-    if record.get("dataset"):
-        dataset = str(record["dataset"])
+    if record is not None and record.dataset:
+        dataset = record.dataset
     curves = TrainingCurves("run", history)
-    summary = Summary(kind="train", dataset=dataset, task=task, base_config=_text(config_path))
+    summary = Summary(kind="train", dataset=dataset, task=task,
+                      base_config=_text(layout.config_toml))
     metric = curves.metric
     key = f"val_{metric}" if metric and history.get(f"val_{metric}") else "val_loss"
     if history.get(key):
         summary.objective = f"{key} at the last epoch"
         summary.best_value = history[key][-1]
     summary.details["epochs"] = curves.epochs
-    if record.get("status"):
-        summary.details["status"] = str(record["status"])
-    final = record.get("final") if isinstance(record.get("final"), dict) else {}
-    assert isinstance(final, dict)
-    for name, value in final.items():
-        if str(name).startswith("test_") and isinstance(value, int | float):
-            summary.details[str(name).replace("_", " ")] = float(value)
-    if isinstance(final.get("test_accuracy"), int | float):
-        summary.test_accuracy = float(final["test_accuracy"])
-    for key_, label in (("compile_seconds", "compile time (s)"),
-                        ("train_seconds", "training time (s)")):
-        if isinstance(record.get(key_), int | float):
-            summary.details[label] = round(float(record[key_]), 2)
+    if record is not None:
+        if record.status:
+            summary.details["status"] = record.status
+        for name, value in record.final.items():
+            if name.startswith("test_"):
+                summary.details[name.replace("_", " ")] = value
+        summary.test_accuracy = _finite(record.final.get("test_accuracy"))
+        summary.details["compile time (s)"] = round(record.compile_seconds, 2)
+        summary.details["training time (s)"] = round(record.train_seconds, 2)
     seconds = [v for v in history.get("seconds", []) if math.isfinite(v)]
     if seconds:
         summary.wall_seconds = float(sum(seconds))
@@ -452,28 +462,29 @@ def storage_url(run_dir: str | os.PathLike[str]) -> str:
         ConfigError: The folder holds no study, or several storages (the message lists them).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> d = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = (d / "study.db").write_bytes(b"")
-        >>> storage_url(d).endswith("/study.db")
+        >>> import tempfile
+        >>> run = RunLayout(tempfile.mkdtemp())
+        >>> _ = run.study_db.write_bytes(b"")
+        >>> storage_url(run.path) == run.default_storage()
         True
     """
     path = Path(run_dir)
     if not path.is_dir():
         raise ConfigError(f"{path}: no such run folder")
-    tune_toml = path / "tune.toml"
-    if tune_toml.is_file():
-        study = _read_toml(tune_toml).get("study")
+    layout = RunLayout(path)
+    if layout.tune_toml.is_file():
+        study = _read_toml(layout.tune_toml).get("study")
         if isinstance(study, dict) and study.get("storage"):
             return str(study["storage"])
     dbs = _study_dbs(path)
     if not dbs:
-        raise ConfigError(f"{path}: no study here (no study.db, and no tune.toml naming a"
-                          " storage); give the --out folder of tunelab tune or guide")
-    if len(dbs) > 1 and dbs[0] != path / "study.db":
+        raise ConfigError(f"{path}: no study here (no {layout.study_db.name}, and no"
+                          f" {layout.tune_toml.name} naming a storage); give the --out folder"
+                          " of tunelab tune or guide")
+    if len(dbs) > 1 and dbs[0] != layout.study_db:
         listed = ", ".join(str(db.parent) for db in dbs)
         raise ConfigError(f"{path}: several study storages ({listed}); give one of those folders")
-    return f"sqlite:///{dbs[0].resolve()}"
+    return RunLayout(dbs[0].parent).default_storage()
 
 
 def read_run(run_dir: str | os.PathLike[str]) -> ReportData:
@@ -481,7 +492,8 @@ def read_run(run_dir: str | os.PathLike[str]) -> ReportData:
 
     Raises:
         ConfigError: The folder does not exist, is not a tunelab run folder, or a file in it
-            is damaged (the message names it).
+            is damaged or written by another tunelab version (a
+            :class:`~tunelab.runs.RecordError`; the message names the file and the fix).
 
     Example:
         >>> import tempfile, pathlib, json
@@ -493,18 +505,21 @@ def read_run(run_dir: str | os.PathLike[str]) -> ReportData:
     path = Path(run_dir)
     if not path.is_dir():
         raise ConfigError(f"{path}: no such run folder")
-    if (path / "decisions.json").is_file():
+    layout = RunLayout(path)
+    kind = layout.kind()
+    if kind == "guide":
         return _read_guide(path)
     if is_race_folder(path):
         return read_races(path)
-    if (path / "study.db").is_file() or (path / "tune.toml").is_file():
+    if kind == "tune":
         return _read_tune(path)
-    if (path / "history.json").is_file():
+    if kind == "train":
         return _read_train(path)
+    markers = ", ".join(p.name for p in (layout.decisions_json, layout.guide_json,
+                                         layout.study_db, layout.tune_toml))
     raise ConfigError(
-        f"{path}: not a tunelab run folder (no decisions.json, race.json, study.db, tune.toml"
-        " or history.json); give the --out folder of tunelab train, tune, guide or"
-        " landscape race"
+        f"{path}: not a tunelab run folder (no {markers}, {layout.history_json.name} or race"
+        " results); give the --out folder of tunelab train, tune, guide or landscape race"
     )
 
 
@@ -520,6 +535,9 @@ def write_report(
     Returns:
         The path of the page.
 
+    Raises:
+        ConfigError: As :func:`read_run`.
+
     Example:
         >>> import tempfile, pathlib, json
         >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -527,7 +545,7 @@ def write_report(
         >>> write_report(d).name
         'report.html'
     """
-    run = Path(run_dir)
-    data = read_run(run)
-    return render_report(data, Path(out) if out is not None else run / "report.html",
-                         figures_dir=run / "figures")
+    layout = RunLayout(run_dir)
+    data = read_run(layout.path)
+    return render_report(data, Path(out) if out is not None else layout.report_html,
+                         figures_dir=layout.path / FIGURES_DIR)

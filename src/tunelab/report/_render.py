@@ -21,10 +21,14 @@ from tunelab import _files
 from tunelab.report._data import Finding, Image, ReportData
 from tunelab.report._diagnose_history import diagnose_history
 from tunelab.report._diagnose_study import diagnose_study, trial_states
-from tunelab.report._figures import batch_size_png, curves_png, guide_step_png, pareto_mask
+from tunelab.report._figures import batch_front, batch_size_png, curves_png, guide_step_png
 from tunelab.report._study_figures import StudyFigures, plotly_js, study_figures
+from tunelab.runs import Comparison, TestKind, ValueStats
 
-__all__ = ["diagnose", "render_report"]
+__all__ = ["FIGURES_DIR", "diagnose", "render_report"]
+
+#: The folder beside the page (or in the run folder) that the report writes its PNGs into.
+FIGURES_DIR = "figures"
 
 _SEVERITY_ORDER = {"problem": 0, "warning": 1, "info": 2}
 
@@ -83,6 +87,25 @@ def _fmt(value: Any) -> str:
             return "NaN"
         return f"{value:.4g}"
     return str(value)
+
+
+def _dec(value: float | None, signed: bool = False) -> str:
+    """Four decimals, as the guide prints its statistics; NaN (a diverged run) as NaN."""
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else str(value)
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def _stats(stats: ValueStats) -> str:
+    """``mean ± std (n=N)``, NaN-safe."""
+    return f"{_dec(stats.mean)} ± {_dec(stats.std)} (n={stats.n})"
+
+
+def _test_name(comparison: Comparison) -> str:
+    return ("paired (same replicates)" if comparison.test == TestKind.PAIRED
+            else "Welch (unpaired)")
 
 
 def _duration(seconds: float | None) -> str:
@@ -160,6 +183,9 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters["fmt"] = _fmt
+    env.filters["dec"] = _dec
+    env.filters["stats"] = _stats
+    env.filters["test_name"] = _test_name
     env.filters["duration"] = _duration
     return env
 
@@ -168,6 +194,10 @@ def render_report(
     data: ReportData, out: str | Path, figures_dir: str | Path | None = None
 ) -> Path:
     """Write ``data`` as one self-contained HTML page, and its PNGs under ``figures_dir``.
+
+    ``data`` can come from :func:`tunelab.report.read_run` or be filled by hand; a guide's
+    parts are the records of :mod:`tunelab.runs` (``StepDecision`` in each ``GuideStep``,
+    ``TuningCheck``, ``FinalResult``).
 
     Args:
         data: What to show; sections with no data are left out.
@@ -179,22 +209,30 @@ def render_report(
 
     Example:
         >>> import tempfile, pathlib
-        >>> from tunelab.report import Summary, TrainingCurves
+        >>> from tunelab.report import GuideStep, Summary, TrainingCurves
+        >>> from tunelab.runs import StepDecision, ValueStats
         >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> step = StepDecision(step="width", current="units [32]", candidate="units [64]",
+        ...                     adopted=False, reason="within noise",
+        ...                     values=[ValueStats(label="units [32]", scores=[0.95, 0.96]),
+        ...                             ValueStats(label="units [64]", scores=[0.96, 0.96])])
         >>> data = ReportData("demo", Summary("train", dataset="digits"),
-        ...                   curves=[TrainingCurves("run", {"loss": [1.0, 0.5, 0.4]})])
+        ...                   curves=[TrainingCurves("run", {"loss": [1.0, 0.5, 0.4]})],
+        ...                   guide=[GuideStep(step)])
         >>> render_report(data, d / "report.html").name
         'report.html'
         >>> sorted(p.name for p in (d / "figures").iterdir())
-        ['curves-run.png']
+        ['curves-run.png', 'guide-width.png']
     """
     out = Path(out)
-    fig_dir = Path(figures_dir) if figures_dir is not None else out.parent / "figures"
+    fig_dir = Path(figures_dir) if figures_dir is not None else out.parent / FIGURES_DIR
     summary = data.summary
     if not summary.trial_states and data.studies:
         summary.trial_states = _states(data)
     if summary.wall_seconds is None and data.studies:
         summary.wall_seconds = _wall_seconds(data)
+    if summary.test_accuracy is None and data.final is not None:
+        summary.test_accuracy = data.final.test_accuracy
 
     page = _Page(out.parent)
     curves = [
@@ -204,16 +242,29 @@ def render_report(
     ]
     guide = []
     for step in data.guide:
+        decision = step.decision
+        rows = decision.batch_sizes
+        front = batch_front(rows, decision.direction)
         guide.append({
             "step": step,
+            "decision": decision,
+            "details": step.details(),
             "picture": _add(page, fig_dir, f"guide-{step.name}", f"{step.name}: comparison",
-                            guide_step_png(step)) if step.values else None,
+                            guide_step_png(decision)) if decision.values else None,
             "batch_picture": _add(page, fig_dir, f"guide-{step.name}-batch-size",
                                   "Batch size: accuracy against time",
-                                  batch_size_png(step.batch_sizes)) if step.batch_sizes else None,
-            "pareto": pareto_mask(step.batch_sizes),
+                                  batch_size_png(rows, front)) if rows else None,
+            "pareto": front,
             "pictures": _images(page, fig_dir, step.images),
         })
+    tuning = data.tuning or (data.final.tuning if data.final is not None else None)
+    final = data.final
+    test_rows = []
+    if final is not None:
+        for name in dict.fromkeys([*final.test, *final.baseline_test, *final.members_test]):
+            test_rows.append({"name": name, "model": final.test.get(name),
+                              "baseline": final.baseline_test.get(name),
+                              "members": final.members_test.get(name, [])})
     studies: list[dict[str, Any]] = []
     for i, section in enumerate(data.studies):
         drawn: StudyFigures = study_figures(section, f"study{i}")
@@ -230,6 +281,9 @@ def render_report(
         findings=diagnose(data),
         curves=curves,
         guide=guide,
+        tuning=tuning,
+        final=final,
+        test_rows=test_rows,
         studies=studies,
         races=races,
         plotly_js=plotly_js() if needs_plotly else "",

@@ -42,6 +42,7 @@ __all__ = [
     "FinalResult",
     "GuideSettings",
     "RangeTestRecord",
+    "RangeTests",
     "RecordError",
     "RunSummary",
     "StepDecision",
@@ -235,6 +236,13 @@ class RangeTestRecord(_Record):
     def brief(self) -> RangeTestRecord:
         """The record without its curves (what a decision keeps)."""
         return self.model_copy(update={"learning_rates": [], "losses": [], "raw_losses": []})
+
+
+class RangeTests(_Versioned):
+    """``range_tests.json`` (every range test of a run, by what it depends on) and a step's
+    ``lr_range.json`` (its own)."""
+
+    tests: dict[str, RangeTestRecord] = Field(default_factory=dict)
 
 
 class TuningCheck(_Record):

@@ -3,46 +3,119 @@
 A tunelab study is an Optuna study. :func:`tune` runs one (or resumes it) and returns a
 :class:`StudyResult`; :func:`open_run` reopens a run folder.
 
+Names are imported on first use, so that the words a study writes on its trials
+(:class:`TrialStatus`, :class:`TrialStateName`, :data:`RETRIED_ATTR`) cost no Optuna import
+to a reader that only needs them (the command line, the report).
+
 Example:
     >>> from tunelab.study import Float, Space
     >>> Space({"optimizer.learning_rate": Float(1e-4, 1.0, log=True)}).names
     ['optimizer.learning_rate']
 """
 
-from tunelab.study._objective import Objective, default_metric, metric_direction
-from tunelab.study._params import Categorical, Fixed, Float, Int, Param
-from tunelab.study._result import StudyResult, open_run, trial_state
-from tunelab.study._rundir import RunDir
-from tunelab.study._samplers import CohortSampler, make_pruner, make_sampler
-from tunelab.study._scheduler import CohortScheduler
-from tunelab.study._sizing import structural_names
-from tunelab.study._space import Space
-from tunelab.study._stats import Progress, SessionStats
-from tunelab.study._storage import make_storage, open_study, retire_stale
-from tunelab.study._tune import as_tune_config, tune
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunelab.study._cost import CompileTrade, Prices, measured_prices, pays_to_compile
+    from tunelab.study._objective import Objective, default_metric, metric_direction
+    from tunelab.study._params import Categorical, Fixed, Float, Int, Param
+    from tunelab.study._policy import CohortPolicy
+    from tunelab.study._result import StudyResult, open_run, trial_state
+    from tunelab.study._rundir import RunDir
+    from tunelab.study._samplers import CohortSampler, make_pruner, make_sampler
+    from tunelab.study._scheduler import CohortScheduler
+    from tunelab.study._sizing import structural_names
+    from tunelab.study._space import Space
+    from tunelab.study._stats import Progress, SessionStats
+    from tunelab.study._status import REASON_ATTR, RETRIED_ATTR, TrialStateName, TrialStatus
+    from tunelab.study._storage import make_storage, open_study, retire_stale
+    from tunelab.study._tune import as_tune_config, tune
+
+_WHERE = {
+    "CompileTrade": "_cost",
+    "Prices": "_cost",
+    "measured_prices": "_cost",
+    "pays_to_compile": "_cost",
+    "Objective": "_objective",
+    "default_metric": "_objective",
+    "metric_direction": "_objective",
+    "Categorical": "_params",
+    "Fixed": "_params",
+    "Float": "_params",
+    "Int": "_params",
+    "Param": "_params",
+    "CohortPolicy": "_policy",
+    "StudyResult": "_result",
+    "open_run": "_result",
+    "trial_state": "_result",
+    "RunDir": "_rundir",
+    "CohortSampler": "_samplers",
+    "make_pruner": "_samplers",
+    "make_sampler": "_samplers",
+    "CohortScheduler": "_scheduler",
+    "structural_names": "_sizing",
+    "Space": "_space",
+    "Progress": "_stats",
+    "SessionStats": "_stats",
+    "REASON_ATTR": "_status",
+    "RETRIED_ATTR": "_status",
+    "TrialStateName": "_status",
+    "TrialStatus": "_status",
+    "make_storage": "_storage",
+    "open_study": "_storage",
+    "retire_stale": "_storage",
+    "as_tune_config": "_tune",
+    "tune": "_tune",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tunelab.study' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tunelab.study.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
+    "REASON_ATTR",
+    "RETRIED_ATTR",
     "Categorical",
+    "CohortPolicy",
     "CohortSampler",
     "CohortScheduler",
+    "CompileTrade",
     "Fixed",
     "Float",
     "Int",
     "Objective",
     "Param",
+    "Prices",
     "Progress",
     "RunDir",
     "SessionStats",
     "Space",
     "StudyResult",
+    "TrialStateName",
+    "TrialStatus",
     "as_tune_config",
     "default_metric",
     "make_pruner",
     "make_sampler",
     "make_storage",
+    "measured_prices",
     "metric_direction",
     "open_run",
     "open_study",
+    "pays_to_compile",
     "retire_stale",
     "structural_names",
     "trial_state",

@@ -15,7 +15,8 @@ Policies (``[study] pad_widths``):
 * ``max``: each hidden layer is padded to the widest value the search space gives it.
 * ``pow2``: each width is rounded up to a power of two.
 * ``auto`` (default): ``max`` when ``trials < cohort x (number of unpadded structures)``,
-  else ``none``.
+  else ``none``: the cost model (:func:`~tunelab.study._cost.pays_to_compile`) priced before
+  anything is measured, see :func:`padding_trade`.
 """
 
 from __future__ import annotations
@@ -23,15 +24,24 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from typing import get_args
 
-from tunelab.config import RunConfig
+from tunelab.config import RunConfig, StudyConfig
 from tunelab.errors import TunelabError
+from tunelab.study._cost import CompileTrade, pays_to_compile
 from tunelab.study._params import Categorical, Fixed, Float, Int, Param
 from tunelab.study._space import Space
 
-__all__ = ["PADDING_POLICIES", "Padder", "choose_padding", "padder", "structure_count"]
+__all__ = [
+    "PADDING_POLICIES",
+    "Padder",
+    "choose_padding",
+    "padder",
+    "padding_trade",
+    "structure_count",
+]
 
-PADDING_POLICIES = ("auto", "none", "max", "pow2")
+PADDING_POLICIES: tuple[str, ...] = get_args(StudyConfig.model_fields["pad_widths"].annotation)
 _TOPOLOGY = ("model.units", "model.layers")
 _MANY = 10_000
 
@@ -86,7 +96,27 @@ def choose_padding(policy: str, space: Space, base: RunConfig, *, trials: int, c
         return policy
     if base.model.builder is not None or not any(n in structural for n in _TOPOLOGY):
         return "none"
-    return "max" if trials < cohort * structure_count(space, structural) else "none"
+    trade = padding_trade(trials=trials, cohort=cohort,
+                          structures=structure_count(space, structural))
+    return "none" if trade.pays else "max"
+
+
+def padding_trade(*, trials: int, cohort: int, structures: int) -> CompileTrade:
+    """Whether compiling every unpadded structure pays, against padding widths to share them.
+
+    Priced before anything is measured, in trials trained through: compiling the
+    ``structures`` saves at most the ``trials``' whole training (the masked units a padded
+    cohort computes are always less than all of its work, so this leans toward the exact,
+    unpadded run), and a compilation costs one cohort of trials trained through
+    (``cohort``), about what ``bench/padding.py`` measured (one compilation pays for 10-30
+    cohort epochs). So padding is chosen when ``trials < cohort x structures``.
+
+    Example:
+        >>> padding_trade(trials=24, cohort=8, structures=12)
+        CompileTrade(pays=False, saved_seconds=24.0, cost_seconds=96.0)
+    """
+    return pays_to_compile(epoch_seconds=1.0, idle_share=1.0, epochs=trials,
+                           compile_seconds=float(cohort), compiles=structures)
 
 
 def padder(policy: str, space: Space, base: RunConfig) -> Padder | None:

@@ -23,7 +23,13 @@ from tunelab.errors import ConfigError
 from tunelab.study._objective import TOTALS, Objective
 from tunelab.study._rundir import RunDir
 from tunelab.study._stats import SessionStats
-from tunelab.study._storage import REASON_ATTR, RETRIED_ATTR
+from tunelab.study._status import (
+    REASON_ATTR,
+    RETRIED_ATTR,
+    STATUS_ATTR,
+    TrialStateName,
+    TrialStatus,
+)
 
 __all__ = ["Live", "Recorder"]
 
@@ -61,14 +67,16 @@ class Recorder:
     def __init__(self, study: optuna.Study, objective: Objective, run_dir: RunDir,
                  stats: SessionStats) -> None:
         self.study, self.objective, self.run_dir, self.stats = study, objective, run_dir, stats
-        self.counts = {"complete": 0, "pruned": 0, "failed": 0}
+        # Failed counts diverged trials too (the display shows them as failed).
+        self.counts = dict.fromkeys(
+            (TrialStateName.COMPLETE, TrialStateName.PRUNED, TrialStateName.FAILED), 0)
         for t in study.get_trials(deepcopy=False):
             if t.state == TrialState.COMPLETE:
-                self.counts["complete"] += 1
+                self.counts[TrialStateName.COMPLETE] += 1
             elif t.state == TrialState.PRUNED:
-                self.counts["pruned"] += 1
+                self.counts[TrialStateName.PRUNED] += 1
             elif t.state == TrialState.FAIL and not t.user_attrs.get(RETRIED_ATTR):
-                self.counts["failed"] += 1
+                self.counts[TrialStateName.FAILED] += 1
         saved = run_dir.read_best()
         self._best_claim: float | None = float(saved["value"]) if saved else None
         self._claims: dict[int, float] = {}
@@ -76,7 +84,7 @@ class Recorder:
         # The study's best, kept here: reading it from the storage after every round costs
         # a query over all trials (tens of milliseconds with SQLite).
         self.best: tuple[float, int] | None = None
-        if not objective.multi and self.counts["complete"]:
+        if not objective.multi and self.counts[TrialStateName.COMPLETE]:
             try:
                 first = study.best_trial
                 if first.value is not None:
@@ -113,7 +121,7 @@ class Recorder:
 
     # -- the end of a trial --------------------------------------------------------------------
 
-    def finish(self, live: Live, status: str,
+    def finish(self, live: Live, status: TrialStatus,
                engine_history: dict[str, list[float]] | None) -> str | None:
         """Tell a trial that stopped training (done, early stopped, diverged, budget...).
 
@@ -122,7 +130,7 @@ class Recorder:
         """
         history = self._history(live, engine_history)
         self._attrs(live, status, history)
-        if status == "diverged":
+        if status == TrialStatus.DIVERGED:
             epoch = len(history.get("loss", []))
             self.failed(live.trial, f"diverged: the loss became nan or inf at epoch {epoch}",
                         live.cfg, history)
@@ -142,18 +150,16 @@ class Recorder:
         if not self.objective.multi and (
                 self.best is None or self.objective.better(values[0], self.best[0])):
             self.best = (values[0], live.number)
-        self.counts["complete"] += 1
-        self.stats.finished["complete"] = self.stats.finished.get("complete", 0) + 1
+        self._count(TrialStateName.COMPLETE)
         self.run_dir.write_trial(live.number, live.cfg, history)
         return self._claim_best(live.number, values)
 
     def pruned(self, live: Live) -> None:
         """Tell a trial the pruner stopped."""
         history = self._history(live, None)
-        self._attrs(live, "pruned", history)
+        self._attrs(live, TrialStatus.PRUNED, history)
         self.study.tell(live.trial, state=TrialState.PRUNED)
-        self.counts["pruned"] += 1
-        self.stats.finished["pruned"] = self.stats.finished.get("pruned", 0) + 1
+        self._count(TrialStateName.PRUNED)
         self.run_dir.write_trial(live.number, live.cfg, history)
 
     def failed(self, trial: optuna.Trial, reason: str, cfg: RunConfig | None,
@@ -163,8 +169,9 @@ class Recorder:
         if detail and detail.strip() != reason:
             trial.set_user_attr("error", detail[-4000:])
         self.study.tell(trial, state=TrialState.FAIL)
-        self.counts["failed"] += 1
-        name = "diverged" if reason.startswith("diverged") else "failed"
+        self.counts[TrialStateName.FAILED] += 1
+        diverged = reason.startswith(TrialStateName.DIVERGED)
+        name = TrialStateName.DIVERGED if diverged else TrialStateName.FAILED
         self.stats.finished[name] = self.stats.finished.get(name, 0) + 1
         self.run_dir.write_trial(trial.number, cfg, history)
 
@@ -177,6 +184,10 @@ class Recorder:
         self.run_dir.promote(number, value, self.objective.metrics[0])
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _count(self, state: TrialStateName) -> None:
+        self.counts[state] += 1
+        self.stats.finished[state] = self.stats.finished.get(state, 0) + 1
 
     def _claim_best(self, number: int, values: list[float]) -> str | None:
         if self.objective.multi:
@@ -210,9 +221,9 @@ class Recorder:
                 out.append(self.objective.value(metric, history))
         return out
 
-    def _attrs(self, live: Live, status: str, history: dict[str, Any]) -> None:
+    def _attrs(self, live: Live, status: TrialStatus, history: dict[str, Any]) -> None:
         epochs = len(history.get("loss", []))
-        live.trial.set_user_attr("status", status)
+        live.trial.set_user_attr(STATUS_ATTR, status.value)
         live.trial.set_user_attr("epochs", epochs)
         live.trial.set_user_attr("seconds", round(float(sum(history.get("slot_seconds", []))), 4))
         last = {k: v[-1] for k, v in history.items() if v and k not in ("epoch",)}

@@ -27,20 +27,31 @@ from tunelab.study._objective import Objective
 from tunelab.study._rundir import RunDir
 from tunelab.study._space import Space
 from tunelab.study._stats import SessionStats
-from tunelab.study._storage import REASON_ATTR, RETRIED_ATTR, make_storage
+from tunelab.study._status import REASON_ATTR, RETRIED_ATTR, TrialStateName
+from tunelab.study._storage import make_storage
 
 __all__ = ["StudyResult", "open_run", "trial_state"]
 
 
-def trial_state(trial: FrozenTrial) -> str:
-    """``complete``, ``pruned``, ``diverged``, ``failed``, ``interrupted``, ``running``,
-    ``waiting``: Optuna's state, with failures told apart by their reason."""
+def trial_state(trial: FrozenTrial) -> TrialStateName:
+    """The state tunelab shows: Optuna's, with failures told apart by their reason.
+
+    A FAIL is ``retried`` when it was stopped unfinished and enqueued again, ``diverged``
+    when its reason says so, else ``failed``.
+
+    Example:
+        >>> t = optuna.trial.create_trial(state=TrialState.FAIL,
+        ...                               user_attrs={"reason": "diverged: nan at epoch 2"})
+        >>> trial_state(t), trial_state(t) == "diverged"
+        (<TrialStateName.DIVERGED: 'diverged'>, True)
+    """
     if trial.state == TrialState.FAIL:
         if trial.user_attrs.get(RETRIED_ATTR):
-            return "interrupted"
+            return TrialStateName.RETRIED
         reason = str(trial.user_attrs.get(REASON_ATTR, ""))
-        return "diverged" if reason.startswith("diverged") else "failed"
-    return trial.state.name.lower()
+        diverged = reason.startswith(TrialStateName.DIVERGED)
+        return TrialStateName.DIVERGED if diverged else TrialStateName.FAILED
+    return TrialStateName(trial.state.name.lower())
 
 
 @dataclass
@@ -110,8 +121,9 @@ class StudyResult:
         return self.space.apply(self.base, self.space.values_from_params(frozen.params))
 
     def trials_by_state(self) -> dict[str, int]:
-        """How many trials ended in each state (see :func:`trial_state`)."""
-        return dict(Counter(trial_state(t) for t in self.study.get_trials(deepcopy=False)))
+        """How many trials are in each state (see :func:`trial_state`), by its plain name."""
+        counts = Counter(trial_state(t).value for t in self.study.get_trials(deepcopy=False))
+        return dict(counts)
 
     def totals(self) -> dict[str, float]:
         """Compile and train seconds and mean cohort width over every session."""

@@ -21,6 +21,11 @@ share per structure), a cohort drains after starting its share while others wait
 first trials are asked freely (a batch at a time, grouped by structure, never forced into
 the running cohort's structure), so the sampler's structural choices are explored. Large
 budgets keep full cohorts.
+
+The scheduler keeps the books (lanes, waiting trials, what was compiled, the session's
+figures); every decision above is its :class:`~tunelab.study.CohortPolicy`'s, made from plain
+numbers, and the two that trade idle slots against a compilation (a new cohort's width, and
+narrowing) go through the one cost model, :func:`~tunelab.study.pays_to_compile`.
 """
 
 from __future__ import annotations
@@ -37,14 +42,18 @@ import optuna
 from tunelab.config import RunConfig
 from tunelab.errors import TunelabError
 from tunelab.execute import Assignment, Executor, StepRequest, StepResult
+from tunelab.runs import SlotStatus
+from tunelab.study._cost import measured_prices
 from tunelab.study._objective import Objective
 from tunelab.study._padding import Padder, structure_count
+from tunelab.study._policy import CohortPolicy
 from tunelab.study._recorder import Live, Recorder
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
 from tunelab.study._sizing import KeyFn, epochs_trained, expected_trials, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
+from tunelab.study._status import TrialStateName, TrialStatus
 from tunelab.study._storage import OWNER_ATTR, owner_token, retire
 
 __all__ = ["CohortScheduler"]
@@ -136,33 +145,24 @@ class CohortScheduler:
         # epoch budget runs out first.
         expected = expected_trials(self.budget, epoch_budget, self.epochs_before,
                                    expected_epochs or self.max_epochs)
-        width = max(1, min(int(width), expected or 1))
-        # Half the fair share per structure: each structure the sampler picks gets two turns
-        # or more, so it can come back to one once it has seen results elsewhere.
-        share = max(1, expected // (2 * structures))
-        # A budget is small when it has fewer trials than a full cohort per structure; with
-        # an epoch budget, also when a structure's share does not fill a cohort: every round
-        # of a cohort spends `width` epochs, and full-width refills of the first structure
-        # drawn would spend the budget before the sampler's other structures are tried.
-        small = expected < width * structures or (epoch_budget is not None and share < width)
-        self.width = min(width, share) if small else width
+        self.policy = CohortPolicy.for_session(
+            expected=expected, width=width, structures=structures, lanes=executor.lanes,
+            epoch_budget=epoch_budget is not None)
         if not fix_structure:
             self.structural = []
         self.stats = SessionStats(width=self.width)
         self.lanes = [_Lane(i, self.width) for i in range(executor.lanes)]
-        # At most this many proposals of other structures wait at once (they end as narrow
-        # cohorts if the budget runs out), and a cohort takes this many trials before
-        # letting waiting structures have their turn: with a small budget, its share.
-        self.pool = self.width * len(self.lanes)
-        self.quota = max(self.width, min(4 * self.width, share))
-        # The first trials of a small budget are asked freely: the sampler explores structures.
-        self.explore = min(expected, max(self.width, structures)) if small else 0
         self.pending: dict[Hashable, deque[Live]] = {}
         self.asked = 0
         self._owner = owner_token()
         self._deadline: float | None = None
         self.recorder = Recorder(study, objective, run_dir, self.stats)
         self._widths: set[tuple[Hashable, int]] = set()  # (structure, width) compiled so far
+
+    @property
+    def width(self) -> int:
+        """Slots per cohort in this session (see :class:`CohortPolicy`)."""
+        return self.policy.width
 
     def _padded_key(self, cfg: RunConfig) -> Hashable:
         assert self.pad is not None
@@ -232,15 +232,9 @@ class CohortScheduler:
         return sum(len(q) for k, q in self.pending.items() if k != key)
 
     def _should_drain(self, lane: _Lane) -> bool:
-        """Whether ``lane``'s cohort takes no new trial, so that waiting structures get a turn.
-
-        It drains when another structure has a full cohort waiting, or when it has started
-        its quota of trials while others wait. Nothing waiting: it goes on (the same structure
-        continues in the same compiled cohort).
-        """
-        if any(k != lane.key and len(q) >= self.width for k, q in self.pending.items()):
-            return True
-        return lane.started >= self.quota and self._waiting(lane.key) > 0
+        """Whether ``lane``'s cohort takes no new trial (:meth:`CohortPolicy.drains`)."""
+        return self.policy.drains(lane.key, lane.started,
+                                  {k: len(q) for k, q in self.pending.items()})
 
     def _take(self, lane: _Lane) -> Live | None:
         """A trial for a free slot of ``lane``'s cohort, or None to let the cohort drain.
@@ -257,13 +251,14 @@ class CohortScheduler:
             return live
         if not self._may_ask() or self._should_drain(lane):
             return None
-        if self.asked < self.explore:
+        if self.policy.explores(self.asked):
             live = self._ask_valid(None)
             if live is None or live.key == lane.key:
                 return live
             self._queue(live)
             return None
-        free = self._waiting(lane.key) < self.pool and self.budget - self.asked > self.width
+        free = self.policy.asks_freely(waiting=self._waiting(lane.key),
+                                       left=self.budget - self.asked)
         if free or not (self.fix_structure and lane.fixed is not None):
             live = self._ask_valid(None)
             if live is None or live.key == lane.key:
@@ -282,9 +277,9 @@ class CohortScheduler:
         """The first trial of a new cohort: the largest waiting group, else a fresh ask."""
         if self._expired() or self._no_room():
             return None
-        if not self.pending and self.asked < self.explore:
+        if not self.pending and self.policy.explores(self.asked):
             # Explore: a batch of free proposals, grouped; the largest group opens a cohort.
-            for _ in range(min(self.width, self.explore - self.asked)):
+            for _ in range(min(self.width, self.policy.explore - self.asked)):
                 live = self._ask_valid(None)
                 if live is None:
                     break
@@ -303,21 +298,12 @@ class CohortScheduler:
         self.stats.started += 1
 
     def _width_for(self, key: Hashable) -> int:
-        """The width of a new cohort: full, or only as wide as the trials it can still get.
-
-        Near the end of the budget a narrower cohort saves the idle slots' work but costs a
-        compilation (a new shape); it is chosen when, by this session's figures so far, a
-        cohort's training outweighs a compilation.
-        """
+        """The width of a new cohort of structure ``key`` (:meth:`CohortPolicy.new_width`)."""
         can_fill = 1 + len(self.pending.get(key, ())) + self.budget - self.asked
-        if can_fill >= self.width:
-            return self.width
-        s = self.stats
-        if not (s.cohorts and s.cohort_epochs):
-            return self.width
-        per_epoch = s.train_seconds / s.cohort_epochs
-        per_compile = s.compile_seconds / s.cohorts
-        return can_fill if per_epoch * self.max_epochs > per_compile else self.width
+        return self.policy.new_width(
+            can_fill=can_fill, epochs=self.max_epochs,
+            prices=measured_prices(self.stats, len(self._widths)),
+            compiled=lambda width: (key, width) in self._widths)
 
     def _refill(self, lane: _Lane, request: StepRequest) -> None:
         for slot in range(lane.width):
@@ -356,30 +342,22 @@ class CohortScheduler:
     def _narrow(self, lane: _Lane, request: StepRequest) -> None:
         """Move a draining cohort's last trials to a narrower cohort when that pays.
 
-        A cohort that gets no new trials computes its idle slots until its last trial ends.
-        When half its slots or more are idle, its trials go on at the next power of two at
-        least their number (so few widths are ever compiled), if the cohort epochs saved on
-        the idle slots, over the most epochs the trials have left, outweigh a compilation
-        (nothing to compile when that width has been used for the structure before).
+        A cohort that gets no new trials computes its idle slots until its last trial ends;
+        :meth:`CohortPolicy.narrowed_width` decides whether its trials move on to fewer slots.
         """
-        if lane.key is None or request.template is not None or request.assigns:
+        key = lane.key
+        if key is None or request.template is not None or request.assigns:
             return
         running = [slot for slot, live in enumerate(lane.slots) if live is not None]
         if not running:
             return
-        width = 1
-        while width < len(running):
-            width *= 2
-        if width >= lane.width:
+        left = max(self.max_epochs - len(live.logs.get("loss", [])) for live in lane.running())
+        width = self.policy.narrowed_width(
+            running=len(running), width=lane.width, epochs_left=left,
+            prices=measured_prices(self.stats, len(self._widths)),
+            compiled=lambda w: (key, w) in self._widths)
+        if width is None:
             return
-        if (lane.key, width) not in self._widths:
-            s = self.stats
-            if not (s.cohort_epochs and s.compile_seconds):
-                return
-            left = max(self.max_epochs - len(live.logs.get("loss", [])) for live in lane.running())
-            saved = s.train_seconds / s.cohort_epochs * (1 - width / lane.width) * left
-            if saved <= s.compile_seconds / len(self._widths):
-                return
         free = [slot for slot in range(lane.width) if lane.slots[slot] is None]
         keep = running + free[:width - len(running)]
         request.keep = keep
@@ -407,14 +385,14 @@ class CohortScheduler:
             return
         for _, _, slot, live in sorted(running, key=lambda r: (r[0], r[1]))[:excess]:
             lane.slots[slot] = None
-            request.stops[slot] = "budget"
-            self._finish(lane, slot, live, "budget", None)
+            request.stops[slot] = TrialStatus.BUDGET.value
+            self._finish(lane, slot, live, TrialStatus.BUDGET, None)
         request.saves.update(lane.saves)
         lane.saves = {}
 
     # -- results -------------------------------------------------------------------------------
 
-    def _finish(self, lane: _Lane, slot: int, live: Live, status: str,
+    def _finish(self, lane: _Lane, slot: int, live: Live, status: TrialStatus,
                 engine_history: dict[str, list[float]] | None) -> None:
         path = self.recorder.finish(live, status, engine_history)
         if path is not None:
@@ -456,15 +434,21 @@ class CohortScheduler:
                 live.logs.setdefault(key, []).append(value)
             seconds = report.log.get("seconds", 0.0)
             live.logs.setdefault("slot_seconds", []).append(seconds * share)
-            if report.status == "running":
+            if report.status == SlotStatus.RUNNING:
                 if self.recorder.report(live) and live.trial.should_prune():
-                    lane.stops[slot] = "pruned"
+                    lane.stops[slot] = TrialStatus.PRUNED.value
                     lane.slots[slot] = None
                     self.recorder.pruned(live)
                 continue
             lane.slots[slot] = None
             self.recorder.report(live)
-            self._finish(lane, slot, live, report.status, report.history)
+            try:
+                status = TrialStatus(report.status)
+            except ValueError:
+                self.recorder.failed(live.trial, f"error: the engine ended this slot with an"
+                                     f" unknown status {report.status!r}", live.cfg, live.logs)
+                continue
+            self._finish(lane, slot, live, status, report.history)
         for slot, live in enumerate(lane.slots):
             if live is not None and slot not in result.running:
                 lane.slots[slot] = None
@@ -481,7 +465,7 @@ class CohortScheduler:
     def _retire_all(self, reason: str) -> None:
         for live in self._unfinished():
             retire(self.study, live.trial, live.trial.params, reason)
-            self.stats.interrupted += 1
+            self.stats.retried += 1
         self.pending.clear()
         for lane in self.lanes:
             lane.slots = [None] * lane.width
@@ -494,9 +478,9 @@ class CohortScheduler:
         best = self.recorder.best
         best_value, best_trial = best if best is not None else (None, None)
         running = sum(len(lane.running()) for lane in self.lanes)
-        return Progress(self.total, done, counts["complete"], counts["pruned"],
-                        counts["failed"], running, best_value, best_trial,
-                        self.objective.metrics[0], self.stats)
+        return Progress(self.total, done, counts[TrialStateName.COMPLETE],
+                        counts[TrialStateName.PRUNED], counts[TrialStateName.FAILED], running,
+                        best_value, best_trial, self.objective.metrics[0], self.stats)
 
     def _emit(self) -> None:
         if self.on_progress is not None:

@@ -29,8 +29,9 @@ class SessionStats:
         narrowed: Times a draining cohort's last trials moved to a narrower cohort.
         width: The cohort width asked for.
         started: Trials started in this session.
-        finished: Trials told in this session, by state name.
-        interrupted: Trials stopped unfinished (Ctrl-C, timeout) and enqueued again.
+        finished: Trials told in this session, by state (a :class:`~tunelab.study.TrialStateName`).
+        retried: Trials stopped unfinished (Ctrl-C, timeout) and enqueued again, to be
+            retried (state ``retried``).
     """
 
     compile_seconds: float = 0.0
@@ -44,7 +45,7 @@ class SessionStats:
     width: int = 1
     started: int = 0
     finished: dict[str, int] = field(default_factory=dict)
-    interrupted: int = 0
+    retried: int = 0
 
     @property
     def mean_cohort_width(self) -> float:
@@ -76,8 +77,8 @@ class SessionStats:
             "cohorts": self.cohorts,
             "narrowed": self.narrowed,
             "started": self.started,
-            "finished": dict(self.finished),
-            "interrupted": self.interrupted,
+            "finished": {str(k): v for k, v in self.finished.items()},
+            "retried": self.retried,
         }
 
 

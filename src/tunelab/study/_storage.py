@@ -39,6 +39,7 @@ from optuna.trial import TrialState
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, SpaceError
 from tunelab.study._space import Space
+from tunelab.study._status import REASON_ATTR, RETRIED_ATTR, RETRY_OF_ATTR
 
 if TYPE_CHECKING:
     from optuna.pruners import BasePruner
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OWNER_ATTR",
-    "REASON_ATTR",
-    "RETRIED_ATTR",
     "counted_trials",
     "make_storage",
     "open_study",
@@ -58,8 +57,6 @@ __all__ = [
 ]
 
 OWNER_ATTR = "tunelab_owner"
-REASON_ATTR = "reason"
-RETRIED_ATTR = "tunelab_retried"
 SPACE_ATTR = "tunelab_space"
 BASE_ATTR = "tunelab_base"
 
@@ -161,14 +158,18 @@ def retire(
     params: Mapping[str, Any],
     reason: str,
 ) -> None:
-    """Mark an unfinished trial FAIL with ``reason`` and enqueue its parameters to run again."""
+    """Mark an unfinished trial FAIL with ``reason`` and enqueue its parameters to run again.
+
+    The trial's state is then ``retried`` (:data:`RETRIED_ATTR`); it does not count toward
+    the budget, and its copy (:data:`RETRY_OF_ATTR`) runs first.
+    """
     number = trial if isinstance(trial, int) else trial.number
     storage = study._storage
     trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
     storage.set_trial_user_attr(trial_id, REASON_ATTR, reason)
     storage.set_trial_user_attr(trial_id, RETRIED_ATTR, True)
     study.tell(trial, state=TrialState.FAIL)
-    study.enqueue_trial(dict(params), user_attrs={"tunelab_retry_of": number})
+    study.enqueue_trial(dict(params), user_attrs={RETRY_OF_ATTR: number})
 
 
 def retire_stale(study: optuna.Study) -> list[int]:

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import time
 import warnings
@@ -24,8 +25,16 @@ from typing import Any
 
 import optuna
 
-from tunelab.config import METRICS, RunConfig, TuneConfig, load_config, parse_config, with_overrides
-from tunelab.execute import make_executor
+from tunelab.config import (
+    METRICS,
+    RunConfig,
+    StudyConfig,
+    TuneConfig,
+    load_config,
+    parse_config,
+    with_overrides,
+)
+from tunelab.execute import Borrowed, Executor, make_executor
 from tunelab.study._display import LiveDisplay
 from tunelab.study._objective import Objective
 from tunelab.study._padding import choose_padding, padder
@@ -44,7 +53,7 @@ from tunelab.study._space import Space
 from tunelab.study._stats import Progress
 from tunelab.study._storage import counted_trials, make_storage, open_study
 
-__all__ = ["as_tune_config", "tune"]
+__all__ = ["as_tune_config", "study_overrides", "tune"]
 
 ConfigLike = TuneConfig | RunConfig | Mapping[str, Any] | str | os.PathLike[str]
 
@@ -62,6 +71,33 @@ def as_tune_config(config: ConfigLike) -> tuple[TuneConfig, str]:
     loaded = load_config(config, model=TuneConfig)
     assert isinstance(loaded, TuneConfig)
     return loaded, str(config)
+
+
+def study_overrides(settings: Mapping[str, Any], *,
+                    caller: str = "tune()") -> dict[str, Any]:
+    """Dotted ``study.KEY`` overrides from keyword settings named as :class:`StudyConfig`'s
+    fields; a None value means "not given" and is left out.
+
+    The keywords :func:`tune` accepts are StudyConfig's fields, so adding a field adds the
+    keyword (and the option of ``tunelab tune``): nothing else lists them.
+
+    Raises:
+        TypeError: A keyword is not a field of StudyConfig (naming it, and the nearest).
+
+    Example:
+        >>> study_overrides({"trials": 4, "pad_widths": "none", "seed": None})
+        {'study.trials': 4, 'study.pad_widths': 'none'}
+    """
+    fields = StudyConfig.model_fields
+    for key in settings:
+        if key not in fields:
+            near = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise TypeError(
+                f"{caller} got an unexpected keyword argument {key!r}: not a [study]"
+                f" setting{hint}; the settings are: {', '.join(fields)}"
+            )
+    return {f"study.{k}": v for k, v in settings.items() if v is not None}
 
 
 def _max_epochs(space: Space, base: RunConfig) -> int:
@@ -99,22 +135,11 @@ def tune(
     *,
     space: Space | Mapping[str, Any] | None = None,
     run_dir: str | os.PathLike[str] | None = None,
-    trials: int | None = None,
-    timeout: float | None = None,
-    epoch_budget: int | None = None,
-    sampler: str | None = None,
-    pruner: str | None = None,
-    cohort: int | None = None,
-    executor: str | None = None,
-    workers: int | None = None,
-    storage: str | None = None,
-    seed: int | None = None,
-    objective: str | list[str] | None = None,
-    direction: str | list[str] | None = None,
-    study_name: str | None = None,
     dataset: str | None = None,
+    study_name: str | None = None,
     progress: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
+    **study_keys: Any,
 ) -> StudyResult:
     """Run a study, or resume it when ``run_dir`` already holds it.
 
@@ -124,12 +149,13 @@ def tune(
         space: A search space overriding ``config``'s ``[search]``.
         run_dir: The run folder (default ``runs/<study name>-<date-time>``); running again on
             the same folder resumes the study.
-        trials, timeout, epoch_budget, sampler, pruner, cohort, executor, workers, storage,
-            seed, objective, direction, study_name: override the ``[study]`` keys of the same
-            names (``study_name`` is ``study.name``).
         dataset: Override ``data.name``.
+        study_name: Override ``study.name`` (the same as ``name=``).
         progress: Show a live progress display on standard error.
         on_progress: Also call this after every round with a :class:`Progress`.
+        **study_keys: Override the ``[study]`` keys of the same names: every field of
+            :class:`~tunelab.config.StudyConfig` (``trials``, ``cohort``, ``sampler``,
+            ``pad_widths``, ...); None leaves a key as the configuration has it.
 
     Returns:
         A :class:`StudyResult`; ``result.study`` is the Optuna study.
@@ -137,8 +163,17 @@ def tune(
     Raises:
         SpaceError: The search space is invalid, or differs from the stored study's.
         ConfigError: A setting is invalid, or a resume does not match the stored study.
+        TypeError: A keyword is not a ``[study]`` key.
         KeyboardInterrupt: After Ctrl-C, once unfinished trials are recorded for a resume.
     """
+    if study_name is not None:
+        if study_keys.get("name") not in (None, study_name):
+            raise TypeError("tune() got both name= and study_name= (the same setting); give one")
+        study_keys = {**study_keys, "name": study_name}
+    # An executor object (a guide lends its own) trains this study and stays open after it.
+    lent = study_keys.pop("executor") if isinstance(study_keys.get("executor"), Executor) \
+        else None
+    overrides = study_overrides(study_keys)
     cfg, source = as_tune_config(config)
     if space is not None:
         the_space = space if isinstance(space, Space) else Space(space, source="space")
@@ -146,16 +181,6 @@ def tune(
         the_space = Space(cfg.search, source=f"{source} [search]")
     # The canonical form: plain data that tune.toml stores and a resume parses back.
     cfg = cfg.model_copy(update={"search": the_space.spec()})
-    overrides: dict[str, Any] = {
-        f"study.{k}": v
-        for k, v in {
-            "trials": trials, "timeout": timeout, "epoch_budget": epoch_budget,
-            "sampler": sampler, "pruner": pruner,
-            "cohort": cohort, "executor": executor, "workers": workers, "storage": storage,
-            "seed": seed, "objective": objective, "direction": direction, "name": study_name,
-        }.items()
-        if v is not None
-    }
     if dataset is not None:
         overrides["data.name"] = dataset
     if overrides:
@@ -219,7 +244,8 @@ def tune(
                             structural=structural_names(the_space, base, structure_key))
     scheduler = CohortScheduler(
         study=study, sampler=cohort_sampler, space=the_space, base=base, objective=obj,
-        executor=make_executor(settings.executor, settings.workers), run_dir=run,
+        executor=Borrowed(lent) if lent is not None
+        else make_executor(settings.executor, settings.workers), run_dir=run,
         n_trials=budget, width=settings.cohort, timeout=settings.timeout,
         key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
         max_epochs=max_epochs, pad=padder(policy, the_space, base),

@@ -1,0 +1,152 @@
+"""The cohort scheduler's decisions, apart from its bookkeeping.
+
+:class:`~tunelab.study.CohortScheduler` keeps the lanes, the waiting trials and the study;
+this policy decides from plain numbers, as Optuna's pruners decide for a study they do not
+own: how wide cohorts are, when a cohort drains so that waiting structures get a turn, when
+the sampler proposes freely, how wide a new cohort near the end of the budget is, and when a
+draining cohort moves to a narrower one. The last two trade idle slots against a compilation
+through the one cost model, :func:`~tunelab.study._cost.pays_to_compile`.
+
+Example:
+    >>> policy = CohortPolicy.for_session(expected=24, width=8, structures=4, lanes=1)
+    >>> policy.width, policy.quota, policy.explore  # a small budget: narrow, and explore
+    (3, 3, 4)
+    >>> CohortPolicy.for_session(expected=200, width=8, structures=4, lanes=1).width
+    8
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+
+from tunelab.study._cost import CompileTrade, Prices, pays_to_compile
+
+__all__ = ["CohortPolicy"]
+
+
+@dataclass(frozen=True)
+class CohortPolicy:
+    """How a session sizes and shapes its cohorts.
+
+    Attributes:
+        width: Slots per cohort.
+        quota: Trials a cohort starts before it drains for waiting structures.
+        pool: Proposals of other structures that may wait at once (they end as narrow
+            cohorts if the budget runs out).
+        explore: The first trials asked freely, so the sampler explores structures (0: none).
+        small: Whether the budget is small (see :meth:`for_session`).
+    """
+
+    width: int
+    quota: int
+    pool: int
+    explore: int = 0
+    small: bool = False
+
+    @classmethod
+    def for_session(cls, *, expected: int, width: int, structures: int, lanes: int,
+                    epoch_budget: bool = False) -> CohortPolicy:
+        """The policy for a session expected to start ``expected`` trials.
+
+        A budget is small when it has fewer trials than a full cohort per structure; with an
+        epoch budget, also when a structure's share does not fill a cohort (every round of a
+        cohort spends ``width`` epochs, and full-width refills of the first structure drawn
+        would spend the budget before the sampler's other structures are tried). A small
+        budget gets cohorts of half the fair share per structure (so each structure the
+        sampler picks gets two turns or more, and can come back once it has seen results
+        elsewhere), drains a cohort after that share, and asks its first trials freely.
+
+        Args:
+            expected: Trials the session can expect to start.
+            width: The cohort width asked for.
+            structures: How many structures the structural parameters can make.
+            lanes: Cohorts trained at once (the executor's lanes).
+            epoch_budget: Whether an epoch budget is set.
+        """
+        width = max(1, min(int(width), expected or 1))
+        share = max(1, expected // (2 * max(1, structures)))
+        small = expected < width * structures or (epoch_budget and share < width)
+        if small:
+            width = min(width, share)
+        return cls(
+            width=width,
+            quota=max(width, min(4 * width, share)),
+            pool=width * max(1, lanes),
+            explore=min(expected, max(width, structures)) if small else 0,
+            small=small,
+        )
+
+    def explores(self, asked: int) -> bool:
+        """Whether the next trial is asked freely, to explore structures."""
+        return asked < self.explore
+
+    def asks_freely(self, *, waiting: int, left: int) -> bool:
+        """Whether a free slot asks the sampler freely (rather than with the structure fixed):
+        while fewer than :attr:`pool` trials wait and the budget is not nearly spent."""
+        return waiting < self.pool and left > self.width
+
+    def drains(self, key: Hashable, started: int, waiting: Mapping[Hashable, int]) -> bool:
+        """Whether the cohort of structure ``key`` takes no new trial, so others get a turn.
+
+        It drains when another structure has a full cohort waiting, or when it has started its
+        quota while others wait; with nothing waiting it goes on in the same compiled cohort.
+
+        Args:
+            key: The cohort's structure.
+            started: Trials the cohort has started.
+            waiting: Trials waiting for a cohort, by structure.
+        """
+        others = {k: n for k, n in waiting.items() if k != key and n}
+        if any(n >= self.width for n in others.values()):
+            return True
+        return started >= self.quota and bool(others)
+
+    def new_width(self, *, can_fill: int, epochs: int, prices: Prices,
+                  compiled: Callable[[int], bool]) -> int:
+        """The width of a new cohort: full, or only as wide as the trials it can still get.
+
+        Near the end of the budget a full cohort would run ``1 - can_fill / width`` of its
+        slots idle for up to ``epochs`` epochs; the narrower one saves that and costs a
+        compilation, unless that width was compiled for the structure before.
+
+        Args:
+            can_fill: Trials the cohort can still get.
+            epochs: The most epochs its trials train.
+            prices: The session's prices so far.
+            compiled: Whether a width was compiled for the cohort's structure before.
+        """
+        if can_fill >= self.width:
+            return self.width
+        return can_fill if self._trade(can_fill, self.width, epochs, prices, compiled).pays \
+            else self.width
+
+    def narrowed_width(self, *, running: int, width: int, epochs_left: int, prices: Prices,
+                       compiled: Callable[[int], bool]) -> int | None:
+        """The width a draining cohort's last trials move to, or None to stay.
+
+        With half its slots or more idle, its ``running`` trials go on at the next power of
+        two at least their number (so few widths are ever compiled), when the idle
+        slot-epochs saved over the most epochs they have left pay for a compilation.
+
+        Args:
+            running: Trials the cohort still trains.
+            width: Its width now.
+            epochs_left: The most epochs one of them has left.
+            prices: The session's prices so far.
+            compiled: Whether a width was compiled for the cohort's structure before.
+        """
+        target = 1
+        while target < running:
+            target *= 2
+        if running < 1 or target >= width:
+            return None
+        return target if self._trade(target, width, epochs_left, prices, compiled).pays \
+            else None
+
+    @staticmethod
+    def _trade(narrow: int, wide: int, epochs: int, prices: Prices,
+               compiled: Callable[[int], bool]) -> CompileTrade:
+        return pays_to_compile(epoch_seconds=prices.epoch_seconds, idle_share=1 - narrow / wide,
+                               epochs=max(0, epochs), compile_seconds=prices.compile_seconds,
+                               compiles=0 if compiled(narrow) else 1)

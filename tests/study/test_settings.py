@@ -1,0 +1,73 @@
+"""`tune(...)`'s keywords are StudyConfig's fields; the words a study writes on its trials."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tunelab.config import StudyConfig
+from tunelab.errors import ConfigError
+from tunelab.study import (
+    RETRIED_ATTR,
+    SessionStats,
+    TrialStateName,
+    TrialStatus,
+    trial_state,
+    tune,
+)
+from tunelab.study._tune import study_overrides
+
+BASE = {"model": {"units": [8], "dropout": 0.0}, "training": {"epochs": 1, "batch_size": 128},
+        "search": {"optimizer.learning_rate": {"low": 0.01, "high": 0.1}}}
+
+
+def test_every_field_of_study_config_is_an_override() -> None:
+    given = {key: f"value of {key}" for key in StudyConfig.model_fields}
+    assert study_overrides(given) == {f"study.{k}": v for k, v in given.items()}
+    assert study_overrides({"trials": None, "cohort": 2}) == {"study.cohort": 2}
+
+
+def test_an_unknown_keyword_names_itself_and_the_nearest_key() -> None:
+    with pytest.raises(TypeError, match=r"'cohrt': not a \[study\] setting \(did you mean"
+                                        r" 'cohort'\?\); the settings are: name, trials"):
+        study_overrides({"cohrt": 4})
+    with pytest.raises(TypeError, match="'padding'"):
+        tune(BASE, run_dir="unused", progress=False, padding="max")
+
+
+def test_tune_routes_every_keyword_to_the_study_table(tmp_path: Path) -> None:
+    # Fields that once had no keyword reach validation, which names the key: nothing ran.
+    for key, bad in (("pad_widths", "widest"), ("reduce", "mean"), ("reduction_factor", 1),
+                     ("percentile", 100.0), ("warmup_epochs", -1)):
+        with pytest.raises(ConfigError, match=f"key 'study.{key}'"):
+            tune(BASE, run_dir=tmp_path / key, progress=False, **{key: bad})
+        assert not (tmp_path / key).exists()
+    with pytest.raises(TypeError, match="both name= and study_name="):
+        tune(BASE, run_dir=tmp_path / "x", progress=False, name="a", study_name="b")
+
+
+def _failed(**attrs: object) -> optuna.trial.FrozenTrial:
+    return optuna.trial.create_trial(state=TrialState.FAIL, user_attrs=dict(attrs))
+
+
+def test_trial_states_tell_failures_apart() -> None:
+    assert trial_state(_failed(reason="diverged: the loss became nan")) == "diverged"
+    assert trial_state(_failed(reason="error: out of memory")) is TrialStateName.FAILED
+    retried = _failed(reason="interrupted: stopped by the user", **{RETRIED_ATTR: True})
+    assert trial_state(retried) is TrialStateName.RETRIED and trial_state(retried) == "retried"
+    done = optuna.trial.create_trial(value=1.0)
+    assert trial_state(done) is TrialStateName.COMPLETE
+
+
+def test_statuses_are_strings_that_read_back_from_plain_words() -> None:
+    assert TrialStatus("budget") is TrialStatus.BUDGET and TrialStatus.PRUNED == "pruned"
+    assert {s.value for s in TrialStatus} >= {"done", "early_stopped", "diverged", "pruned",
+                                               "budget"}
+    assert json.dumps({TrialStateName.RETRIED: TrialStatus.DONE}) == '{"retried": "done"}'
+    stats = SessionStats(finished={TrialStateName.COMPLETE: 2}, retried=1)
+    assert stats.as_dict()["finished"] == {"complete": 2} and stats.as_dict()["retried"] == 1
+    assert type(next(iter(stats.as_dict()["finished"]))) is str
