@@ -43,7 +43,7 @@ TARGET_S = 60.0
 STARTS = 100
 STEPS = 1000
 SEED = 0
-SUBSET_OPTIMIZERS = ("sgd", "adam")
+SUBSET_OPTIMIZERS = ("SGD", "Adam")
 SUBSET_FUNCTIONS = ("beale", "rastrigin")
 SUBSET_STARTS = 2
 

@@ -74,7 +74,7 @@ def test_race_prints_tables_and_writes_files(tmp_path: Path) -> None:
     assert "per optimizer over all functions" in out
     assert re.search(r"race took [\d.]+ s \(gradient family: compile", out)
     data = json.loads((out_dir / "race.json").read_text())
-    assert data["settings"]["optimizers"] == ["sgd", "adam", "L-BFGS-B", "random"]
+    assert data["settings"]["optimizers"] == ["SGD", "Adam", "L-BFGS-B", "random"]
     assert data["settings"]["functions"] == ["beale", "booth"]
     assert (out_dir / "ecdf.png").exists() and (out_dir / "contour-booth-d2.png").exists()
     assert (out_dir / "race.csv").read_text().startswith("function,dim,optimizer,family,lr")
@@ -86,6 +86,6 @@ def test_race_with_every_optimizer_on_every_function(tmp_path: Path) -> None:
                           str(tmp_path))
     assert code == 0, err
     rows = (tmp_path / "race.csv").read_text().strip().splitlines()
-    assert len(rows) == 1 + 20 * 17
+    assert len(rows) == 1 + 20 * 19
     assert len(list(tmp_path.glob("contour-*.png"))) == 20
     assert "styblinski-tang" in out and "cma-es" in out

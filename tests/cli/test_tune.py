@@ -221,11 +221,11 @@ def test_a_new_field_adds_an_option_and_an_untyped_one_is_refused() -> None:
     class Nested(BaseModel):
         table: dict[str, int] = {}
 
-    with pytest.raises(TypeError, match="StudyConfig.table: a field of type"):
+    with pytest.raises(TypeError, match="Nested.table: a field of type"):
         study_options(Nested)
 
     class Clash(BaseModel):
         out: str = "x"
 
-    with pytest.raises(TypeError, match="StudyConfig.out: the name is taken"):
+    with pytest.raises(TypeError, match="Clash.out: the name is taken"):
         study_options(Clash)

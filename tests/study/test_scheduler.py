@@ -24,6 +24,7 @@ from tunelab.study import (
     RunDir,
     Space,
     TrialStateName,
+    TrialStatus,
     make_pruner,
     make_sampler,
     open_study,
@@ -255,6 +256,28 @@ def test_ctrl_c_keeps_finished_trials_and_enqueues_the_rest(tmp_path: Path) -> N
     assert sorted(t.user_attrs["tunelab_retry_of"] for t in waiting) == sorted(
         t.number for t in retried)
     assert sched.stats.retried == 4 and sched.stats.as_dict()["retried"] == 4
+
+
+def test_statuses_are_recorded_and_an_unknown_one_fails_its_trial(tmp_path: Path) -> None:
+    class Renaming(FakeExecutor):
+        def _handle(self, lane: int, req: StepRequest) -> StepResult:
+            result = super()._handle(lane, req)
+            for report in result.slots.values():
+                if report.status == "done" and report.tag % 2:
+                    report.status = "vanished"  # type: ignore[assignment]
+            return result
+
+    sched, _ = _scheduler(tmp_path, LR, trials=4, width=2, executor=Renaming())
+    sched.run()
+    by_number = {t.number: t for t in sched.study.trials}
+    for number, t in by_number.items():
+        if number % 2:
+            assert t.state == TrialState.FAIL
+            assert t.user_attrs["reason"] == ("error: the engine ended this slot with an unknown"
+                                              " status 'vanished'")
+        else:
+            assert t.state == TrialState.COMPLETE and t.user_attrs["status"] == TrialStatus.DONE
+            assert type(t.user_attrs["status"]) is str  # stored as the plain word
 
 
 def test_timeout_starts_no_new_trial(tmp_path: Path) -> None:

@@ -71,3 +71,14 @@ def test_statuses_are_strings_that_read_back_from_plain_words() -> None:
     stats = SessionStats(finished={TrialStateName.COMPLETE: 2}, retried=1)
     assert stats.as_dict()["finished"] == {"complete": 2} and stats.as_dict()["retried"] == 1
     assert type(next(iter(stats.as_dict()["finished"]))) is str
+
+
+def test_the_words_of_a_study_cost_no_optuna_import() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from tunelab.study import RETRIED_ATTR, TrialStateName, TrialStatus;"
+            " import tunelab.cli, tunelab.report; print('optuna' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["False"], "the study package loads its modules on first use"

@@ -79,7 +79,7 @@ def _choices(field: FieldInfo) -> tuple[str, ...] | None:
     return None
 
 
-def _option_type(key: str, field: FieldInfo) -> tuple[Any, bool]:
+def _option_type(where: str, field: FieldInfo) -> tuple[Any, bool]:
     """The click type of a field's option, and whether it repeats (a list field).
 
     Raises:
@@ -106,7 +106,7 @@ def _option_type(key: str, field: FieldInfo) -> tuple[Any, bool]:
         bounds = _bounds(field)
         return (click.FloatRange(**bounds) if bounds else click.FLOAT), many
     raise TypeError(
-        f"StudyConfig.{key}: a field of type {ann} has no command-line option; give it a"
+        f"{where}: a field of type {ann} has no command-line option; give it a"
         " str, int, float, bool or Literal type (or a list of one), or a name in RENAMED"
         " and handle it in tunelab tune"
     )
@@ -141,16 +141,18 @@ def study_options(model: type[BaseModel] = StudyConfig,
         ... def show(**study: object) -> None:
         ...     click.echo(sorted(k for k, v in study.items() if v not in (None, ())))
         >>> from click.testing import CliRunner
-        >>> CliRunner().invoke(show, ["--cohort", "4", "--pad-widths", "none"]).output
-        "['cohort', 'pad_widths']\n"
+        >>> print(CliRunner().invoke(show, ["--cohort", "4", "--pad-widths", "none"]).output)
+        ['cohort', 'pad_widths']
+        <BLANKLINE>
     """
     taken = set(taken)
     decorators = []
     for key, field in model.model_fields.items():
+        where = f"{model.__name__}.{key}"
         if key in taken:
-            raise TypeError(f"StudyConfig.{key}: the name is taken by an option of tunelab"
-                            f" tune ({', '.join(sorted(taken))}); rename the field")
-        kind, many = _option_type(key, field)
+            raise TypeError(f"{where}: the name is taken by an option of tunelab tune"
+                            f" ({', '.join(sorted(taken))}); rename the field")
+        kind, many = _option_type(where, field)
         flag = option_name(key)
         decls = [f"{flag}/--no-{flag[2:]}" if kind is bool else flag, key]
         decorators.append(click.option(

@@ -188,6 +188,10 @@ def train_runs(
     finally:
         if owned:
             ex.close()
+        else:
+            # A lent executor goes on serving its owner: leave no answer in flight.
+            while ex.busy():
+                ex.wait()
     return [results[i] for i in range(len(items))]
 
 

@@ -70,6 +70,9 @@ class CohortWorker:
             # driver no longer tracks must not keep training.
             for slot in list(self._cohort.running_slots):
                 self._cohort.stop(slot, "stopped")
+            # A new cohort starts its data order from epoch 0, reused or not: the same
+            # request trains the same way wherever and whenever it runs.
+            self._cohort.epochs_run = 0
             return
         self._cohort = None
         self._cohort = Cohort(cfg, data, width=width, builder=request.builder)

@@ -50,7 +50,8 @@ class GuideResult:
         decisions: ``decisions.json``: every step's values, test, decision and reason, and
             whether tuning helped.
         final: ``final.json``: the final model's protocol and test evaluation.
-        config: The configuration adopted (``final.toml``).
+        config: The configuration ``best.keras`` holds (``final.toml``): the adopted one, or
+            the start when tuning did not beat it by more than the noise.
     """
 
     run_dir: Path
@@ -187,7 +188,10 @@ def run_guide(
         final = read_record(run.final_json, FinalResult)
         if final is None or final.tuning is None or not run.best_model.is_file():
             last = next((s for s in reversed(chosen) if s.compares), chosen[-1])
-            final, _ = train_final(ctx, start, current, last.budget)
+            final, current = train_final(ctx, start, current, last.budget)
+        else:
+            current = RunConfig.model_validate(
+                (final.tuning.adopted if final.chosen == "adopted" else final.tuning.start).config)
         assert final.tuning is not None
         total = sum(s.seconds for s in decisions.steps)
         decisions = decisions.model_copy(update={

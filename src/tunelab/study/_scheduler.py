@@ -445,7 +445,7 @@ class CohortScheduler:
             try:
                 status = TrialStatus(report.status)
             except ValueError:
-                self.recorder.failed(live.trial, f"error: the engine ended this slot with an"
+                self.recorder.failed(live.trial, "error: the engine ended this slot with an"
                                      f" unknown status {report.status!r}", live.cfg, live.logs)
                 continue
             self._finish(lane, slot, live, status, report.history)

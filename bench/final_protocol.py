@@ -1,0 +1,115 @@
+"""How should the guide make its final model? Four protocols on the configurations it adopted.
+
+For each guide run folder given (``tunelab guide --seed S --out DIR``, one per data split),
+this trains the adopted configuration (``final.toml``) and the starting one (the procedure's
+``[start]``, under the same early stopping) on the same replicate seeds, four ways:
+
+- ``train``: on the training split, early stopping on validation keeping the best weights
+  (the guide's own protocol for its trials); one model per replicate;
+- ``refit``: on training + validation data, for the median early-stopping epoch of the
+  ``train`` replicates; one model per replicate;
+- ``train-ensemble`` and ``refit-ensemble``: the same replicates, their predicted
+  probabilities averaged into one model.
+
+It prints, per split, the test accuracy of each (for single models the mean over replicates,
+what one would get on average) and writes ``bench/results/final_protocol.json``. The test
+split is used only here, to measure the protocols, never by the guide to choose.
+
+    python bench/final_protocol.py runs/d0 runs/d1 runs/d2 runs/d3 runs/d4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+
+from tunelab.config import RunConfig, with_overrides  # noqa: E402
+from tunelab.data import load_dataset  # noqa: E402
+from tunelab.execute import train_runs  # noqa: E402
+from tunelab.guide._evidence import best_epoch  # noqa: E402
+from tunelab.model import ensemble_model  # noqa: E402
+from tunelab.runs import FinalResult, read_record  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "final_protocol.json"
+
+
+def _accuracy(probs: np.ndarray, y: np.ndarray) -> float:
+    return float((probs.argmax(axis=1) == y).mean())
+
+
+def _refit(data: Any) -> Any:
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    return SimpleNamespace(x_train=x, y_train=y, x_val=x[:0], y_val=y[:0], x_test=data.x_test,
+                           y_test=data.y_test, task=data.task, num_classes=data.num_classes,
+                           input_shape=data.input_shape, name=f"{data.name} refit")
+
+
+def _protocols(cfg: RunConfig, data: Any, seeds: list[int]) -> dict[str, float]:
+    runs = [cfg.model_copy(update={"seed": s}) for s in seeds]
+    trained = train_runs(runs, data, cohorts="replicate")
+    epochs = int(round(statistics.median(best_epoch(r.history, r.config) for r in trained)))
+    refit_cfg = with_overrides(cfg, {"training.epochs": max(epochs, 1),
+                                     "callbacks.early_stopping": None})
+    refitted = train_runs([refit_cfg.model_copy(update={"seed": s}) for s in seeds],
+                          _refit(data), cohorts="replicate")
+    out: dict[str, float] = {}
+    for name, results in (("train", trained), ("refit", refitted)):
+        probs = [r.model().predict(data.x_test, verbose=0) for r in results]
+        out[name] = statistics.fmean(_accuracy(p, data.y_test) for p in probs)
+        out[f"{name}-ensemble"] = _accuracy(np.mean(probs, axis=0), data.y_test)
+        model = ensemble_model([r.model() for r in results])  # what best.keras holds
+        assert abs(_accuracy(model.predict(data.x_test, verbose=0), data.y_test)
+                   - out[f"{name}-ensemble"]) < 1e-9
+    out["refit_epochs"] = epochs
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="guide run folders, one per split")
+    args = parser.parse_args(argv)
+    rows = []
+    for folder in args.runs:
+        started = time.perf_counter()
+        settings = json.loads((folder / "guide.json").read_text())
+        final = read_record(folder / "final.json", FinalResult, required=True)
+        assert final is not None and final.tuning is not None
+        # Both as the guide's tuning check trained them (early stopping, epochs, seed).
+        adopted = RunConfig.model_validate(final.tuning.adopted.config)
+        start = RunConfig.model_validate(final.tuning.start.config)
+        data = load_dataset(start.data, seed=settings["seed"])
+        seeds = final.tuning.adopted.replicates
+        row = {"run": str(folder), "seed": settings["seed"], "replicates": len(seeds),
+               "adopted": _protocols(adopted, data, seeds),
+               "start": _protocols(start, data, seeds),
+               "guide_best_keras": final.test.get("test_accuracy")}
+        row["seconds"] = round(time.perf_counter() - started, 1)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    names = ["train", "refit", "train-ensemble", "refit-ensemble"]
+    print(f"\n{'protocol':<16}" + "".join(f"{'split ' + str(r['seed']):>10}" for r in rows)
+          + f"{'median':>10}")
+    for who in ("adopted", "start"):
+        for name in names:
+            values = [r[who][name] for r in rows]
+            print(f"{who + ' ' + name:<24}" + "".join(f"{v:>10.4f}" for v in values)
+                  + f"{statistics.median(values):>10.4f}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
