@@ -30,3 +30,18 @@ def test_every_command_and_option_is_documented() -> None:
                 if opt.startswith("-") and opt not in text:
                     missing.append(f"{' '.join(path)} {opt}")
     assert not missing, f"docs/cli.md lacks: {missing}"
+
+
+def test_the_generated_docs_are_current() -> None:
+    """docs/api.md (from every package's __all__) and the --help blocks of docs/cli.md."""
+    import importlib.util
+
+    path = DOC.parent / "generate.py"
+    spec = importlib.util.spec_from_file_location("generate_docs", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.render() == (DOC.parent / "api.md").read_text(encoding="utf-8"), \
+        "docs/api.md is out of date: run python docs/generate.py"
+    assert module.render_cli(DOC.read_text(encoding="utf-8")) == DOC.read_text(
+        encoding="utf-8"), "docs/cli.md is out of date: run python docs/generate.py"

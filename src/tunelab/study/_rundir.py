@@ -33,66 +33,37 @@ from typing import Any
 from tunelab._files import write_json, write_text
 from tunelab.config import RunConfig, TuneConfig, dump_config, load_config
 from tunelab.errors import ConfigError
+from tunelab.runs import RunLayout
 
 __all__ = ["RunDir"]
 
 
-class RunDir:
-    """Paths and atomic writes under one study's run folder."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+class RunDir(RunLayout):
+    """Paths and atomic writes under one study's run folder (paths from ``RunLayout``)."""
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
 
     def make(self) -> RunDir:
         """Create the folder (and ``trials/``) if missing."""
-        (self.path / "trials").mkdir(parents=True, exist_ok=True)
+        self.trials_dir.mkdir(parents=True, exist_ok=True)
         return self
 
-    @property
-    def study_db(self) -> Path:
-        return self.path / "study.db"
-
-    @property
-    def tune_toml(self) -> Path:
-        return self.path / "tune.toml"
-
-    @property
-    def best_model(self) -> Path:
-        return self.path / "best.keras"
-
-    @property
-    def best_json(self) -> Path:
-        return self.path / "best.json"
-
-    @property
-    def stats_json(self) -> Path:
-        return self.path / "stats.json"
-
-    def default_storage(self) -> str:
-        """``sqlite:///`` URL of ``study.db`` in this folder (absolute, so any cwd works)."""
-        return f"sqlite:///{self.study_db.resolve()}"
-
-    def trial_dir(self, number: int) -> Path:
-        return self.path / "trials" / str(number)
-
     def trial_model(self, number: int) -> Path:
-        return self.trial_dir(number) / "model.keras"
+        return RunLayout(self.trial_dir(number)).model
 
     def write_trial(
         self, number: int, cfg: RunConfig | None, history: Mapping[str, Sequence[float]]
     ) -> None:
         """Write ``trials/<number>/history.json`` and ``config.toml``, each atomically."""
         folder = self.trial_dir(number)
-        write_json(folder / "history.json", {k: list(v) for k, v in history.items()})
+        write_json(RunLayout(folder).history_json, {k: list(v) for k, v in history.items()})
         if cfg is not None:
-            write_text(folder / "config.toml", dump_config(cfg))
+            write_text(RunLayout(folder).config_toml, dump_config(cfg))
 
     def trial_config(self, number: int) -> RunConfig | None:
         """A trial's resolved configuration, if it was written."""
-        path = self.trial_dir(number) / "config.toml"
+        path = RunLayout(self.trial_dir(number)).config_toml
         return load_config(path) if path.exists() else None
 
     def write_tune(self, cfg: TuneConfig) -> None:
