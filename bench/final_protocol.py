@@ -62,8 +62,9 @@ def _protocols(cfg: RunConfig, data: Any, seeds: list[int]) -> dict[str, float]:
     epochs = int(round(statistics.median(best_epoch(r.history, r.config) for r in trained)))
     refit_cfg = with_overrides(cfg, {"training.epochs": max(epochs, 1),
                                      "callbacks.early_stopping": None})
+    # As the guide trains its final members: side by side in one cohort.
     refitted = train_runs([refit_cfg.model_copy(update={"seed": s}) for s in seeds],
-                          _refit(data), cohorts="replicate")
+                          _refit(data), cohorts="structure")
     out: dict[str, float] = {}
     for name, results in (("train", trained), ("refit", refitted)):
         probs = [r.model().predict(data.x_test, verbose=0) for r in results]

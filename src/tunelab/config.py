@@ -87,7 +87,7 @@ LOSSES = (
 )
 SAMPLERS = ("tpe", "random", "grid", "qmc", "sobol", "halton", "gp", "cmaes", "nsga2")
 PRUNERS = ("auto", "asha", "hyperband", "median", "percentile", "none")
-EXECUTORS = ("local", "processes")
+EXECUTORS = ("local", "processes", "ray")
 METRICS = ("accuracy", "euclidean", "manhattan", "hamming", "mse", "rmse", "mae")
 ACTIVATIONS = (
     "relu",
@@ -158,6 +158,8 @@ class ModelConfig(_Section):
     kernel_initializer: str = "uniform"
     l2: float = Field(0.0, ge=0.0)
     builder: str | None = Field(None, description="'package.module:function' returning a Model")
+    template: str | None = Field(
+        None, description="a .keras model file cloned for every slot (re-initialised per seed)")
     padded_units: list[int] | None = Field(
         None, description="widths the hidden layers are computed at (masked); results unchanged")
 
@@ -198,6 +200,10 @@ class ModelConfig(_Section):
     def _default_dropout_follows_units(cls, data: Any) -> Any:
         # Without an explicit dropout, any depth gets the tutorial's pattern: 0.1 after the
         # first hidden layer, none after the others (so `units = [128]` alone is valid).
+        if isinstance(data, dict) and "dropout" not in data and data.get("template"):
+            # A template keeps its own Dropout rates ([] says so); units do not apply to it,
+            # and an empty list keeps a search's per-layer bookkeeping consistent.
+            return {"units": [], **data, "dropout": []}
         if isinstance(data, dict) and "dropout" not in data and isinstance(
                 data.get("units"), list) and data["units"]:
             return {**data, "dropout": [0.1] + [0.0] * (len(data["units"]) - 1)}
@@ -209,6 +215,14 @@ class ModelConfig(_Section):
         for r in rates:
             if not 0.0 <= r < 1.0:
                 raise ValueError(f"dropout rates must satisfy 0 <= rate < 1, got {r}")
+        if self.template is not None:
+            # A template's rates are one per Dropout layer of its own (checked when it is
+            # built); units, activation and the initializer do not apply to it.
+            if self.builder is not None:
+                raise ValueError("give model.template or model.builder, not both")
+            if not self.template.endswith(".keras"):
+                raise ValueError(f"model.template must be a .keras file, got {self.template!r}")
+            return self
         if isinstance(self.dropout, list) and len(self.dropout) != len(self.units):
             raise ValueError(
                 f"dropout has {len(self.dropout)} rates but units has {len(self.units)} layers;"
@@ -279,13 +293,16 @@ class ScheduleConfig(_Section):
 
 
 class TrainingConfig(_Section):
-    """Epochs, batch size, loss and metrics."""
+    """Epochs, batch size, loss and metrics, and the precision of the matrix products."""
 
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(32, ge=1)
     loss: str = "auto"
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
     shuffle: bool = True
+    precision: Literal["float32", "bf16"] = Field(
+        "float32", description="bf16: matrix products with bfloat16 inputs and float32"
+        " accumulation (weights, optimizer state and losses stay float32)")
 
     @field_validator("loss")
     @classmethod
@@ -417,10 +434,22 @@ class StudyConfig(_Section):
     pad_widths: Literal["auto", "none", "max", "pow2"] = Field(
         "auto", description="let hidden widths share cohorts by padding them (masked)")
     executor: Annotated[str, AfterValidator(OneOf(EXECUTORS, "executor"))] = Field(
-        "local", description="where cohorts train: in this process, or in worker processes")
-    workers: int = Field(1, ge=1, description="worker processes for executor processes")
+        "local", description="where cohorts train: in this process, in worker processes, or"
+        " on Ray workers")
+    workers: int = Field(1, ge=1, description="worker processes (processes) or Ray actors"
+                         " (ray): cohorts trained at the same time")
+    ray_address: str | None = Field(
+        None, description="the Ray cluster to join (host:port or ray://...); default:"
+        " $RAY_ADDRESS, else a local Ray starts")
     storage: str | None = Field(
         None, description="Optuna storage URL; default: sqlite:///RUN_DIR/study.db")
+    heartbeat_interval: int = Field(
+        10, ge=0, description="seconds between a session's heartbeats on its running trials"
+        " (database storage); a trial whose heartbeat stops is failed and retried by the"
+        " other sessions; 0 turns heartbeats off")
+    grace_period: int | None = Field(
+        None, ge=1, description="seconds without a heartbeat after which a running trial is"
+        " failed and retried; default: 3 x heartbeat_interval")
     seed: int | None = Field(None, description="sampler seed; default: the run's seed")
     reduction_factor: int = Field(
         3, ge=2, description="the reduction factor of pruners asha and hyperband")

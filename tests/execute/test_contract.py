@@ -25,16 +25,35 @@ from tunelab.execute import (
     Executor,
     LocalExecutor,
     ProcessExecutor,
+    RayExecutor,
     Run,
     StepRequest,
     train_runs,
 )
 from tunelab.runs import SlotStatus
 
+from ._ray import ray_session, stop_ray
+
+
+def _ray_executor() -> Executor:
+    """Two Ray actors on the module's local Ray (2 CPUs: half a CPU each, so the suite's
+    second executor, in the close-and-reuse test, finds room beside the first)."""
+    ray_session()
+    return RayExecutor(workers=2, cpus_per_worker=0.5)
+
+
 FACTORIES: dict[str, Callable[[], Executor]] = {
     "local": LocalExecutor,
     "processes": lambda: ProcessExecutor(workers=2),
+    "ray": _ray_executor,
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _ray_once() -> Iterator[None]:
+    """Ray starts once for the module (when the ray executor is first made) and stops after."""
+    yield
+    stop_ray()
 
 
 def cfg(**over: object) -> RunConfig:

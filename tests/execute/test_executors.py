@@ -12,6 +12,7 @@ from tunelab.execute import (
     Executor,
     LocalExecutor,
     ProcessExecutor,
+    RayExecutor,
     StepRequest,
     make_executor,
 )
@@ -21,8 +22,12 @@ def test_executors_by_name() -> None:
     assert isinstance(make_executor("local"), LocalExecutor)
     procs = make_executor("Processes", workers=3)
     assert isinstance(procs, ProcessExecutor) and procs.lanes == 3
-    with pytest.raises(ConfigError, match="unknown executor 'ray'"):
-        make_executor("ray")
+    on_ray = make_executor("ray", workers=2, address="127.0.0.1:6379")
+    assert isinstance(on_ray, RayExecutor) and on_ray.lanes == 2
+    assert on_ray.address == "127.0.0.1:6379"
+    with pytest.raises(ConfigError, match="unknown executor 'dask'; expected one of: local,"
+                       " processes, ray"):
+        make_executor("dask")
     with pytest.raises(ConfigError, match="study.workers: must be >= 1"):
         make_executor("processes", workers=0)
 

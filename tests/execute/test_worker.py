@@ -78,3 +78,43 @@ def test_narrowing_moves_the_running_slots_and_renumbers_them() -> None:
     assert narrowed.error is None and narrowed.running == []
     assert narrowed.slots[0].tag == 11 and narrowed.slots[0].status == "done"
     assert len(narrowed.slots[0].history["loss"]) == 3
+
+
+def test_a_snapshot_restored_on_another_worker_trains_on_exactly_as_before(
+        tmp_path: Path) -> None:
+    """What a lost Ray node's cohort resumes from: the next epochs match, to the last bit,
+    those of the worker that never stopped (weights, optimizer state, data order, callbacks,
+    a narrowed width)."""
+    import pickle
+
+    five = CFG.model_copy(update={
+        "training": CFG.training.model_copy(update={"epochs": 5}),
+        "optimizer": CFG.optimizer.model_copy(update={"momentum": 0.9}),
+        "callbacks": {"csv_logger": {"filename": "log.csv"}}})
+    slots = {slot: Assignment(five.model_copy(update={"seed": slot}).model_dump(mode="json"),
+                              slot, out_dir=str(tmp_path / str(slot))) for slot in range(3)}
+    template = five.model_dump(mode="json")
+
+    def first_two(worker: CohortWorker) -> None:
+        worker.handle(StepRequest(template=template, width=4, assigns=dict(slots)))
+        worker.handle(StepRequest(stops={2: "pruned"}, keep=[0, 1]))
+
+    steady = CohortWorker()
+    first_two(steady)
+    moved_from = CohortWorker()
+    first_two(moved_from)
+    snapshot = pickle.loads(pickle.dumps(moved_from.snapshot()))  # it travels as bytes
+    assert snapshot is not None and snapshot["width"] == 2
+
+    moved = CohortWorker()
+    moved.restore(snapshot, data=None)  # the dataset is loaded from the template's [data]
+    for _ in range(3):
+        want, got = steady.handle(StepRequest()), moved.handle(StepRequest())
+        assert got.error is None and got.running == want.running
+        for slot, report in want.slots.items():
+            assert got.slots[slot].tag == report.tag and got.slots[slot].status == report.status
+            assert {k: v for k, v in got.slots[slot].log.items() if k != "seconds"} == {
+                k: v for k, v in report.log.items() if k != "seconds"}
+    assert got.slots[0].history is not None and len(got.slots[0].history["loss"]) == 5
+    assert len((tmp_path / "0" / "log.csv").read_text().splitlines()) == 6
+    assert CohortWorker().snapshot() is None

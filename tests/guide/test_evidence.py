@@ -119,3 +119,16 @@ def test_the_data_order_is_part_of_the_replicate(digits: Dataset) -> None:
     alone = train_runs([a], digits, cohorts="replicate", collect=False)[0]
     paired = train_runs([a, other], digits, cohorts="replicate", collect=False)[0]
     assert alone.history["val_loss"] == pytest.approx(paired.history["val_loss"], abs=1e-6)
+
+
+def test_a_difference_of_exactly_one_validation_sample_is_not_evidence() -> None:
+    # Accuracies on 288 images, stored as float32 (what the engine logs): the candidate wins
+    # by exactly one image on every replicate, which the floor refuses, rounding or not.
+    def acc(k: int) -> float:
+        return float(np.float32(k / 288))
+
+    cur = _v("a", [acc(280), acc(284), acc(282)])
+    cand = _v("b", [acc(281), acc(285), acc(283)])
+    assert not compare(cur, cand, "maximize", resolution=1 / 288).better
+    two = _v("b", [acc(282), acc(286), acc(284)])
+    assert compare(cur, two, "maximize", resolution=1 / 288).better

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,15 @@ def _steps(value: tuple[str, ...]) -> list[str] | None:
               help="Where every training of the run happens: studies, re-runs, range tests"
               " and the final model.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes for --executor processes.")
+              help="Worker processes (--executor processes) or Ray actors (--executor ray).")
+@click.option("--ray-address", "ray_address", default=None, envvar="RAY_ADDRESS",
+              help="The Ray cluster to join with --executor ray (host:port or ray://...;"
+              " env RAY_ADDRESS); default: a local Ray starts.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @click.option("--no-report", "no_report", is_flag=True, help="Do not write report.html.")
 def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple[str, ...],
           cohort: int | None, seed: int | None, out: Path | None, executor: str, workers: int,
-          quiet: bool, no_report: bool) -> None:
+          ray_address: str | None, quiet: bool, no_report: bool) -> None:
     """Tune a network step by step, the tutorial's way, with evidence for every change.
 
     Each step is an Optuna study that compares the step's scientific values (topology,
@@ -65,6 +69,8 @@ def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple
     from tunelab.guide import run_guide
 
     console = Console(stderr=True)
+    if ray_address:
+        os.environ["RAY_ADDRESS"] = ray_address  # the guide's Ray executor joins it
     try:
         result = run_guide(procedure, dataset=dataset, budget=budget, steps=_steps(steps),
                            cohort=cohort, seed=seed, run_dir=out, executor=executor,

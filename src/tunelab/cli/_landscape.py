@@ -1,4 +1,5 @@
-"""``tunelab landscape``: list and show test functions, minimise one, race optimizers on them."""
+"""``tunelab landscape``: list and show test functions, minimise one, race optimizers on them,
+and draw the loss landscape of a trained model."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def landscape() -> None:
 
     List them, draw one, minimise one with scipy as the tutorial does, or race gradient
     methods (the optimizers tunelab trains with), scipy methods and Optuna samplers on them,
-    measured as COCO does.
+    measured as COCO does. And the real thing: `tunelab landscape model RUN_DIR` draws the
+    loss landscape of a trained model.
     """
 
 
@@ -251,3 +253,70 @@ def race_cmd(functions: tuple[str, ...], optimizers: tuple[str, ...], starts: in
                "trajectories.npz, ecdf.png, contour-*.png")
     if make_report:
         write_run_report(out)
+
+
+@landscape.command("model")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--trial", type=click.IntRange(min=0), default=None,
+              help="For a tune run folder: this trial's model instead of the best one.")
+@click.option("--dims", type=click.Choice(["1", "2"]), default="1", show_default=True,
+              help="1: the loss along one direction; 2: a surface over two.")
+@click.option("--points", type=click.IntRange(min=3), default=None,
+              help="Grid points per direction (default 41 for 1-D, 21 for 2-D).")
+@click.option("--span", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="The grid runs from -SPAN to SPAN along each direction.")
+@click.option("--compare", "compare", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Another run folder drawn on the same figure (repeatable), e.g. the batch"
+              " 784 run beside the batch 7 run.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random directions.")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Evaluate on at most this many training rows (default: all).")
+@click.option("--log", "log", is_flag=True, help="Draw the loss on a log scale.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Image to write (.png, .svg, .pdf); default RUN_DIR/landscape.png"
+              " (landscape-2d.png, landscape-compare.png).")
+def model_cmd(run_dir: Path, trial: int | None, dims: str, points: int | None, span: float,
+              compare: tuple[Path, ...], seed: int, samples: int | None, log: bool,
+              out: Path | None) -> None:
+    """Draw the loss landscape of the trained model in RUN_DIR (Li et al., 2018).
+
+    The loss around the trained weights along filter-normalised random directions, on the
+    run's training and validation data, evaluated by the training engine many grid points
+    at once: the real surface the tutorial's Beale function stands for. RUN_DIR is a train
+    folder (model.keras), a tune folder (the best trial, or --trial N) or a guide folder
+    (best.keras; an ensemble draws its first member). Writes the figure and the values
+    (landscape.json, landscape-2d.json) into each run folder.
+
+    \b
+    Examples:
+      tunelab landscape model runs/sgd
+      tunelab landscape model runs/sgd --dims 2 --points 25
+      tunelab landscape model runs/batch-7 --compare runs/batch-784
+    """
+    from rich.table import Table
+
+    from tunelab.api import loss_landscape
+
+    click.echo("evaluating the loss on the grid (many points at once, through the engine)...",
+               err=True)
+    result = loss_landscape(run_dir, compare=list(compare), trial=trial, dims=int(dims),
+                            points=points, span=span, seed=seed, samples=samples, out=out,
+                            log=log)
+    table = Table(title=f"loss landscape ({dims}-D, span {span:g}, seed {seed})")
+    for col in ("model", "split", "samples", "loss at the weights", "lowest", "highest",
+                "mean rise"):
+        table.add_column(col, justify="left" if col in ("model", "split") else "right")
+    for row in result.rows():
+        table.add_row(row["model"], row["split"], str(row["samples"]), _fmt(row["centre"], ".4g"),
+                      _fmt(row["low"], ".4g"), _fmt(row["high"], ".4g"),
+                      _fmt(row["rise"], ".4g"))
+    _console().print(table)
+    seconds = sum(r.seconds for r in result.records)
+    click.echo(f"evaluated {sum(len(r.splits['train'].loss) for r in result.records)} grid"
+               f" points in {seconds:.1f} s")
+    for path in result.records_paths:
+        click.echo(f"wrote {path}")
+    if result.figure_path is not None:
+        click.echo(f"wrote {result.figure_path}")

@@ -22,16 +22,20 @@ def report(run_dir: Path, out: Path | None) -> None:
     """Write the HTML report of RUN_DIR: a train, tune, guide or landscape race folder.
 
     One self-contained page (opens offline): summary, diagnoses with their evidence,
-    training curves of the best trials, the studies' interactive figures, guide steps
-    and landscape races. The PNGs are also written under RUN_DIR/figures/.
+    training curves of the best trials, the studies' interactive figures, guide steps,
+    landscape races, and the 1-D loss slice of a train or guide run's final model. The
+    PNGs are also written under RUN_DIR/figures/.
     """
     from rich.console import Console
 
+    from tunelab.api import write_final_slice
     from tunelab.report import diagnose, read_run, render_report
 
     console = Console(stderr=True)
     start = time.perf_counter()
     with console.status(f"Reading {run_dir} and drawing its figures..."):
+        if run_dir.is_dir():
+            write_final_slice(run_dir)  # a train or guide run's report shows its loss slice
         data = read_run(run_dir)
         page = render_report(data, out if out is not None else run_dir / "report.html",
                              figures_dir=run_dir / "figures")

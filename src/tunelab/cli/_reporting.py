@@ -21,9 +21,16 @@ report_option = click.option(
 
 
 def write_run_report(run_dir: str | Path) -> Path | None:
-    """Write ``report.html`` for ``run_dir``; on failure say so and return None."""
+    """Write ``report.html`` for ``run_dir``; on failure say so and return None.
+
+    A train or guide run's report shows the 1-D loss slice of its final model: it is
+    computed first (``landscape.json``), and a failure there only costs the report that
+    section.
+    """
+    from tunelab.api import write_final_slice
     from tunelab.report import write_report
 
+    write_final_slice(run_dir)
     try:
         page = write_report(run_dir)
     except Exception as err:  # a report failure must not turn a finished run into an error

@@ -211,9 +211,14 @@ def tune(config: Path, dataset: str | None, out: Path | None, quiet: bool, make_
         click.echo(f"Interrupted. Finished trials are kept in {run_dir}; run the same command"
                    f" with --out {run_dir} to resume.", err=True)
         sys.exit(130)
+    for note in result.notes:
+        click.echo(note, err=True)
     _summary(result)
-    if make_report:
+    if make_report and result.last_session:
         write_run_report(run_dir)
+    elif make_report:
+        click.echo("Other sessions of this study are still running; the last one to finish"
+                   " writes report.html.", err=True)
 
 
 def _summary(result: StudyResult) -> None:

@@ -9,6 +9,14 @@ Example:
 
 from __future__ import annotations
 
+from tunelab.data._arrays import (
+    ArrayData,
+    as_raw,
+    dataset_raw,
+    is_array_data,
+    stage_data,
+    store_arrays,
+)
 from tunelab.data._csv import read_csv
 from tunelab.data._dataset import Dataset, load_dataset, prepare
 from tunelab.data._describe import availability, describe
@@ -25,6 +33,7 @@ from tunelab.data._split import split_indices, subsample_indices
 __all__ = [
     "DATASETS",
     "DOWNLOADS",
+    "ArrayData",
     "Dataset",
     "DatasetSpec",
     "Downloader",
@@ -33,8 +42,10 @@ __all__ = [
     "Scaling",
     "SearchRoots",
     "Task",
+    "as_raw",
     "availability",
     "canonical_name",
+    "dataset_raw",
     "describe",
     "encode_labels",
     "encode_targets",
@@ -42,6 +53,7 @@ __all__ = [
     "find_idx_set",
     "fit_scaling",
     "infer_task",
+    "is_array_data",
     "load_dataset",
     "load_raw",
     "locate",
@@ -55,5 +67,7 @@ __all__ = [
     "read_npz",
     "read_path",
     "split_indices",
+    "stage_data",
+    "store_arrays",
     "subsample_indices",
 ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from tunelab.config import DataConfig
+from tunelab.data._arrays import ArrayData, as_raw, is_array_data
 from tunelab.data._load import load_raw
 from tunelab.data._prepare import Scaling, Task, encode_targets, fit_scaling, infer_task
 from tunelab.data._raw import RawData
@@ -75,19 +77,25 @@ class Dataset:
 
 
 def load_dataset(
-    data: DataConfig | str,
+    data: DataConfig | str | os.PathLike[str] | ArrayData | Dataset,
     seed: int = 0,
     *,
     roots: SearchRoots | None = None,
     downloader: Downloader | None = None,
+    config: DataConfig | None = None,
 ) -> Dataset:
     """Load a dataset by its configuration (or name) and prepare it for training.
 
     Args:
-        data: a :class:`~tunelab.config.DataConfig`, or a dataset name or path.
+        data: a :class:`~tunelab.config.DataConfig`, a dataset name or path, arrays as a
+            Keras user holds them (a tuple ``(x, y)``, or a dict with ``train``,
+            ``validation`` and optionally ``test`` tuples; see :func:`as_raw`), or a
+            :class:`Dataset` (returned as it is).
         seed: seeds every split and subsample: the same seed gives the same arrays.
         roots: where to search for MNIST-like data (default: from the environment).
         downloader: how to fetch a URL (tests inject one).
+        config: how to prepare arrays (split fractions, scaling, ...); default the
+            :class:`~tunelab.config.DataConfig` defaults.
 
     Raises:
         DataError: the data cannot be found, read or prepared as asked.
@@ -96,7 +104,21 @@ def load_dataset(
         >>> ds = load_dataset("digits", seed=0)
         >>> ds.x_train.shape, ds.x_val.shape, ds.x_test.shape
         ((1150, 64), (288, 64), (359, 64))
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).random((100, 5)); y = np.arange(100) % 2
+        >>> ds = load_dataset((x, y), seed=0)
+        >>> len(ds.x_train), len(ds.x_val), len(ds.x_test), ds.task
+        (64, 16, 20, 'binary')
     """
+    if isinstance(data, Dataset):
+        return data
+    if is_array_data(data):
+        return prepare(as_raw(data), config or DataConfig(name="arrays"), seed)  # type: ignore[arg-type]
+    if isinstance(data, os.PathLike):
+        data = os.fspath(data)
+    if not isinstance(data, str | DataConfig):
+        raise DataError(f"data: expected a dataset name or path, a tuple (x, y) of arrays, a"
+                        f" dict of splits or a Dataset; got {type(data).__name__}")
     cfg = DataConfig.model_validate({"name": data}) if isinstance(data, str) else data
     raw = load_raw(
         cfg.name,
@@ -113,13 +135,14 @@ def prepare(raw: RawData, cfg: DataConfig, seed: int = 0) -> Dataset:
     """Turn raw arrays into a :class:`Dataset` as ``cfg`` asks.
 
     In order: labels encoded for the task; a test split carved out when the data has
-    none; ``limit`` applied to the training pool; the validation split; scaling fitted on
-    the training part only; flattening. Splits and subsamples are stratified for
-    classification.
+    none; ``limit`` applied to the training pool; the validation split (unless the data
+    brings its own validation arrays); scaling fitted on the training part only;
+    flattening. Splits and subsamples are stratified for classification.
 
     Example:
         >>> import numpy as np
         >>> from tunelab.config import DataConfig
+from tunelab.data._arrays import ArrayData, as_raw, is_array_data
         >>> from tunelab.data import RawData
         >>> raw = RawData("toy", "memory", np.arange(40.0).reshape(20, 2), np.arange(20) % 2)
         >>> ds = prepare(raw, DataConfig(validation_split=0.25, test_split=0.2))
@@ -133,11 +156,17 @@ def prepare(raw: RawData, cfg: DataConfig, seed: int = 0) -> Dataset:
         task = raw.task  # type: ignore[assignment]
     else:
         task = infer_task(raw.y_train)
+    given_val = raw.x_val is not None and raw.y_val is not None
+    y_given = raw.y_train if not given_val else np.concatenate([raw.y_train, raw.y_val])
     y_pool, y_test_enc, num_classes, class_names = encode_targets(
-        raw.y_train, raw.y_test, task, raw.class_names, raw.source
+        y_given, raw.y_test, task, raw.class_names, raw.source
     )
     stratify = task != "regression"
     x_pool = raw.x_train
+    if given_val:
+        # Validation data given with the data: no split of the training set (the labels were
+        # encoded together, so both splits use the same class indices).
+        y_pool, y_val_given = y_pool[:raw.n_train], y_pool[raw.n_train:]
     if raw.x_test is None or y_test_enc is None:
         keep, held = split_indices(y_pool, cfg.test_split, seed, stratify=stratify, stream="test")
         x_test, y_test = x_pool[held], y_pool[held]
@@ -147,14 +176,18 @@ def prepare(raw: RawData, cfg: DataConfig, seed: int = 0) -> Dataset:
     if cfg.limit is not None and cfg.limit < len(y_pool):
         idx = subsample_indices(y_pool, cfg.limit, seed, stratify=stratify)
         x_pool, y_pool = x_pool[idx], y_pool[idx]
-    if len(y_pool) < 2:
-        raise DataError(
-            f"{raw.source}: only {len(y_pool)} training sample(s) left before the validation"
-            " split; raise data.limit or use more data"
-        )
-    keep, held = split_indices(y_pool, cfg.validation_split, seed, stratify=stratify)
-    x_train, y_train = x_pool[keep], y_pool[keep]
-    x_val, y_val = x_pool[held], y_pool[held]
+    if given_val:
+        assert raw.x_val is not None
+        x_train, y_train, x_val, y_val = x_pool, y_pool, raw.x_val, y_val_given
+    else:
+        if len(y_pool) < 2:
+            raise DataError(
+                f"{raw.source}: only {len(y_pool)} training sample(s) left before the"
+                " validation split; raise data.limit or use more data"
+            )
+        keep, held = split_indices(y_pool, cfg.validation_split, seed, stratify=stratify)
+        x_train, y_train = x_pool[keep], y_pool[keep]
+        x_val, y_val = x_pool[held], y_pool[held]
     scaling = fit_scaling(x_train, cfg.scale, raw.kind)
     arrays = [scaling.apply(x) for x in (x_train, x_val, x_test)]
     if cfg.flatten:

@@ -57,8 +57,10 @@ def read_npz(path: str | os.PathLike[str], name: str | None = None) -> RawData:
     """Read an ``.npz`` file laid out like Keras's ``mnist.npz``.
 
     Keys ``x_train``, ``y_train`` and optionally ``x_test``, ``y_test`` (or just ``x`` and
-    ``y``), and optionally ``class_names``. Loaded with ``allow_pickle=False``: an object
-    array is refused, never unpickled. Text labels become class indices.
+    ``y``), optionally ``x_val``, ``y_val`` (a validation split of its own: none is carved
+    out of the training data), and optionally ``class_names``. Loaded with
+    ``allow_pickle=False``: an object array is refused, never unpickled. Text labels become
+    class indices.
 
     Raises:
         DataError: the file is missing, not an NPZ archive, lacks a key, holds an object
@@ -106,6 +108,13 @@ def read_npz(path: str | os.PathLike[str], name: str | None = None) -> RawData:
                 raise DataError(f"{p}: missing key '{missing}': x_test and y_test go together")
             x_test = _get(npz, xt, p)
             y_test, classes = _labels(_get(npz, yt, p), classes, p, yt)
+        x_val = y_val = None
+        if "x_val" in keys or "y_val" in keys:
+            if not ("x_val" in keys and "y_val" in keys):
+                missing = "y_val" if "x_val" in keys else "x_val"
+                raise DataError(f"{p}: missing key '{missing}': x_val and y_val go together")
+            x_val = _get(npz, "x_val", p)
+            y_val, classes = _labels(_get(npz, "y_val", p), classes, p, "y_val")
     return RawData(
         name=name or p.stem,
         source=str(p),
@@ -115,4 +124,6 @@ def read_npz(path: str | os.PathLike[str], name: str | None = None) -> RawData:
         y_test=None if y_test is None else _column(y_test),
         class_names=classes,
         kind="image" if x_train.ndim >= 3 else "tabular",
+        x_val=x_val,
+        y_val=None if y_val is None else _column(y_val),
     )

@@ -30,6 +30,9 @@ class RawData:
         kind: ``"image"`` (samples are 2-D or 3-D grids) or ``"tabular"``.
         task: the task the data is known to be (``"regression"`` for diabetes), or
             ``None`` to infer it from the labels.
+        x_val: validation inputs given with the data (then no validation split is carved
+            out of the training set), or ``None``.
+        y_val: validation labels, or ``None``.
 
     Example:
         >>> import numpy as np
@@ -48,6 +51,8 @@ class RawData:
     feature_names: list[str] | None = None
     kind: Kind = field(default="tabular")
     task: str | None = None
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_pair(self.x_train, self.y_train, "training", self.source)
@@ -56,12 +61,25 @@ class RawData:
                 f"{self.source}: has test inputs or test labels but not both;"
                 " give both x_test and y_test, or neither"
             )
-        if self.x_test is not None and self.y_test is not None:
-            _check_pair(self.x_test, self.y_test, "test", self.source)
-            if self.x_test.shape[1:] != self.x_train.shape[1:]:
+        if (self.x_val is None) != (self.y_val is None):
+            raise DataError(
+                f"{self.source}: has validation inputs or validation labels but not both;"
+                " give both x_val and y_val, or neither"
+            )
+        for which, x, y in (("test", self.x_test, self.y_test),
+                            ("validation", self.x_val, self.y_val)):
+            if x is None or y is None:
+                continue
+            _check_pair(x, y, which, self.source)
+            if x.shape[1:] != self.x_train.shape[1:]:
                 raise DataError(
-                    f"{self.source}: test samples have shape {self.x_test.shape[1:]} but"
+                    f"{self.source}: {which} samples have shape {x.shape[1:]} but"
                     f" training samples have shape {self.x_train.shape[1:]}; they must match"
+                )
+            if y.shape[1:] != self.y_train.shape[1:]:
+                raise DataError(
+                    f"{self.source}: {which} labels have shape {y.shape} but training labels"
+                    f" have shape {self.y_train.shape}; give labels of the same kind"
                 )
         if self.x_train.ndim >= 3 and self.kind == "tabular":
             # A grid of values per sample is an image whatever the reader assumed.

@@ -12,6 +12,7 @@ from tunelab.execute._local import LocalExecutor
 from tunelab.execute._make import EXECUTORS, make_executor
 from tunelab.execute._processes import ProcessExecutor
 from tunelab.execute._protocol import FINISHED, Assignment, SlotReport, StepRequest, StepResult
+from tunelab.execute._ray import RayExecutor
 from tunelab.execute._run import Run, RunsProgress, train_runs
 from tunelab.execute._worker import CohortWorker
 
@@ -24,6 +25,7 @@ __all__ = [
     "Executor",
     "LocalExecutor",
     "ProcessExecutor",
+    "RayExecutor",
     "Run",
     "RunsProgress",
     "SlotReport",

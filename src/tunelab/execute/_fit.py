@@ -21,7 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tunelab._notebook import LiveHTML, in_notebook, progress_html
 from tunelab.config import RunConfig
+from tunelab.data import ArrayData
 from tunelab.errors import ConfigError
 from tunelab.execute._base import Executor
 from tunelab.execute._run import Run, RunsProgress, train_runs
@@ -32,20 +34,35 @@ from tunelab.train._callbacks import monitor_mode
 __all__ = ["fit", "fit_cohort"]
 
 
-def _load_data(config: RunConfig) -> DatasetLike:
-    from tunelab.data import load_dataset
+def _load_data(config: RunConfig, data: Any = None) -> DatasetLike:
+    """``data`` as a dataset: None loads the configuration's ``data`` section; a name, a path,
+    ``(x, y)`` arrays or a dict of splits are loaded as ``tunelab.data.load_dataset`` does
+    (prepared by the configuration's ``data`` settings); a dataset object is used as it is."""
+    from tunelab.data import is_array_data, load_dataset
 
-    return load_dataset(config.data, seed=config.seed)
+    if data is None:
+        return load_dataset(config.data, seed=config.seed)
+    if is_array_data(data):
+        return load_dataset(data, seed=config.seed, config=config.data)
+    if isinstance(data, str | os.PathLike):
+        cfg = config.data.model_copy(update={"name": os.fspath(data), "path": None})
+        return load_dataset(cfg, seed=config.seed)
+    return data  # type: ignore[no-any-return]
 
 
 class _Progress:
-    """A rich progress bar over epochs, with the best monitored value so far."""
+    """A progress bar over epochs, with the best monitored value so far: rich in a terminal,
+    an HTML block updated in place in a Jupyter notebook."""
 
     def __init__(self, enabled: bool, total: int, monitor: str) -> None:
         self.monitor, self.mode = monitor, monitor_mode(monitor, "auto")
         self.best: float | None = None
+        self.total = total
         self._bar: Any = None
-        if enabled:
+        self._html: LiveHTML | None = None
+        if enabled and in_notebook():
+            self._html = LiveHTML(progress_html("training", 0, total, "compiling"))
+        elif enabled:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -68,11 +85,13 @@ class _Progress:
             if (self.best is None or (value > self.best if self.mode == "max"
                                       else value < self.best)):
                 self.best = value
+        best = "-" if self.best is None else f"{self.best:.4f}"
+        info = f"slots alive {p.running}/{p.width}  best {self.monitor} {best}"
         if self._bar is not None:
-            best = "-" if self.best is None else f"{self.best:.4f}"
-            self._bar.update(self._task, completed=p.epochs_done,
-                             info=f"slots alive {p.running}/{p.width}  best {self.monitor}"
-                             f" {best}")
+            self._bar.update(self._task, completed=p.epochs_done, info=info)
+        if self._html is not None:
+            self._html.update(progress_html("training", p.epochs_done, self.total, info,
+                                            self._html.seconds))
 
     def close(self) -> None:
         if self._bar is not None:
@@ -86,7 +105,7 @@ def _monitor(config: RunConfig, data: DatasetLike) -> str:
 
 def fit_cohort(
     configs: Sequence[RunConfig],
-    data: DatasetLike | None = None,
+    data: DatasetLike | ArrayData | str | os.PathLike[str] | None = None,
     *,
     width: int | None = None,
     out_dir: str | os.PathLike[str] | None = None,
@@ -100,7 +119,9 @@ def fit_cohort(
 
     Args:
         configs: The configurations.
-        data: The dataset; by default loaded from the first configuration's ``data``.
+        data: The dataset: a dataset object, a name or path, ``(x, y)`` arrays or a dict of
+            ``train``/``validation``/``test`` tuples; by default the first configuration's
+            ``data``.
         width: Slots per cohort (default: all configurations of a structure at once).
         out_dir: Folder for callbacks' files; configuration ``i`` writes to ``out_dir/i``.
         progress: Show a progress bar.
@@ -121,7 +142,7 @@ def fit_cohort(
     """
     if not configs:
         raise ConfigError("fit_cohort needs at least one configuration")
-    data = data if data is not None else _load_data(configs[0])
+    data = _load_data(configs[0], data)
     extra = list(callbacks or [])
     runs = [Run(cfg, out_dir=Path(out_dir) / str(i) if out_dir is not None else None,
                 callbacks=[copy.deepcopy(cb) for cb in extra])
@@ -146,7 +167,7 @@ def fit_cohort(
 
 def fit(
     config: RunConfig,
-    data: DatasetLike | None = None,
+    data: DatasetLike | ArrayData | str | os.PathLike[str] | None = None,
     *,
     out_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
@@ -158,7 +179,9 @@ def fit(
 
     Args:
         config: The configuration.
-        data: The dataset; by default loaded from ``config.data`` with ``config.seed``.
+        data: The dataset: a dataset object, a name or path, ``(x, y)`` arrays (split as a
+            file is) or a dict of ``train``/``validation``/``test`` tuples; by default loaded
+            from ``config.data`` with ``config.seed``.
         out_dir: Folder for callbacks' files (checkpoints, CSV log).
         progress: Show a progress bar.
         callbacks: Extra callbacks (:class:`Callback` instances).
@@ -175,7 +198,7 @@ def fit(
         >>> result.final["val_accuracy"] > 0.5
         True
     """
-    data = data if data is not None else _load_data(config)
+    data = _load_data(config, data)
     run = Run(config, out_dir=out_dir, callbacks=list(callbacks or []))
     bar = _Progress(progress, int(config.training.epochs), _monitor(config, data))
     try:

@@ -113,6 +113,10 @@ class StepResult:
         running: Slots running after the step.
         spec: The model's data spec (input shape, task, outputs), with ``collect``.
         error: Set when the cohort itself failed (every slot's trial fails with it).
+        error_kind: The :mod:`tunelab.errors` class of that failure when it was bad input
+            (``ConfigError``, ``DataError``...), so the driver raises the same kind.
+        retries: Times the executor ran this request again on a new worker because the one
+            running it was lost (a Ray node gone); the answer is the retry's, given once.
     """
 
     slots: dict[int, SlotReport] = field(default_factory=dict)
@@ -124,3 +128,5 @@ class StepResult:
     running: list[int] = field(default_factory=list)
     spec: Any = None
     error: str | None = None
+    error_kind: str | None = None
+    retries: int = 0

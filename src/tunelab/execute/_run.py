@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tunelab import errors
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, TrialError
 from tunelab.execute._base import Executor
@@ -217,6 +218,9 @@ def _absorb(lane: _Lane, answer: StepResult, items: list[Run], data: DatasetLike
             total: int, on_epoch: Callable[[RunsProgress], None] | None) -> None:
     """Take one answer: errors, finished runs, progress."""
     if answer.error is not None:
+        kind = getattr(errors, answer.error_kind or "", None)
+        if isinstance(kind, type) and issubclass(kind, errors.TunelabError):
+            raise kind(answer.error)  # bad input: the same error the engine raised
         raise TrialError(f"training failed: {answer.error}")
     if answer.assign_errors:
         slot, message = next(iter(answer.assign_errors.items()))

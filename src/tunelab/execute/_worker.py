@@ -34,6 +34,9 @@ class CohortWorker:
         self._cohort: Any = None
         self._key: Hashable | None = None
         self._width = 0
+        self._template: dict[str, Any] | None = None  # what opened the cohort
+        self._data_key: str | None = None
+        self._builder: Any = None
 
     def _dataset(self, cfg: Any, request: StepRequest) -> tuple[str, Any]:
         if request.data is not None:
@@ -77,6 +80,7 @@ class CohortWorker:
         self._cohort = None
         self._cohort = Cohort(cfg, data, width=width, builder=request.builder)
         self._key, self._width = key, width
+        self._template, self._data_key, self._builder = request.template, data_key, request.builder
 
     def _times(self) -> tuple[float, float]:
         if self._cohort is None:
@@ -110,7 +114,7 @@ class CohortWorker:
                 self._epoch(result, request.collect)
             result.running = sorted(int(s) for s in self._cohort.running_slots)
         except TunelabError as exc:
-            result.error = str(exc)
+            result.error, result.error_kind = str(exc), type(exc).__name__
             self._cohort, self._key = None, None
         except Exception as exc:  # noqa: BLE001 - a worker reports, the driver decides
             result.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
@@ -119,6 +123,60 @@ class CohortWorker:
         result.compile_seconds = max(0.0, compiled1 - compiled0)
         result.train_seconds = max(0.0, trained1 - trained0)
         return result
+
+    # -- snapshots: a cohort moved to another worker (a Ray node lost) -----------------------
+
+    @property
+    def data_key(self) -> str | None:
+        """The key of the dataset the open cohort trains on (None when no cohort is open)."""
+        return self._data_key if self._cohort is not None else None
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """The open cohort's whole state as plain data (None when no cohort is open).
+
+        Stacked arrays (weights, optimizer state) copied to NumPy, each slot's host-side
+        state (configuration, epoch, learning rate, history, callbacks, status), and what
+        opened the cohort. :meth:`restore` on another worker holding the same dataset goes
+        on exactly where this one stands: the next epoch trains as it would have here.
+        """
+        import jax
+
+        cohort = self._cohort
+        if cohort is None or self._template is None:
+            return None
+        # The engine keeps no public export of its host state: the slots' attributes are
+        # copied as they are (without the back reference to the cohort).
+        slots = [{k: v for k, v in vars(s).items() if k != "_cohort"} for s in cohort._slots]
+        return {
+            "template": self._template, "width": int(cohort.width),
+            "data_key": self._data_key, "builder": self._builder,
+            "tree": jax.device_get(cohort.state.tree()), "epochs_run": int(cohort.epochs_run),
+            "slots": slots, "compile_seconds": float(cohort.compile_seconds),
+            "train_seconds": float(cohort.train_seconds),
+        }
+
+    def restore(self, snapshot: dict[str, Any], data: Any = None) -> None:
+        """Open the cohort a :meth:`snapshot` describes, in the state it was taken in.
+
+        Args:
+            snapshot: What :meth:`snapshot` returned (on this worker or another).
+            data: The dataset (needed unless this worker holds ``snapshot["data_key"]``).
+        """
+        import jax
+        import jax.numpy as jnp
+
+        request = StepRequest(template=snapshot["template"], width=int(snapshot["width"]),
+                              data=data, data_key=snapshot["data_key"],
+                              builder=snapshot["builder"], run_epoch=False)
+        self._cohort = None
+        self._open(request)
+        cohort = self._cohort
+        cohort.state = type(cohort.state)(*jax.tree_util.tree_map(jnp.asarray, snapshot["tree"]))
+        cohort.epochs_run = int(snapshot["epochs_run"])
+        for slot, saved in zip(cohort._slots, snapshot["slots"], strict=True):
+            vars(slot).update(saved)
+        cohort.compile_seconds = float(snapshot["compile_seconds"])
+        cohort.train_seconds = float(snapshot["train_seconds"])
 
     def _save(self, request: StepRequest, result: StepResult) -> None:
         for slot, path in request.saves.items():

@@ -3,7 +3,8 @@
 A procedure is plain data (TOML): steps that each compare scientific hyperparameters, tune the
 nuisance ones (the learning rate always) for a fair comparison, and adopt a change only when
 re-runs over whole replicates show it beats the current configuration by more than the noise
-(a paired test on the replicates both share).
+(a paired test on the replicates both share). The package is also callable:
+``tunelab.guide(data=..., budget="quick")`` runs it from a notebook (:func:`tunelab.api.guide`).
 
 Example:
     >>> from tunelab.guide import default_procedure
@@ -60,3 +61,7 @@ __all__ = [
     "replicate_runs",
     "run_guide",
 ]
+
+from tunelab._callable import callable_module  # noqa: E402
+
+callable_module(__name__, "tunelab.api:guide")

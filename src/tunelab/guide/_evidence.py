@@ -139,7 +139,10 @@ def compare(current: ValueStats, candidate: ValueStats, direction: str,
     limit = max(2.0 * se, resolution) if math.isfinite(se) else math.nan
     t = diff / se if math.isfinite(diff) and se > 0 else (
         math.inf if math.isfinite(diff) and diff > 0 else math.nan)
-    better = bool(math.isfinite(diff) and math.isfinite(limit) and diff > limit)
+    # Scores are float32 values (an accuracy is k / N_val rounded to float32), so a difference
+    # exactly at the threshold can exceed it by a rounding error: a tie is not evidence.
+    better = bool(math.isfinite(diff) and math.isfinite(limit)
+                  and diff > limit + 1e-6 * max(abs(limit), 1e-3))
     return Comparison(test=test, current=current.label, candidate=candidate.label, n=n,
                       n_current=current.n, n_candidate=candidate.n, difference=diff, se=se,
                       threshold=limit, resolution=resolution, df=df, t=t, better=better)

@@ -11,8 +11,9 @@ better than the start by more than the noise, else the start (the guide's rule, 
 the final protocol). It follows :data:`PROTOCOL`: it is refitted on training +
 validation data (scikit-learn's ``refit`` habit: the validation rows have done their job of
 choosing, and now train), for the epochs early stopping chose in the tuning check (the median
-over the replicates), once per replicate seed; the members' predictions are averaged into one
-Keras model (``combine = "ensemble"``). The figures behind this choice are in
+over the replicates), once per replicate seed (the members train side by side in one cohort,
+so they share a data order and differ in initial arrays and dropout masks); the members'
+predictions are averaged into one Keras model (``combine = "ensemble"``). The figures behind this choice are in
 ``docs/guide.md`` ("The final model"; ``bench/final_protocol.py`` measures them). The starting
 configuration is trained by the same protocol, so ``final.json`` also gives the baseline's
 test score: what tuning bought on data no decision has seen.
@@ -132,8 +133,11 @@ def _train_members(ctx: GuideContext, cfg: RunConfig, protocol: FinalProtocol,
     else:
         data = ctx.data
     runs = [cfg.model_copy(update={"seed": s}) for s in protocol.seeds]
-    ctx.display.phase(title, None, info=f"{len(runs)} replicates")
-    results = train_runs(runs, data, executor=ctx.executor, cohorts="replicate",
+    ctx.display.phase(title, None, info=f"{len(runs)} members")
+    # The members train side by side in one cohort: they are not compared with each other,
+    # only averaged, so they share the first seed's data order and differ in their initial
+    # arrays and dropout masks (one cohort of K costs far less than K cohorts of one).
+    results = train_runs(runs, data, executor=ctx.executor, cohorts="structure",
                          on_epoch=lambda p: ctx.display.advance(p.epochs_done, p.epochs_total))
     ctx.display.end_phase()
     members: dict[str, list[float]] = {}

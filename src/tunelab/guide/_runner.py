@@ -34,6 +34,7 @@ from tunelab.guide._final import cross_validate, train_final
 from tunelab.guide._procedure import Procedure, default_procedure, load_procedure
 from tunelab.guide._record import GuideRun
 from tunelab.guide._step import GuideContext, run_step
+from tunelab.guide._template import stage_model, template_procedure
 from tunelab.runs import Decisions, FinalResult, GuideSettings, read_record
 
 __all__ = ["GuideResult", "run_guide"]
@@ -76,7 +77,8 @@ def _procedure(procedure: Procedure | str | os.PathLike[str] | None, budget: str
 def run_guide(
     procedure: Procedure | str | os.PathLike[str] | None = None,
     *,
-    dataset: str | None = None,
+    dataset: Any = None,
+    model: Any = None,
     budget: str = "standard",
     steps: Sequence[str] | None = None,
     cohort: int | None = None,
@@ -92,7 +94,15 @@ def run_guide(
 
     Args:
         procedure: A :class:`Procedure`, a procedure TOML file, or None for the tutorial's.
-        dataset: The dataset name or path (overrides the procedure's ``[start.data]``).
+        dataset: The dataset (overrides the procedure's ``[start.data]``): a name or path,
+            arrays as a Keras user holds them (``(x, y)``, split as a file is, or a dict of
+            ``train``/``validation``/``test`` tuples), or a prepared ``Dataset``. Arrays are
+            saved once in ``RUN_DIR/inputs/`` so that every worker and a resumed run load them.
+        model: The network (overrides the procedure's ``[start.model]``): a ``[model]``
+            table (the built-in MLP by config), a ``"package.module:function"`` builder, or a
+            ``keras.Model`` used as the template of every slot (saved in ``RUN_DIR/inputs/``;
+            steps that compare its structure, such as the topology's widths, compare what
+            does not change it or are left out; see :func:`template_procedure`).
         budget: ``quick``, ``standard`` or ``thorough`` (ignored for a Procedure object,
             which is already resolved).
         steps: Names of the steps to run (default: every step not marked optional).
@@ -112,7 +122,7 @@ def run_guide(
         ConfigError: A bad procedure, option, or a run folder started with other settings.
         KeyboardInterrupt: After Ctrl-C, once the finished trials are recorded.
     """
-    from tunelab.data import load_dataset
+    from tunelab.data import is_array_data, load_dataset, stage_data
     from tunelab.execute import make_executor
     from tunelab.study import metric_direction
     from tunelab.train import enable_compilation_cache, structure_key
@@ -120,19 +130,38 @@ def run_guide(
     proc = _procedure(procedure, budget)
     start = proc.start
     overrides: dict[str, Any] = {}
-    if dataset is not None:
-        overrides["data.name"] = dataset
+    in_memory = dataset is not None and not isinstance(dataset, str | os.PathLike)
+    if dataset is not None and not in_memory:
+        overrides["data.name"] = os.fspath(dataset)
+        overrides["data.path"] = None
     if seed is not None:
         overrides["seed"] = seed
     if overrides:
         start = with_overrides(start, overrides, source="guide options")
+    if cohort is not None and cohort < 1:
+        raise ConfigError(f"cohort: must be >= 1, got {cohort}")
+    label = ("arrays" if is_array_data(dataset) else str(getattr(dataset, "name", "data"))) \
+        if in_memory else Path(start.data.name).stem
+    folder = Path(run_dir) if run_dir is not None else Path("runs") / (
+        f"guide-{label}-{proc.level}")
+    inputs = GuideRun(folder).inputs_dir
+    if in_memory:
+        staged = stage_data(dataset, inputs, start.data)
+        start = with_overrides(start, {"data": staged.model_dump(mode="json")},
+                               source="guide data")
+    if model is not None:
+        start = with_overrides(start, {"model": stage_model(model, inputs)},
+                               source="guide model")
+    if start.model.template is not None:
+        proc, dropped = template_procedure(proc.model_copy(update={"start": start}))
+        start = proc.start
+        asked = [n for n in (steps or []) if n in dropped]
+        if asked:
+            raise ConfigError(f"step {asked[0]!r} compares {dropped[asked[0]]}, which a"
+                              " keras.Model template fixes; leave it out of --steps")
     chosen = proc.selected(steps)
     if not chosen:
         raise ConfigError(f"{proc.source}: no step to run; name steps with --steps")
-    if cohort is not None and cohort < 1:
-        raise ConfigError(f"cohort: must be >= 1, got {cohort}")
-    folder = Path(run_dir) if run_dir is not None else Path("runs") / (
-        f"guide-{Path(start.data.name).stem}-{proc.level}")
     run = GuideRun(folder)
     settings = GuideSettings(dataset=start.data.model_dump(mode="json"), budget=proc.level,
                              seed=start.seed, steps=[s.name for s in chosen],

@@ -6,7 +6,9 @@ compares optimizers on convergence, precision, robustness and cost. This package
 tool: the 20 standard test functions (pure JAX, so gradients are exact), scipy's ``minimize``
 on any of them, and a race of gradient methods (the optimizers tunelab trains with, from
 :mod:`tunelab.optim`, vectorised with ``jax.vmap``), scipy methods and Optuna samplers
-measured as COCO measures them.
+measured as COCO measures them. And the real thing the Beale function stands for: the loss
+landscape of a trained network along filter-normalised random directions (its pure parts
+here; ``tunelab.loss_landscape`` evaluates it with the engine).
 
 Example:
     >>> from tunelab.landscapes import minimize
@@ -19,6 +21,12 @@ from __future__ import annotations
 
 from tunelab.landscapes._catalog import FUNCTIONS, get_function
 from tunelab.landscapes._function import Landscape
+from tunelab.landscapes._loss import (
+    filter_normalized_direction,
+    landscape_grid,
+    landscape_points,
+    plot_loss_landscape,
+)
 from tunelab.landscapes._metrics import TARGETS, RunSet, ecdf, summarize
 from tunelab.landscapes._minimize import METHODS, MinimizeResult, minimize
 from tunelab.landscapes._optimizers import (
@@ -50,10 +58,14 @@ __all__ = [
     "RaceResult",
     "RunSet",
     "ecdf",
+    "filter_normalized_direction",
     "get_function",
+    "landscape_grid",
+    "landscape_points",
     "minimize",
     "plot_ecdf",
     "plot_landscape",
+    "plot_loss_landscape",
     "plot_race_contour",
     "problem_from",
     "race",

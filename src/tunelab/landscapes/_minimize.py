@@ -71,6 +71,22 @@ class MinimizeResult:
         """Plain data (JSON-ready)."""
         return {**asdict(self), "error": self.error}
 
+    def _repr_html_(self) -> str:
+        """The run as a small table (what ``tunelab landscape minimize`` prints)."""
+        import html
+
+        rows = [("x", "(" + ", ".join(f"{v:.10g}" for v in self.x) + ")"),
+                ("f(x)", f"{self.fun:.6e}"), ("f*", f"{self.f_star:.10g}"),
+                ("f(x) - f*", f"{self.error:.3e}"),
+                ("iterations", "-" if self.nit is None else str(self.nit)),
+                ("evaluations", str(self.nfev)), ("success", str(self.success)),
+                ("message", self.message)]
+        start = ", ".join(f"{v:g}" for v in self.x0)
+        body = "".join(f"<tr><td>{k}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return (f"<div><b>{html.escape(self.method)} on {html.escape(self.function)} from"
+                f" ({start}){' within its domain' if self.bounds else ''}</b>"
+                f"<table>{body}</table></div>")
+
 
 def _method(name: str) -> str:
     lookup = {normalize_name(m): m for m in METHODS}

@@ -37,8 +37,18 @@ from tunelab.model._losses import (  # noqa: E402
     resolve_loss,
     resolve_metrics,
 )
+from tunelab.model._precision import PRECISIONS, Bf16Dense, bf16_matmul  # noqa: E402
+from tunelab.model._template import (  # noqa: E402
+    load_template,
+    save_template,
+    stage_model,
+    template_config,
+    template_rates,
+)
 
 __all__ = [
+    "PRECISIONS",
+    "Bf16Dense",
     "LOSSES_BY_TASK",
     "METRICS_BY_TASK",
     "TASKS",
@@ -46,6 +56,7 @@ __all__ = [
     "ModelSpec",
     "SlotDropout",
     "Term",
+    "bf16_matmul",
     "build_model",
     "dense_targets",
     "ensemble_model",
@@ -54,6 +65,7 @@ __all__ = [
     "initial_values",
     "kernel_indices",
     "load_builder",
+    "load_template",
     "loss_term",
     "metric_term",
     "num_outputs",
@@ -61,4 +73,8 @@ __all__ = [
     "resolve_loss",
     "resolve_metrics",
     "save_model",
+    "save_template",
+    "stage_model",
+    "template_config",
+    "template_rates",
 ]

@@ -32,6 +32,7 @@ from tunelab.config import ModelConfig
 from tunelab.errors import ConfigError
 from tunelab.model._dropout import SlotDropout
 from tunelab.model._losses import output_activation
+from tunelab.model._precision import Bf16Dense
 
 __all__ = [
     "Builder",
@@ -154,6 +155,7 @@ def build_model(
     *,
     builder: Builder | None = None,
     slot_dropout: bool = True,
+    precision: str = "float32",
 ) -> keras.Model:
     """Build the Keras model a configuration describes.
 
@@ -165,6 +167,9 @@ def build_model(
     :func:`hidden_widths` and a unit mask; otherwise (the model users get) the real widths,
     standard ``Dropout(rate)`` layers where the rate is above zero, and an ``L2(cfg.l2)``
     regularizer on every Dense kernel when ``cfg.l2 > 0``.
+
+    ``precision = "bf16"`` (training networks only) computes every Dense product with
+    bfloat16 inputs and float32 accumulation (:class:`~tunelab.model.Bf16Dense`).
 
     The variables start at zero: the starting arrays come from :func:`initial_values` (or
     are copied in by :func:`~tunelab.model.export_model`), and drawing random kernels here
@@ -178,25 +183,31 @@ def build_model(
     """
     if builder is not None or cfg.builder is not None:
         return _call_builder(load_builder(builder or cfg.builder), cfg, spec)  # type: ignore[arg-type]
+    if cfg.template is not None:
+        from tunelab.model._template import template_model
+
+        if slot_dropout and precision != "float32":
+            raise ConfigError(f"training.precision = {precision!r} applies to the built-in"
+                              " network only; with a keras.Model template, train in float32")
+        return template_model(cfg, spec, slot_dropout=slot_dropout)
     # The engine adds each slot's own L2 term; a standard model carries it as Keras does.
     def reg() -> Any:
         return keras.regularizers.L2(cfg.l2) if cfg.l2 > 0 and not slot_dropout else None
 
+    dense = Bf16Dense if slot_dropout and precision == "bf16" else keras.layers.Dense
     masked = slot_dropout and cfg.padded_units is not None
     widths = hidden_widths(cfg) if masked else list(cfg.units)
     layers: list[keras.layers.Layer] = [keras.Input(shape=spec.input_shape)]
     for i, (units, rate) in enumerate(zip(widths, cfg.dropout_rates(), strict=True)):
-        layers.append(keras.layers.Dense(units, activation=cfg.activation,
-                                         kernel_initializer="zeros",
-                                         kernel_regularizer=reg(), name=f"dense_{i}"))
+        layers.append(dense(units, activation=cfg.activation, kernel_initializer="zeros",
+                            kernel_regularizer=reg(), name=f"dense_{i}"))
         if slot_dropout:
             layers.append(SlotDropout(rate, units=units if masked else None,
                                       name=f"dropout_{i}"))
         elif rate > 0:
             layers.append(keras.layers.Dropout(rate, name=f"dropout_{i}"))
-    layers.append(keras.layers.Dense(spec.num_outputs, activation=output_activation(spec.task),
-                                     kernel_initializer="zeros",
-                                     kernel_regularizer=reg(), name="output"))
+    layers.append(dense(spec.num_outputs, activation=output_activation(spec.task),
+                        kernel_initializer="zeros", kernel_regularizer=reg(), name="output"))
     model = keras.Sequential(layers, name="tunelab_mlp")
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dense):
@@ -205,8 +216,11 @@ def build_model(
 
 
 def kernel_indices(model: keras.Model) -> list[int]:
-    """Positions in ``model.trainable_variables`` of the Dense kernels (what L2 acts on)."""
-    kernels = {id(layer.kernel) for layer in model.layers if isinstance(layer, keras.layers.Dense)}
+    """Positions in ``model.trainable_variables`` of the Dense kernels (what L2 acts on),
+    nested models' included."""
+    from tunelab.model._template import dense_layers
+
+    kernels = {id(layer.kernel) for layer in dense_layers(model)}
     return [i for i, v in enumerate(model.trainable_variables) if id(v) in kernels]
 
 
@@ -334,7 +348,8 @@ def initial_values(
     and its random state seeded from ``seed``. With ``cfg.padded_units``, each kernel is
     drawn at its real shape and placed in the top-left corner of the padded one, and each
     unit mask holds ones for the real units. For a builder: the builder's own
-    initialisation, run under ``keras.utils.set_random_seed(seed)``.
+    initialisation, run under ``keras.utils.set_random_seed(seed)``; for a template
+    (``cfg.template``), a fresh clone under the same seed.
 
     Example:
         >>> spec = ModelSpec((4,), "binary", 1)
@@ -348,6 +363,10 @@ def initial_values(
         fresh = _call_builder(load_builder(builder or cfg.builder), cfg, spec)  # type: ignore[arg-type]
         return ([v.value for v in fresh.trainable_variables],
                 [v.value for v in fresh.non_trainable_variables])
+    if cfg.template is not None:
+        from tunelab.model._template import template_values
+
+        return template_values(cfg, spec, seed)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     drops = [layer for layer in model.layers if isinstance(layer, SlotDropout)]
     kernel_seeds = _seeds(seed, 0, len(dense))

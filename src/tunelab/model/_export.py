@@ -50,6 +50,10 @@ def export_model(
         >>> [type(l).__name__ for l in export_model(cfg, spec, tv).layers]
         ['Dense', 'Dropout', 'Dense']
     """
+    if builder is None and cfg.builder is None and cfg.template is not None:
+        from tunelab.model._template import export_template
+
+        return export_template(cfg, spec, trainable, non_trainable)
     if builder is not None or cfg.builder is not None:
         model = build_model(cfg, spec, builder=builder)
         targets = list(model.trainable_variables) + list(model.non_trainable_variables)

@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from tunelab.runs import FinalResult, StepDecision, TuningCheck
+from tunelab.runs import FinalResult, LossLandscape, StepDecision, TuningCheck
 
 if TYPE_CHECKING:
     import optuna
@@ -312,6 +312,8 @@ class ReportData:
             test accuracy fills ``summary.test_accuracy`` when that is left ``None``.
         races: Landscape races.
         findings: Diagnoses made elsewhere, shown with those the report makes itself.
+        landscape: The loss landscape of the run's final model (``landscape.json``: the
+            1-D slice a ``train`` or ``guide`` run writes), drawn with its numbers.
 
     Example:
         >>> data = ReportData("digits", Summary(kind="train", dataset="digits"))
@@ -328,3 +330,4 @@ class ReportData:
     final: FinalResult | None = None
     races: list[LandscapeRace] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    landscape: LossLandscape | None = None

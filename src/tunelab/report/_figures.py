@@ -11,16 +11,19 @@ import io
 import math
 import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from tunelab.report._data import TrainingCurves
-from tunelab.runs import BatchRow, StepDecision
+from tunelab.runs import BatchRow, LossLandscape, StepDecision
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["batch_size_png", "curves_figure", "curves_png", "guide_step_png", "pareto_mask"]
+__all__ = ["batch_size_png", "curves_figure", "curves_png", "guide_step_png", "landscape_png",
+           "landscape_rows", "pareto_mask"]
 
 # 90 dpi keeps a three-panel figure near 50 kB while staying sharp on a laptop screen.
 _DPI = 90
@@ -238,4 +241,69 @@ def batch_size_png(rows: Sequence[BatchRow], mask: Sequence[bool] | None = None)
     ax.set_ylabel("accuracy")
     ax.set_title("batch size: accuracy against training time")
     ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def landscape_rows(record: LossLandscape) -> list[dict[str, Any]]:
+    """Per split: the loss at the trained weights, the lowest and highest loss on the grid,
+    and the mean rise of the loss over the grid (how sharp the minimum is)."""
+    rows = []
+    for split, values in record.splits.items():
+        loss = np.asarray(values.loss, dtype=np.float64)
+        finite = loss[np.isfinite(loss)]
+        if record.dims == 1:
+            centre = float(np.interp(0.0, record.alphas, loss)) if finite.size else math.nan
+        else:
+            grid = loss.reshape(len(record.alphas), len(record.betas))
+            i = int(np.argmin(np.abs(np.asarray(record.alphas))))
+            j = int(np.argmin(np.abs(np.asarray(record.betas))))
+            centre = float(grid[i, j])
+        rows.append({"split": split, "samples": values.samples, "centre": centre,
+                     "low": float(finite.min()) if finite.size else math.nan,
+                     "high": float(finite.max()) if finite.size else math.nan,
+                     "rise": float(finite.mean() - centre) if finite.size else math.nan})
+    return rows
+
+
+def landscape_png(record: LossLandscape) -> bytes:
+    """A loss landscape record as a PNG: 1-D, the loss (training solid, validation dashed)
+    along the direction; 2-D, contour maps of the training and validation loss.
+
+    Example:
+        >>> from tunelab.runs import LandscapeSplit
+        >>> rec = LossLandscape(model="model.keras", dims=1, span=1.0, points=3, seed=0,
+        ...     alphas=[-1.0, 0.0, 1.0], splits={"train": LandscapeSplit(loss=[2, 1, 2])})
+        >>> landscape_png(rec)[:4]
+        b'\\x89PNG'
+    """
+    splits = list(record.splits.items())
+    if record.dims == 1:
+        with_metric = any(v.metric for _, v in splits)
+        fig, axes = _figure(9.0 if with_metric else 5.0, 3.2, 2 if with_metric else 1)
+        for split, values in splits:
+            colour = _TRAIN if split == "train" else _VAL
+            style = "-" if split == "train" else "--"
+            axes[0].plot(record.alphas, values.loss, style, color=colour, label=split)
+            if with_metric and values.metric:
+                axes[1].plot(record.alphas, values.metric, style, color=colour, label=split)
+        axes[0].set_title("loss")
+        if with_metric:
+            axes[1].set_title(record.metric or "metric")
+        for ax in axes:
+            ax.axvline(0.0, color="0.6", lw=0.8)
+            ax.set_xlabel("step along a filter-normalised direction")
+            ax.grid(alpha=0.3)
+            ax.legend(loc="best", fontsize="small")
+        return _png(fig)
+    fig, axes = _figure(4.2 * len(splits), 3.6, len(splits))
+    gx, gy = np.meshgrid(np.asarray(record.alphas), np.asarray(record.betas), indexing="ij")
+    for ax, (split, values) in zip(axes, splits, strict=True):
+        z = np.asarray(values.loss, dtype=np.float64).reshape(gx.shape)
+        finite = z[np.isfinite(z)]
+        levels = np.unique(np.quantile(finite, np.linspace(0, 1, 20))) if finite.size else 10
+        ax.contourf(gx, gy, z, levels=levels if np.size(levels) > 1 else 10, cmap="viridis")
+        ax.plot([0.0], [0.0], "r*", markersize=12, markeredgecolor="white")
+        ax.set_title(f"{split} loss")
+        ax.set_xlabel("direction 1")
+        ax.set_ylabel("direction 2")
     return _png(fig)

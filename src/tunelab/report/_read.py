@@ -47,6 +47,7 @@ from tunelab.runs import (
     Decisions,
     FinalResult,
     GuideSettings,
+    LossLandscape,
     RecordError,
     RunLayout,
     RunSummary,
@@ -487,6 +488,12 @@ def storage_url(run_dir: str | os.PathLike[str]) -> str:
     return RunLayout(dbs[0].parent).default_storage()
 
 
+def _with_landscape(data: ReportData, layout: RunLayout) -> ReportData:
+    """Add the final model's loss slice (``landscape.json``), when the run has one."""
+    data.landscape = read_record(layout.landscape_json, LossLandscape)
+    return data
+
+
 def read_run(run_dir: str | os.PathLike[str]) -> ReportData:
     """What a run folder holds, ready to render.
 
@@ -508,13 +515,13 @@ def read_run(run_dir: str | os.PathLike[str]) -> ReportData:
     layout = RunLayout(path)
     kind = layout.kind()
     if kind == "guide":
-        return _read_guide(path)
+        return _with_landscape(_read_guide(path), layout)
     if is_race_folder(path):
         return read_races(path)
     if kind == "tune":
         return _read_tune(path)
     if kind == "train":
-        return _read_train(path)
+        return _with_landscape(_read_train(path), layout)
     markers = ", ".join(p.name for p in (layout.decisions_json, layout.guide_json,
                                          layout.study_db, layout.tune_toml))
     raise ConfigError(

@@ -21,7 +21,14 @@ from tunelab import _files
 from tunelab.report._data import Finding, Image, ReportData
 from tunelab.report._diagnose_history import diagnose_history
 from tunelab.report._diagnose_study import diagnose_study, trial_states
-from tunelab.report._figures import batch_front, batch_size_png, curves_png, guide_step_png
+from tunelab.report._figures import (
+    batch_front,
+    batch_size_png,
+    curves_png,
+    guide_step_png,
+    landscape_png,
+    landscape_rows,
+)
 from tunelab.report._study_figures import StudyFigures, plotly_js, study_figures
 from tunelab.runs import Comparison, TestKind, ValueStats
 
@@ -274,6 +281,12 @@ def render_report(
                         "names": section.objective_names()})
     races = [{"race": race, "pictures": _images(page, fig_dir, race.images)}
              for race in data.races]
+    landscape = None
+    if data.landscape is not None:
+        landscape = {"record": data.landscape, "rows": landscape_rows(data.landscape),
+                     "picture": _add(page, fig_dir, "landscape",
+                                     f"Loss landscape: {data.landscape.model}",
+                                     landscape_png(data.landscape))}
     needs_plotly = any(s["figures"].figures for s in studies)
     html = _environment().get_template("report.html.j2").render(
         data=data,
@@ -286,6 +299,7 @@ def render_report(
         test_rows=test_rows,
         studies=studies,
         races=races,
+        landscape=landscape,
         plotly_js=plotly_js() if needs_plotly else "",
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
     )

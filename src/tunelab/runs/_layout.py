@@ -7,6 +7,9 @@ Layout::
 
     RUN_DIR/
       report.html                the HTML report
+      landscape.json, landscape.png   the 1-D loss slice of the final model (train, guide)
+      inputs/                    arrays and keras.Model templates given from Python, saved
+                                 so that workers and a resumed run find them
       # tunelab train
       config.toml, history.json, history.csv, model.keras, curves.png
       # tunelab tune
@@ -68,6 +71,20 @@ class RunLayout:
     @property
     def report_html(self) -> Path:
         return self.path / "report.html"
+
+    @property
+    def landscape_json(self) -> Path:
+        """The loss landscape of the run's final model (``tunelab.runs.LossLandscape``)."""
+        return self.path / "landscape.json"
+
+    @property
+    def landscape_png(self) -> Path:
+        return self.path / "landscape.png"
+
+    @property
+    def inputs_dir(self) -> Path:
+        """Arrays and model templates given from Python, saved for workers and resumes."""
+        return self.path / "inputs"
 
     @property
     def best_model(self) -> Path:

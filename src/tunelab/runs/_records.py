@@ -41,6 +41,8 @@ __all__ = [
     "FinalProtocol",
     "FinalResult",
     "GuideSettings",
+    "LandscapeSplit",
+    "LossLandscape",
     "RangeTestRecord",
     "RangeTests",
     "RecordError",
@@ -404,6 +406,50 @@ class RunSummary(_Versioned):
 
 
 R = TypeVar("R", bound=BaseModel)
+
+
+class LandscapeSplit(_Record):
+    """A loss landscape's values on one data split, one per grid point (row-major for 2-D).
+
+    Attributes:
+        loss: The loss at every point (as the engine evaluates it: inference mode, L2
+            included, as Keras's ``evaluate`` gives it).
+        metric: The metric at every point (``LossLandscape.metric``), if there is one.
+        samples: Rows of the split the values are over.
+    """
+
+    loss: list[Num]
+    metric: list[Num] = Field(default_factory=list)
+    samples: int = 0
+
+
+class LossLandscape(_Versioned):
+    """``landscape.json``: the loss around a trained model along filter-normalised random
+    directions (Li et al., 2018), on training and validation data.
+
+    Attributes:
+        model: What was drawn, e.g. ``model.keras`` or ``best.keras (member 1 of 4)``.
+        dims: 1 (a curve) or 2 (a surface).
+        span: The grid runs from ``-span`` to ``span`` along each direction.
+        points: Grid points per direction.
+        seed: The seed of the random directions.
+        alphas: Coordinates along the first direction.
+        betas: Coordinates along the second direction (2-D only).
+        splits: Values per split (``train``, ``validation``).
+        metric: The metric's name (``accuracy``), if any.
+        seconds: Time the evaluation took.
+    """
+
+    model: str
+    dims: Literal[1, 2]
+    span: float
+    points: int
+    seed: int
+    alphas: list[float]
+    betas: list[float] = Field(default_factory=list)
+    splits: dict[str, LandscapeSplit]
+    metric: str | None = None
+    seconds: Num = math.nan
 
 
 def _where(loc: tuple[Any, ...]) -> str:

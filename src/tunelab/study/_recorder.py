@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError
+from tunelab.study._heartbeat import Heartbeat
 from tunelab.study._objective import TOTALS, Objective
 from tunelab.study._rundir import RunDir
 from tunelab.study._stats import SessionStats
@@ -57,16 +58,28 @@ class Live:
 class Recorder:
     """Tells trials' outcomes to the study and writes their artifacts.
 
+    The best model follows the storage: a finished trial's model is saved when the study's
+    best trial (as the storage has it, every session's trials included) is that trial, and
+    it becomes ``best.keras`` only if it still is once written, decided under the run
+    folder's lock (:meth:`RunDir.follow_best`). Sessions sharing a study and a run folder
+    therefore never leave ``best.keras`` holding any trial but the study's best.
+
     Args:
         study: The Optuna study.
         objective: What is optimised.
         run_dir: Where trial artifacts and the best model go.
         stats: The session's figures (finished trials are counted there too).
+        heartbeat: The session's heartbeats (a told trial's stop).
+        track_epochs: Keep every running trial's epochs so far in its ``epochs`` user
+            attribute, for sessions sharing an epoch budget.
     """
 
     def __init__(self, study: optuna.Study, objective: Objective, run_dir: RunDir,
-                 stats: SessionStats) -> None:
+                 stats: SessionStats, *, heartbeat: Heartbeat | None = None,
+                 track_epochs: bool = False) -> None:
         self.study, self.objective, self.run_dir, self.stats = study, objective, run_dir, stats
+        self.heartbeat = heartbeat
+        self.track_epochs = track_epochs
         # Failed counts diverged trials too (the display shows them as failed).
         self.counts = dict.fromkeys(
             (TrialStateName.COMPLETE, TrialStateName.PRUNED, TrialStateName.FAILED), 0)
@@ -77,9 +90,7 @@ class Recorder:
                 self.counts[TrialStateName.PRUNED] += 1
             elif t.state == TrialState.FAIL and not t.user_attrs.get(RETRIED_ATTR):
                 self.counts[TrialStateName.FAILED] += 1
-        saved = run_dir.read_best()
-        self._best_claim: float | None = float(saved["value"]) if saved else None
-        self._claims: dict[int, float] = {}
+        self._claims: set[int] = set()
         self.checked = False
         # The study's best, kept here: reading it from the storage after every round costs
         # a query over all trials (tens of milliseconds with SQLite).
@@ -107,6 +118,8 @@ class Recorder:
 
     def report(self, live: Live) -> bool:
         """Report the first objective's value at this epoch; False when it cannot be."""
+        if self.track_epochs:
+            live.trial.set_user_attr("epochs", len(live.logs.get("loss", [])))
         if self.objective.multi:
             return False
         metric = self.objective.metrics[0]
@@ -147,6 +160,7 @@ class Recorder:
                         live.cfg, history)
             return None
         self.study.tell(live.trial, values)
+        self._told(live.trial)
         if not self.objective.multi and (
                 self.best is None or self.objective.better(values[0], self.best[0])):
             self.best = (values[0], live.number)
@@ -159,6 +173,7 @@ class Recorder:
         history = self._history(live, None)
         self._attrs(live, TrialStatus.PRUNED, history)
         self.study.tell(live.trial, state=TrialState.PRUNED)
+        self._told(live.trial)
         self._count(TrialStateName.PRUNED)
         self.run_dir.write_trial(live.number, live.cfg, history)
 
@@ -169,6 +184,7 @@ class Recorder:
         if detail and detail.strip() != reason:
             trial.set_user_attr("error", detail[-4000:])
         self.study.tell(trial, state=TrialState.FAIL)
+        self._told(trial)
         self.counts[TrialStateName.FAILED] += 1
         diverged = reason.startswith(TrialStateName.DIVERGED)
         name = TrialStateName.DIVERGED if diverged else TrialStateName.FAILED
@@ -176,14 +192,27 @@ class Recorder:
         self.run_dir.write_trial(trial.number, cfg, history)
 
     def saved(self, path: str) -> None:
-        """A claimed model was written: promote it to ``best.keras`` if still the best."""
+        """A claimed model was written: it becomes ``best.keras`` if its trial is still the
+        study's best (the storage decides), else ``best.keras`` follows whichever is."""
         number = int(Path(path).parent.name)
-        value = self._claims.pop(number, None)
-        if value is None or value != self._best_claim:
-            return  # a Pareto model, or a better trial claimed best since
-        self.run_dir.promote(number, value, self.objective.metrics[0])
+        if number not in self._claims:
+            return  # a Pareto model
+        self._claims.discard(number)
+        self.run_dir.follow_best(self._storage_best, self.objective.metrics[0])
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _storage_best(self) -> tuple[int, float] | None:
+        """The study's best trial and value as the storage has them now."""
+        try:
+            best = self.study.best_trial
+        except ValueError:  # no trial completed
+            return None
+        return (best.number, float(best.values[0])) if best.values else None
+
+    def _told(self, trial: optuna.Trial) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.forget(trial)
 
     def _count(self, state: TrialStateName) -> None:
         self.counts[state] += 1
@@ -193,9 +222,9 @@ class Recorder:
         if self.objective.multi:
             front = {t.number for t in self.study.best_trials}
             return str(self.run_dir.trial_model(number)) if number in front else None
-        if self.objective.better(values[0], self._best_claim):
-            self._best_claim = values[0]
-            self._claims[number] = values[0]
+        best = self._storage_best()
+        if best is not None and best[0] == number:
+            self._claims.add(number)
             return str(self.run_dir.trial_model(number))
         return None
 

@@ -66,6 +66,10 @@ class StudyResult:
         objective: The metric(s) and direction(s).
         stats: This session's figures (None for a reopened run).
         sessions: Every session's figures, from ``stats.json``.
+        notes: What the session repaired on opening the run folder (a damaged
+            ``best.keras`` rebuilt), one line each.
+        last_session: No other session was running trials of the study when this one ended
+            (so this one writes the report).
     """
 
     study: optuna.Study
@@ -75,6 +79,8 @@ class StudyResult:
     objective: Objective
     stats: SessionStats | None = None
     sessions: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    last_session: bool = True
 
     @property
     def best_trial(self) -> FrozenTrial | None:

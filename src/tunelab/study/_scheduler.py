@@ -38,22 +38,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 
 from tunelab.config import RunConfig
 from tunelab.errors import TunelabError
 from tunelab.execute import Assignment, Executor, StepRequest, StepResult
 from tunelab.runs import SlotStatus
 from tunelab.study._cost import measured_prices
+from tunelab.study._heartbeat import Heartbeat
 from tunelab.study._objective import Objective
 from tunelab.study._padding import Padder, structure_count
 from tunelab.study._policy import CohortPolicy
 from tunelab.study._recorder import Live, Recorder
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
+from tunelab.study._shared import StudyLedger
 from tunelab.study._sizing import KeyFn, epochs_trained, expected_trials, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
-from tunelab.study._status import TrialStateName, TrialStatus
+from tunelab.study._status import RETRY_OF_ATTR, TrialStateName, TrialStatus
 from tunelab.study._storage import OWNER_ATTR, owner_token, retire
 
 __all__ = ["CohortScheduler"]
@@ -103,6 +106,12 @@ class CohortScheduler:
             they trained; no trial starts that could not train one epoch.
         expected_epochs: Epochs a trial trains on average (see :func:`expected_epochs`), to
             turn an epoch budget into a number of trials when sizing cohorts.
+        shared: Other sessions may run the study at the same time: ``total`` trials and the
+            epoch budget are the study's totals as its storage has them
+            (:class:`~tunelab.study.StudyLedger`), a retry of another session's trial does
+            not spend this session's ``n_trials``, and a session with nothing left to start
+            waits while others' trials run where heartbeats can tell a dead session's
+            trials, to retry them.
     """
 
     def __init__(
@@ -126,6 +135,7 @@ class CohortScheduler:
         pad: Padder | None = None,
         epoch_budget: int | None = None,
         expected_epochs: float | None = None,
+        shared: bool = False,
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
@@ -156,7 +166,13 @@ class CohortScheduler:
         self.asked = 0
         self._owner = owner_token()
         self._deadline: float | None = None
-        self.recorder = Recorder(study, objective, run_dir, self.stats)
+        self.heartbeat = Heartbeat(study)
+        self.ledger = StudyLedger(study, self.total, self._owner) if shared else None
+        self._asks = 0  # every ask, retries included (the ledger's reads are per ask)
+        self._shared_view: tuple[int, int, int] | None = None  # (asks, room, waiting)
+        self.recorder = Recorder(study, objective, run_dir, self.stats,
+                                 heartbeat=self.heartbeat,
+                                 track_epochs=shared and epoch_budget is not None)
         self._widths: set[tuple[Hashable, int]] = set()  # (structure, width) compiled so far
 
     @property
@@ -171,11 +187,26 @@ class CohortScheduler:
     # -- budget and asking ---------------------------------------------------------------------
 
     def _may_ask(self) -> bool:
-        return not (self.asked >= self.budget or self.sampler.exhausted or self._expired()
-                    or self._no_room())
+        if self.sampler.exhausted or self._expired() or self._no_room():
+            return False
+        if self.ledger is None:
+            return self.asked < self.budget
+        room, waiting = self._shared_room()
+        return (self.asked < self.budget and room > 0) or waiting > 0
+
+    def _shared_room(self) -> tuple[int, int]:
+        """The study's room for new trials and its waiting trials, read once per ask."""
+        assert self.ledger is not None
+        view = self._shared_view
+        if view is None or view[0] != self._asks:
+            view = self._shared_view = (self._asks, self.ledger.room(), self.ledger.waiting())
+        return view[1], view[2]
 
     def epochs_used(self) -> int:
-        """Training epochs spent on the study: earlier sessions' and this one's."""
+        """Training epochs spent on the study: earlier sessions' and this one's (and, in a
+        shared study, the other sessions' as the storage had them at the round's start)."""
+        if self.ledger is not None and self.epoch_budget is not None:
+            return self.ledger.epochs(self.stats.slot_epochs)
         return self.epochs_before + self.stats.slot_epochs
 
     def _no_room(self) -> bool:
@@ -193,12 +224,23 @@ class CohortScheduler:
         """A new trial with its configuration, or None (budget spent or a bad configuration)."""
         if not self._may_ask():
             return None
-        self.asked += 1
         with self.sampler.fixed(fixed), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PartialFixedSampler warns on every fixed value
+            # PartialFixedSampler warns on every fixed value; Optuna on every ask with
+            # heartbeats outside Study.optimize (tunelab beats itself: see Heartbeat).
+            warnings.simplefilter("ignore")
             trial = self.study.ask()
+            self._asks += 1
+            self.heartbeat.track(trial)
+            # A retry of another session's trial replaces a trial the study has counted.
+            retry = self.ledger is not None and RETRY_OF_ATTR in trial.user_attrs
+            if not retry:
+                self.asked += 1
             values = self.space.suggest(trial)
-        trial.set_user_attr(OWNER_ATTR, self._owner)
+        try:
+            trial.set_user_attr(OWNER_ATTR, self._owner)
+        except UpdateFinishedTrialError:  # another session took it for a dead one's
+            self.heartbeat.forget(trial)
+            return None
         try:
             cfg = self.space.apply(self.base, values)
             train = self.pad(cfg) if self.pad is not None else None
@@ -394,13 +436,31 @@ class CohortScheduler:
 
     def _finish(self, lane: _Lane, slot: int, live: Live, status: TrialStatus,
                 engine_history: dict[str, list[float]] | None) -> None:
-        path = self.recorder.finish(live, status, engine_history)
+        try:
+            path = self.recorder.finish(live, status, engine_history)
+        except UpdateFinishedTrialError:
+            self._taken_over(live)
+            return
         if path is not None:
             lane.saves[slot] = path
+
+    def _taken_over(self, live: Live) -> None:
+        """Another session failed this trial (its heartbeat looked stale) and retries it:
+        this session lets it go, unrecorded."""
+        self.heartbeat.forget(live.trial)
+        self.stats.taken_over += 1
+
+    def _fail(self, live: Live, reason: str, logs: dict[str, Any],
+              detail: str | None = None) -> None:
+        try:
+            self.recorder.failed(live.trial, reason, live.cfg, logs, detail=detail)
+        except UpdateFinishedTrialError:
+            self._taken_over(live)
 
     def _absorb(self, lane: _Lane, result: StepResult) -> None:
         self.stats.compile_seconds += result.compile_seconds
         self.stats.train_seconds += result.train_seconds
+        self.stats.lost_workers += result.retries
         for path in result.saved.values():
             self.recorder.saved(path)
         for slot, message in result.save_errors.items():
@@ -409,15 +469,14 @@ class CohortScheduler:
             reason = "error: " + result.error.strip().splitlines()[0]
             for slot, live in enumerate(lane.slots):
                 if live is not None:
-                    self.recorder.failed(live.trial, reason, live.cfg, live.logs,
-                                         detail=result.error)
+                    self._fail(live, reason, live.logs, detail=result.error)
                     lane.slots[slot] = None
             lane.key, lane.fixed = None, None
             return
         for slot, message in result.assign_errors.items():
             live = lane.slots[slot]
             if live is not None:
-                self.recorder.failed(live.trial, f"could not start: {message}", live.cfg, {})
+                self._fail(live, f"could not start: {message}", {})
                 lane.slots[slot] = None
         if result.slots:
             self.stats.cohort_epochs += 1
@@ -430,30 +489,41 @@ class CohortScheduler:
             live = lane.slots[slot]
             if live is None or live.number != report.tag:
                 continue
-            for key, value in report.log.items():
-                live.logs.setdefault(key, []).append(value)
-            seconds = report.log.get("seconds", 0.0)
-            live.logs.setdefault("slot_seconds", []).append(seconds * share)
-            if report.status == SlotStatus.RUNNING:
-                if self.recorder.report(live) and live.trial.should_prune():
-                    lane.stops[slot] = TrialStatus.PRUNED.value
-                    lane.slots[slot] = None
-                    self.recorder.pruned(live)
-                continue
-            lane.slots[slot] = None
-            self.recorder.report(live)
             try:
-                status = TrialStatus(report.status)
-            except ValueError:
-                self.recorder.failed(live.trial, "error: the engine ended this slot with an"
-                                     f" unknown status {report.status!r}", live.cfg, live.logs)
-                continue
-            self._finish(lane, slot, live, status, report.history)
+                self._take_report(lane, slot, live, report, share)
+            except UpdateFinishedTrialError:
+                if lane.slots[slot] is live:  # still training here: stop it
+                    lane.slots[slot] = None
+                    lane.stops[slot] = TrialStatus.STOPPED.value
+                self._taken_over(live)
         for slot, live in enumerate(lane.slots):
             if live is not None and slot not in result.running:
                 lane.slots[slot] = None
-                self.recorder.failed(live.trial, "error: the engine stopped this slot without a"
-                                     " report", live.cfg, live.logs)
+                self._fail(live, "error: the engine stopped this slot without a report",
+                           live.logs)
+
+    def _take_report(self, lane: _Lane, slot: int, live: Live, report: Any,
+                     share: float) -> None:
+        """One slot's epoch: record it, report it, prune or finish the trial."""
+        for key, value in report.log.items():
+            live.logs.setdefault(key, []).append(value)
+        seconds = report.log.get("seconds", 0.0)
+        live.logs.setdefault("slot_seconds", []).append(seconds * share)
+        if report.status == SlotStatus.RUNNING:
+            if self.recorder.report(live) and live.trial.should_prune():
+                lane.stops[slot] = TrialStatus.PRUNED.value
+                lane.slots[slot] = None
+                self.recorder.pruned(live)
+            return
+        lane.slots[slot] = None
+        self.recorder.report(live)
+        try:
+            status = TrialStatus(report.status)
+        except ValueError:
+            self.recorder.failed(live.trial, "error: the engine ended this slot with an"
+                                 f" unknown status {report.status!r}", live.cfg, live.logs)
+            return
+        self._finish(lane, slot, live, status, report.history)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -464,7 +534,12 @@ class CohortScheduler:
 
     def _retire_all(self, reason: str) -> None:
         for live in self._unfinished():
-            retire(self.study, live.trial, live.trial.params, reason)
+            self.heartbeat.forget(live.trial)
+            try:
+                retire(self.study, live.trial, live.trial.params, reason)
+            except UpdateFinishedTrialError:
+                self.stats.taken_over += 1  # another session already retries it
+                continue
             self.stats.retried += 1
         self.pending.clear()
         for lane in self.lanes:
@@ -486,6 +561,32 @@ class CohortScheduler:
         if self.on_progress is not None:
             self.on_progress(self.progress())
 
+    def _sync(self) -> None:
+        """Once per round: the shared study's epochs, and its stale trials (heartbeats)."""
+        if self.ledger is not None and self.epoch_budget is not None:
+            self.ledger.sync_epochs(self.stats.slot_epochs)
+        if self.heartbeat.check():
+            self._shared_view = None  # retries are waiting: read the room again
+
+    def _linger(self) -> bool:
+        """With nothing left to start, wait while other sessions' trials run: if one of them
+        dies its trials are failed (heartbeats) and enqueued again, and this session trains
+        them. True when there is work again, False when the study is done."""
+        if self.ledger is None or not self.heartbeat.enabled:
+            return False
+        assert self.heartbeat.interval is not None
+        pause = min(1.0, self.heartbeat.interval / 2)
+        while not (self._expired() or self.sampler.exhausted):
+            self._shared_view = None
+            if self._may_ask():
+                return True
+            if self._no_room() or not self.ledger.others_running():
+                return False
+            self._emit()
+            time.sleep(pause)
+            self._sync()
+        return False
+
     def run(self) -> SessionStats:
         """Train until the budget is spent, the timeout passes, or nothing is left.
 
@@ -496,21 +597,26 @@ class CohortScheduler:
             self._deadline = start + self.timeout
         self._emit()
         try:
-            self.executor.start()
-            while True:
-                busy = self.executor.busy()
-                for lane in self.lanes:
-                    if lane.index not in busy:
-                        self._dispatch(lane)
-                if not self.executor.busy():
-                    break
-                self._emit()
-                for index, result in self.executor.wait():
-                    self._absorb(self.lanes[index], result)
-                self._emit()
-            if self.pending:
-                self._retire_all("interrupted: not started before the study's timeout or epoch"
-                                 " budget ran out; retried on resume")
+            with self.heartbeat:
+                self.executor.start()
+                self._sync()
+                while True:
+                    busy = self.executor.busy()
+                    for lane in self.lanes:
+                        if lane.index not in busy:
+                            self._dispatch(lane)
+                    if not self.executor.busy():
+                        if self._linger():
+                            continue
+                        break
+                    self._emit()
+                    for index, result in self.executor.wait():
+                        self._absorb(self.lanes[index], result)
+                    self._sync()
+                    self._emit()
+                if self.pending:
+                    self._retire_all("interrupted: not started before the study's timeout or"
+                                     " epoch budget ran out; retried on resume")
         except KeyboardInterrupt:
             self._retire_all("interrupted: stopped by the user (Ctrl-C); retried on resume")
             raise

@@ -32,6 +32,10 @@ class SessionStats:
         finished: Trials told in this session, by state (a :class:`~tunelab.study.TrialStateName`).
         retried: Trials stopped unfinished (Ctrl-C, timeout) and enqueued again, to be
             retried (state ``retried``).
+        taken_over: Trials this session let go because another session had failed them
+            (their heartbeat looked stale) and retries them.
+        lost_workers: Requests run again because the worker running them was lost (a Ray
+            node gone); no trial is lost or counted twice for it.
     """
 
     compile_seconds: float = 0.0
@@ -46,6 +50,8 @@ class SessionStats:
     started: int = 0
     finished: dict[str, int] = field(default_factory=dict)
     retried: int = 0
+    taken_over: int = 0
+    lost_workers: int = 0
 
     @property
     def mean_cohort_width(self) -> float:
@@ -79,6 +85,8 @@ class SessionStats:
             "started": self.started,
             "finished": {str(k): v for k, v in self.finished.items()},
             "retried": self.retried,
+            "taken_over": self.taken_over,
+            "lost_workers": self.lost_workers,
         }
 
 

@@ -24,10 +24,12 @@ Example:
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import socket
 import sqlite3
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -61,8 +63,19 @@ SPACE_ATTR = "tunelab_space"
 BASE_ATTR = "tunelab_base"
 
 
-def make_storage(url: str | None, default: str | None = None) -> BaseStorage | None:
+def make_storage(url: str | None, default: str | None = None, *,
+                 heartbeat_interval: int | None = None,
+                 grace_period: int | None = None) -> BaseStorage | None:
     """An Optuna storage from a URL (``None`` and no default: in memory).
+
+    Args:
+        url: ``sqlite:///PATH``, ``postgresql://...``, ``mysql://...`` (any SQLAlchemy URL
+            Optuna accepts) or ``journal:PATH``.
+        default: The URL when ``url`` is None.
+        heartbeat_interval: Seconds between heartbeats of running trials, on a database
+            storage (None or 0: none); see :class:`~tunelab.study.Heartbeat`.
+        grace_period: Seconds without a heartbeat before a running trial counts as stale
+            (default three intervals).
 
     Raises:
         ConfigError: The URL cannot be opened (unknown scheme, missing database driver).
@@ -83,13 +96,42 @@ def make_storage(url: str | None, default: str | None = None) -> BaseStorage | N
             db = url.removeprefix("sqlite:///")
             Path(db).parent.mkdir(parents=True, exist_ok=True)
             engine_kwargs = {"creator": _sqlite_connect(db)}
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        beats: dict[str, Any] = {}
+        if heartbeat_interval:
+            beats = {"heartbeat_interval": int(heartbeat_interval),
+                     "grace_period": int(grace_period or 3 * heartbeat_interval)}
+        for attempt in range(5):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                                      **beats)
+            except Exception as exc:  # noqa: BLE001 - see below
+                # Sessions on other machines may create a new database's tables at the same
+                # moment; the loser finds them made and opens them next time.
+                if "already exists" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
     except (ImportError, ModuleNotFoundError) as exc:
         raise ConfigError(
-            f"study.storage: {url!r} needs a database driver that is not installed ({exc})"
+            f"study.storage: {_shown(url)!r} needs a database driver that is not installed"
+            f" ({exc}); for PostgreSQL: pip install psycopg2-binary"
         ) from None
     except Exception as exc:  # SQLAlchemy's errors for a bad URL are many and untyped here
-        raise ConfigError(f"study.storage: cannot open {url!r}: {exc}") from None
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()),
+                     type(exc).__name__)
+        raise ConfigError(f"study.storage: cannot open {_shown(url)!r}: {first}") from None
+
+
+def _shown(url: str) -> str:
+    """A storage URL as an error shows it: without its password."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a database URL (a journal path): as it is
+        return url
 
 
 def _sqlite_connect(path: str) -> Callable[[], sqlite3.Connection]:
@@ -172,16 +214,33 @@ def retire(
     study.enqueue_trial(dict(params), user_attrs={RETRY_OF_ATTR: number})
 
 
+#: Seconds a RUNNING trial may go without its owner recorded (a session writes it right
+#: after asking) before it counts as left behind by a dead process.
+_UNOWNED_GRACE = 60.0
+
+
+def _left_behind(trial: optuna.trial.FrozenTrial) -> bool:
+    owner = trial.user_attrs.get(OWNER_ATTR)
+    if isinstance(owner, Mapping) and "pid" in owner:
+        return not _owner_alive(owner)
+    # No owner yet: another session may be between its ask and its first write.
+    start = trial.datetime_start
+    return start is None or (datetime.datetime.now() - start).total_seconds() > _UNOWNED_GRACE
+
+
 def retire_stale(study: optuna.Study) -> list[int]:
     """Retire RUNNING trials whose process is gone; return their numbers."""
-    stale = [
-        t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        if not _owner_alive(t.user_attrs.get(OWNER_ATTR))
-    ]
+    stale = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+             if _left_behind(t)]
+    retired = []
     for t in stale:
-        retire(study, t.number, t.params,
-               "interrupted: the process running it stopped (killed or crashed); retried")
-    return [t.number for t in stale]
+        try:
+            retire(study, t.number, t.params,
+                   "interrupted: the process running it stopped (killed or crashed); retried")
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another session retired it (or its owner told it) first
+        retired.append(t.number)
+    return retired
 
 
 def _changes(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import socket
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -208,20 +210,30 @@ def tune(
         percentile=settings.percentile, startup_trials=settings.startup_trials,
         warmup_epochs=settings.warmup_epochs,
     )
-    with warnings.catch_warnings():
+    # Sessions started together on one folder create the storage's tables one at a time.
+    with warnings.catch_warnings(), run.lock():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study, _ = open_study(
-            storage=make_storage(settings.storage, default=run.default_storage()),
+            storage=make_storage(settings.storage, default=run.default_storage(),
+                                 heartbeat_interval=settings.heartbeat_interval,
+                                 grace_period=settings.grace_period),
             name=settings.name, directions=obj.directions, sampler=cohort_sampler,
             pruner=the_pruner, space=the_space, base=base, metric_names=obj.metrics,
             source=str(run.path),
         )
-    if study.trials:
-        # A resumed study must not replay the random draws of its first session.
+    salt = _session_salt(run, study, settings.storage)
+    if salt:
+        # A resumed study must not replay the random draws of its first session, nor two
+        # sessions sharing the study draw the same trials.
         cohort_sampler.base = make_sampler(
-            settings.sampler, seed=seed_value + len(study.trials), space=the_space,
+            settings.sampler, seed=seed_value + salt, space=the_space,
             n_objectives=len(obj.metrics), cohort=settings.cohort)
     run.write_tune(cfg)
+    notes = []
+    if not obj.multi:
+        note = run.repair_best(_best_of(study), obj.metrics[0])
+        if note is not None:
+            notes.append(note)
 
     target = settings.trials
     if settings.sampler == "grid":
@@ -245,11 +257,12 @@ def tune(
     scheduler = CohortScheduler(
         study=study, sampler=cohort_sampler, space=the_space, base=base, objective=obj,
         executor=Borrowed(lent) if lent is not None
-        else make_executor(settings.executor, settings.workers), run_dir=run,
+        else make_executor(settings.executor, settings.workers, address=settings.ray_address),
+        run_dir=run,
         n_trials=budget, width=settings.cohort, timeout=settings.timeout,
         key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
         max_epochs=max_epochs, pad=padder(policy, the_space, base),
-        epoch_budget=settings.epoch_budget, expected_epochs=per_trial,
+        epoch_budget=settings.epoch_budget, expected_epochs=per_trial, shared=True,
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
@@ -264,8 +277,35 @@ def tune(
             stats = scheduler.run()
         finally:
             when = time.strftime("%Y-%m-%d %H:%M:%S")
-            run.append_stats({**scheduler.stats.as_dict(), "time": when})
+            with run.lock():  # sessions sharing the folder append one at a time
+                run.append_stats({**scheduler.stats.as_dict(), "time": when})
+    if not obj.multi:
+        # The file follows the storage: another session's trial may have become the best.
+        run.follow_best(lambda: _best_of(study), obj.metrics[0])
+    ledger = scheduler.ledger
     return StudyResult(
         study=study, run_dir=run.path, space=the_space, base=base, objective=obj,
-        stats=stats, sessions=run.read_stats(),
+        stats=stats, sessions=run.read_stats(), notes=notes,
+        last_session=ledger is None or not ledger.others_running(),
     )
+
+
+def _session_salt(run: RunDir, study: optuna.Study, storage: str | None) -> int:
+    """What a session adds to the sampler's seed: 0 for the first session of a new study in
+    its own folder (the seed alone decides its trials), else a number told apart by the
+    trials the study holds, the sessions that opened the folder before this one, and, on a
+    storage outside the folder, this machine and folder (sessions elsewhere share it)."""
+    salt = len(study.trials) + 7919 * run.register_session()
+    if storage is not None:
+        where = f"{socket.gethostname()}:{run.path.resolve()}"
+        salt += zlib.crc32(where.encode()) % 100_003
+    return salt
+
+
+def _best_of(study: optuna.Study) -> tuple[int, float] | None:
+    """The study's best (trial number, value) as its storage has it (single objective)."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        return None
+    return (best.number, float(best.values[0])) if best.values else None

@@ -129,7 +129,8 @@ class Program:
 
     def __post_init__(self) -> None:
         cfg = self.config
-        self.model = build_model(cfg.model, self.spec, builder=self.builder)
+        self.model = build_model(cfg.model, self.spec, builder=self.builder,
+                                 precision=cfg.training.precision)
         self.loss = loss_term(cfg.training.loss, self.spec.task)
         self.metrics = [metric_term(m, self.spec.task) for m in _metric_names(cfg, self.spec)]
         name, nesterov = optimizer_family(cfg.optimizer)

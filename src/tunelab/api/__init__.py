@@ -1,0 +1,34 @@
+"""The Python fronts: what the commands run, for a notebook or a script.
+
+``fit`` (``tunelab train``), ``tune``, ``guide``, ``report``, ``minimize`` and ``race``
+(``tunelab landscape minimize`` / ``race``), and ``loss_landscape`` (``tunelab landscape
+model``). Each takes data and models as a Keras user holds them (arrays, a ``keras.Model``)
+and gives back a result that shows itself in Jupyter. ``tunelab`` re-exports them all.
+
+Example:
+    >>> from tunelab.api import minimize
+    >>> round(minimize("beale", (4, 4), bounded=True).fun, 8)
+    0.0
+"""
+
+from __future__ import annotations
+
+from tunelab.api._fronts import fit, guide, minimize, race, report, tune
+from tunelab.api._landscape import LandscapeResult, loss_landscape, write_final_slice
+from tunelab.api._results import FitResult, GuideResult, ReportPage, TuneResult
+
+__all__ = [
+    "FitResult",
+    "GuideResult",
+    "LandscapeResult",
+    "ReportPage",
+    "TuneResult",
+    "fit",
+    "guide",
+    "loss_landscape",
+    "minimize",
+    "race",
+    "report",
+    "tune",
+    "write_final_slice",
+]
