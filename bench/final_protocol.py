@@ -11,6 +11,9 @@ this trains the adopted configuration (``final.toml``) and the starting one (the
 - ``train-ensemble`` and ``refit-ensemble``: the same replicates, their predicted
   probabilities averaged into one model.
 
+With ``--shared-order`` the refit members train side by side in one cohort (one data order,
+different initial arrays and masks) instead of one cohort each: cheaper, and measured worse.
+
 It prints, per split, the test accuracy of each (for single models the mean over replicates,
 what one would get on average) and writes ``bench/results/final_protocol.json``. The test
 split is used only here, to measure the protocols, never by the guide to choose.
@@ -56,15 +59,15 @@ def _refit(data: Any) -> Any:
                            input_shape=data.input_shape, name=f"{data.name} refit")
 
 
-def _protocols(cfg: RunConfig, data: Any, seeds: list[int]) -> dict[str, float]:
+def _protocols(cfg: RunConfig, data: Any, seeds: list[int], args_cohorts: Any = "replicate"
+               ) -> dict[str, float]:
     runs = [cfg.model_copy(update={"seed": s}) for s in seeds]
     trained = train_runs(runs, data, cohorts="replicate")
     epochs = int(round(statistics.median(best_epoch(r.history, r.config) for r in trained)))
     refit_cfg = with_overrides(cfg, {"training.epochs": max(epochs, 1),
                                      "callbacks.early_stopping": None})
-    # As the guide trains its final members: side by side in one cohort.
     refitted = train_runs([refit_cfg.model_copy(update={"seed": s}) for s in seeds],
-                          _refit(data), cohorts="structure")
+                          _refit(data), cohorts=args_cohorts)
     out: dict[str, float] = {}
     for name, results in (("train", trained), ("refit", refitted)):
         probs = [r.model().predict(data.x_test, verbose=0) for r in results]
@@ -80,7 +83,10 @@ def _protocols(cfg: RunConfig, data: Any, seeds: list[int]) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="guide run folders, one per split")
+    parser.add_argument("--shared-order", action="store_true",
+                        help="refit members in one cohort (one data order)")
     args = parser.parse_args(argv)
+    cohorts = "structure" if args.shared_order else "replicate"
     rows = []
     for folder in args.runs:
         started = time.perf_counter()
@@ -93,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         data = load_dataset(start.data, seed=settings["seed"])
         seeds = final.tuning.adopted.replicates
         row = {"run": str(folder), "seed": settings["seed"], "replicates": len(seeds),
-               "adopted": _protocols(adopted, data, seeds),
-               "start": _protocols(start, data, seeds),
+               "adopted": _protocols(adopted, data, seeds, cohorts),
+               "start": _protocols(start, data, seeds, cohorts),
                "guide_best_keras": final.test.get("test_accuracy")}
         row["seconds"] = round(time.perf_counter() - started, 1)
         rows.append(row)
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{who + ' ' + name:<24}" + "".join(f"{v:>10.4f}" for v in values)
                   + f"{statistics.median(values):>10.4f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    RESULTS.write_text(json.dumps({"refit_members": cohorts, "rows": rows}, indent=2) + "\n")
     return 0
 
 

@@ -15,7 +15,8 @@ from tunelab.errors import DataError
 
 def _iris() -> tuple[np.ndarray, np.ndarray]:
     x, y = load_iris(return_X_y=True)
-    return x, y
+    order = np.random.default_rng(0).permutation(len(y))  # the file lists class by class
+    return x[order], y[order]
 
 
 def test_a_tuple_is_split_exactly_as_the_same_arrays_in_a_file(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from typing import Any
 
 import pytest
@@ -29,8 +30,10 @@ def ray_session() -> None:
     """Start a local Ray with 2 CPUs unless one is running in this process."""
     ray = import_ray()
     if not ray.is_initialized():
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
+            ray.init(address="local", num_cpus=2, include_dashboard=False,
+                     log_to_driver=False, logging_level=logging.WARNING)
 
 
 def stop_ray() -> None:

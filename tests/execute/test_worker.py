@@ -87,10 +87,10 @@ def test_a_snapshot_restored_on_another_worker_trains_on_exactly_as_before(
     a narrowed width)."""
     import pickle
 
-    five = CFG.model_copy(update={
-        "training": CFG.training.model_copy(update={"epochs": 5}),
-        "optimizer": CFG.optimizer.model_copy(update={"momentum": 0.9}),
-        "callbacks": {"csv_logger": {"filename": "log.csv"}}})
+    five = parse_config({"model": {"units": [8], "dropout": 0.2},
+                         "optimizer": {"learning_rate": 0.2, "momentum": 0.9},
+                         "training": {"epochs": 5, "batch_size": 128},
+                         "callbacks": {"csv_logger": {"filename": "log.csv"}}})
     slots = {slot: Assignment(five.model_copy(update={"seed": slot}).model_dump(mode="json"),
                               slot, out_dir=str(tmp_path / str(slot))) for slot in range(3)}
     template = five.model_dump(mode="json")

@@ -62,6 +62,10 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
     assert check is not None and check.comparison.test == TestKind.PAIRED
     assert check.start.replicates == check.adopted.replicates
     assert check.summary.startswith("tuning")
+    # The adopted configuration is one of the last step's finalists: its replicates there are
+    # its replicates here (the same runs, not trained twice).
+    last = back.steps[-1].chosen()
+    assert last is not None and check.adopted.scores == last.scores
     # The final model, its config and its test evaluation.
     final = read_record(run / "final.json", FinalResult)
     assert final is not None and 0.0 <= final.test["test_accuracy"] <= 1.0

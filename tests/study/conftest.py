@@ -82,24 +82,22 @@ class Postgres:
         return f"postgresql://tunelab:{self.password}@127.0.0.1:{self.port}/{database}"
 
     def new_database(self) -> str:
-        import psycopg2
+        import psycopg
 
         name = f"study_{secrets.token_hex(4)}"
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="tunelab",
-                                password=self.password, dbname="postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {name}")
-        conn.close()
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="tunelab",
+                             password=self.password, dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     try:
-        import psycopg2  # noqa: F401
+        import psycopg  # noqa: F401
     except ImportError:
-        _missing("psycopg2 is not installed")
+        _missing("psycopg (PostgreSQL's driver) is not installed")
     bin_dir = _binaries()
     if bin_dir is None:
         _missing("PostgreSQL's initdb and pg_ctl are not installed")

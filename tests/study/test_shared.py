@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from tunelab.study._heartbeat import HEARTBEAT_REASON, Heartbeat, fail_stale
@@ -73,6 +74,8 @@ def test_the_ledger_counts_what_every_session_claimed(tmp_path: Path) -> None:
     assert not ledger.others_running()
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
 def test_a_trial_whose_heartbeat_stopped_is_failed_and_enqueued_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'study.db'}"
     storage = optuna.storages.RDBStorage(url, heartbeat_interval=1, grace_period=2)
@@ -94,7 +97,8 @@ def test_a_trial_whose_heartbeat_stopped_is_failed_and_enqueued_once(tmp_path: P
     assert frozen[alive.number].state == TrialState.RUNNING
     copies = [t for t in frozen if t.user_attrs.get(RETRY_OF_ATTR) == dead.number]
     assert len(copies) == 1 and copies[0].state == TrialState.WAITING
-    assert copies[0].params == frozen[dead.number].params
+    # Optuna keeps an enqueued trial's parameters aside until it is asked.
+    assert copies[0].system_attrs["fixed_params"] == frozen[dead.number].params
 
 
 # -- sessions as processes ---------------------------------------------------------------------

@@ -498,6 +498,6 @@ def race(functions: Sequence[str] | str | None = None,
     result = run(names(functions), names(optimizers), starts=starts, budget=budget,
                  seed=seed, dim=dim, suite=suite, dims=list(dims))
     if out is not None:
-        result.save(out)
+        result.save(Path(out))
     return result
 

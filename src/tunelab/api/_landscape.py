@@ -164,17 +164,17 @@ def _resolve_folder(path: Path, trial: int | None) -> _Source:
                                   " tunelab tune first, or give --trial N")
             number = int(best["trial"])
         folder = RunLayout(run.trial_dir(number))
-        cfg = run.trial_config(number)
+        trial_cfg = run.trial_config(number)
         model = folder.model if folder.model.is_file() else None
         if model is None and trial is None and run.best_model.is_file():
             model = run.best_model
-        if cfg is None or model is None:
+        if trial_cfg is None or model is None:
             saved = sorted(int(p.name) for p in run.trials_dir.glob("*")
                            if (p / "model.keras").is_file() and p.name.isdigit())
             raise ConfigError(f"{path}: trial {number} has no saved model (tunelab saves the"
                               " models of trials that were the best when they finished);"
                               f" trials with one: {', '.join(map(str, saved)) or 'none'}")
-        return _Source(cfg, f"{path.name} trial {number}", folder.path, model)
+        return _Source(trial_cfg, f"{path.name} trial {number}", folder.path, model)
     if kind == "guide":
         if trial is not None:
             raise ConfigError("--trial applies to a tune run folder; a guide run's model is"

@@ -155,7 +155,8 @@ from tunelab.data._arrays import ArrayData, as_raw, is_array_data
     elif raw.task in ("multiclass", "binary", "regression"):
         task = raw.task  # type: ignore[assignment]
     else:
-        task = infer_task(raw.y_train)
+        task = infer_task(raw.y_train if raw.y_val is None
+                          else np.concatenate([raw.y_train, raw.y_val]))
     given_val = raw.x_val is not None and raw.y_val is not None
     y_given = raw.y_train if not given_val else np.concatenate([raw.y_train, raw.y_val])
     y_pool, y_test_enc, num_classes, class_names = encode_targets(

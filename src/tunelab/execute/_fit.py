@@ -47,7 +47,7 @@ def _load_data(config: RunConfig, data: Any = None) -> DatasetLike:
     if isinstance(data, str | os.PathLike):
         cfg = config.data.model_copy(update={"name": os.fspath(data), "path": None})
         return load_dataset(cfg, seed=config.seed)
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 class _Progress:

@@ -39,6 +39,7 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,12 +212,16 @@ class RayExecutor(Executor):
         address = self.address or os.environ.get("RAY_ADDRESS") or None
         quiet: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
         try:
-            if address:
-                ray.init(address=address, **quiet)
-            else:
-                cpus = max(os.cpu_count() or 1, int(self._n * self.cpus_per_worker + 0.999))
-                ray.init(address="local", num_cpus=cpus, include_dashboard=False,
-                         **{**quiet, **self.init_kwargs})
+            with warnings.catch_warnings():
+                # Ray starts its processes with fork + exec, which JAX warns about for fork
+                # alone; nothing of JAX's runs in them.
+                warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
+                if address:
+                    ray.init(address=address, **quiet)
+                else:
+                    cpus = max(os.cpu_count() or 1, int(self._n * self.cpus_per_worker + 0.999))
+                    ray.init(address="local", num_cpus=cpus, include_dashboard=False,
+                             **{**quiet, **self.init_kwargs})
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at {address!r}" if address else "a local Ray"
             raise TunelabError(

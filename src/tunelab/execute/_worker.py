@@ -165,9 +165,12 @@ class CohortWorker:
         import jax
         import jax.numpy as jnp
 
+        key = snapshot["data_key"]
+        if data is None and key not in self._datasets:
+            key = None  # loaded from the template's [data], under the key it had
         request = StepRequest(template=snapshot["template"], width=int(snapshot["width"]),
-                              data=data, data_key=snapshot["data_key"],
-                              builder=snapshot["builder"], run_epoch=False)
+                              data=data, data_key=key, builder=snapshot["builder"],
+                              run_epoch=False)
         self._cohort = None
         self._open(request)
         cohort = self._cohort

@@ -4,9 +4,10 @@
 initial arrays, the dropout masks and the order of the minibatches. :func:`replicate_runs`
 trains every configuration once per replicate seed, through the executor, with one cohort per
 replicate (configurations of one structure and one seed train side by side, sharing that
-seed's data order, so the engine's first-layer fusion is kept). Two configurations' scores
-on the same seed are then a genuine pair: same data order, and same initial arrays and masks
-where the shapes agree.
+seed's data order, so the engine's first-layer fusion is kept); a run already made — the
+same configuration on the same seed — is taken from its ``cache`` instead of trained again.
+Two configurations' scores on the same seed are then a genuine pair: same data order, and
+same initial arrays and masks where the shapes agree.
 
 **The test.** :func:`compare` matches the design that was run:
 
@@ -42,7 +43,8 @@ from typing import Any
 from tunelab.config import RunConfig
 from tunelab.runs import Comparison, TestKind, ValueStats
 
-__all__ = ["Adoption", "adopt", "best_epoch", "compare", "reduce_of", "replicate_runs", "score"]
+__all__ = ["Adoption", "ReplicateRun", "adopt", "best_epoch", "compare", "reduce_of",
+           "replicate_runs", "run_key", "score"]
 
 
 def reduce_of(cfg: RunConfig) -> str:
@@ -139,10 +141,12 @@ def compare(current: ValueStats, candidate: ValueStats, direction: str,
     limit = max(2.0 * se, resolution) if math.isfinite(se) else math.nan
     t = diff / se if math.isfinite(diff) and se > 0 else (
         math.inf if math.isfinite(diff) and diff > 0 else math.nan)
-    # Scores are float32 values (an accuracy is k / N_val rounded to float32), so a difference
-    # exactly at the threshold can exceed it by a rounding error: a tie is not evidence.
-    better = bool(math.isfinite(diff) and math.isfinite(limit)
-                  and diff > limit + 1e-6 * max(abs(limit), 1e-3))
+    # Scores are float32 values (an accuracy is k / N_val rounded to float32, off by up to
+    # 6e-8), so a difference exactly at the threshold can exceed it by a rounding error: a
+    # tie is not evidence.
+    tol = 1e-6 * max(1.0, abs(current.mean), abs(candidate.mean)) if math.isfinite(
+        current.mean + candidate.mean) else 1e-6
+    better = bool(math.isfinite(diff) and math.isfinite(limit) and diff > limit + tol)
     return Comparison(test=test, current=current.label, candidate=candidate.label, n=n,
                       n_current=current.n, n_candidate=candidate.n, difference=diff, se=se,
                       threshold=limit, resolution=resolution, df=df, t=t, better=better)
@@ -184,6 +188,21 @@ def adopt(current: ValueStats, candidate: ValueStats, direction: str,
                     f" more than the noise; {numbers}")
 
 
+@dataclass(frozen=True)
+class ReplicateRun:
+    """What one configuration scored on one replicate (kept so it is never trained twice)."""
+
+    score: float
+    best_epoch: int
+    epochs: int
+    seconds_per_epoch: float
+
+
+def run_key(cfg: RunConfig) -> str:
+    """What decides a run: its whole configuration, seed included."""
+    return cfg.model_dump_json()
+
+
 def replicate_runs(
     configs: Mapping[str, RunConfig],
     seeds: Sequence[int],
@@ -192,6 +211,7 @@ def replicate_runs(
     metric: str,
     executor: Any = None,
     on_epoch: Callable[[int, int], None] | None = None,
+    cache: dict[str, ReplicateRun] | None = None,
 ) -> dict[str, ValueStats]:
     """Train every configuration once per replicate seed; return its scores per label.
 
@@ -210,7 +230,14 @@ def replicate_runs(
     from tunelab.train import structure_key
 
     labels = list(configs)
-    runs = [configs[label].model_copy(update={"seed": int(s)}) for label in labels for s in seeds]
+    memo = cache if cache is not None else {}
+    wanted = [configs[label].model_copy(update={"seed": int(s)}) for label in labels
+              for s in seeds]
+    todo: dict[str, RunConfig] = {}
+    for cfg in wanted:
+        if run_key(cfg) not in memo:
+            todo.setdefault(run_key(cfg), cfg)
+    runs = list(todo.values())
     members: dict[Any, int] = {}
     for cfg in runs:
         key = (structure_key(cfg), cfg.seed)
@@ -221,22 +248,26 @@ def replicate_runs(
             on_epoch(p.epochs_done, p.epochs_total)
 
     results = train_runs(runs, data, executor=executor, cohorts="replicate", collect=False,
-                         on_epoch=tick)
+                         on_epoch=tick) if runs else []
+    for r in results:
+        per_epoch = (statistics.median(r.history["seconds"])
+                     / members[(structure_key(r.config), r.config.seed)]
+                     if r.history.get("seconds") else math.nan)
+        memo[run_key(r.config)] = ReplicateRun(
+            score=score(r.history, r.config, metric) if r.status != "diverged" else math.nan,
+            best_epoch=best_epoch(r.history, r.config),
+            epochs=len(r.history.get("loss", [])), seconds_per_epoch=per_epoch)
     out: dict[str, ValueStats] = {}
     for j, label in enumerate(labels):
-        mine = results[j * len(seeds):(j + 1) * len(seeds)]
-        per_epoch = [statistics.median(r.history["seconds"])
-                     / members[(structure_key(r.config), r.config.seed)]
-                     for r in mine if r.history.get("seconds")]
-        scores = [score(r.history, r.config, metric) if r.status != "diverged" else math.nan
-                  for r in mine]
+        mine = [memo[run_key(c)] for c in wanted[j * len(seeds):(j + 1) * len(seeds)]]
+        timed = [m.seconds_per_epoch for m in mine if math.isfinite(m.seconds_per_epoch)]
+        per_epoch = statistics.median(timed) if timed else math.nan
         out[label] = ValueStats(
-            label=label, scores=scores, replicates=[int(s) for s in seeds],
+            label=label, scores=[m.score for m in mine], replicates=[int(s) for s in seeds],
             config=configs[label].model_dump(mode="json", exclude_none=True),
-            seconds_per_epoch=statistics.median(per_epoch) if per_epoch else math.nan,
-            epochs=statistics.fmean(len(r.history.get("loss", [])) for r in mine),
-            best_epochs=[best_epoch(r.history, r.config) for r in mine],
-            samples_per_second=(len(data.x_train) / statistics.median(per_epoch)
-                                if per_epoch and statistics.median(per_epoch) > 0
-                                else math.nan))
+            seconds_per_epoch=per_epoch,
+            epochs=statistics.fmean(m.epochs for m in mine),
+            best_epochs=[m.best_epoch for m in mine],
+            samples_per_second=(len(data.x_train) / per_epoch
+                                if math.isfinite(per_epoch) and per_epoch > 0 else math.nan))
     return out

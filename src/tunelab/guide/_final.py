@@ -1,8 +1,10 @@
 """The end of a guide run: did tuning help, the final model, and k-fold cross-validation.
 
 **Did tuning help?** The starting configuration and the adopted one are trained on the same
-replicates (one cohort per replicate seed, as the evidence is), each with early stopping on
-the guide's metric keeping the best weights and the epochs the last step gave its trials. The
+replicates (one cohort per replicate seed, as the evidence is), both as the last comparing
+step trained its trials (its epochs, early stopping on the guide's metric keeping the best
+weights): the adopted configuration is one of that step's finalists, so its replicates are
+that step's own evidence runs, reused. The
 paired test of :func:`~tunelab.guide.compare` says whether the adopted configuration is better
 than the start by more than the noise.
 
@@ -11,9 +13,9 @@ better than the start by more than the noise, else the start (the guide's rule, 
 the final protocol). It follows :data:`PROTOCOL`: it is refitted on training +
 validation data (scikit-learn's ``refit`` habit: the validation rows have done their job of
 choosing, and now train), for the epochs early stopping chose in the tuning check (the median
-over the replicates), once per replicate seed (the members train side by side in one cohort,
-so they share a data order and differ in initial arrays and dropout masks); the members'
-predictions are averaged into one Keras model (``combine = "ensemble"``). The figures behind this choice are in
+over the replicates), once per replicate seed (each member a whole replicate: its own initial
+arrays, dropout masks and data order); the members' predictions are averaged into one Keras
+model (``combine = "ensemble"``). The figures behind this choice are in
 ``docs/guide.md`` ("The final model"; ``bench/final_protocol.py`` measures them). The starting
 configuration is trained by the same protocol, so ``final.json`` also gives the baseline's
 test score: what tuning bought on data no decision has seen.
@@ -36,7 +38,7 @@ import numpy as np
 from tunelab._files import write_text
 from tunelab.config import RunConfig, dump_config, with_overrides
 from tunelab.guide._evidence import compare, replicate_runs
-from tunelab.guide._procedure import Budget, Step, step_epochs
+from tunelab.guide._procedure import Step
 from tunelab.guide._step import GuideContext
 from tunelab.runs import (
     FinalProtocol,
@@ -56,26 +58,30 @@ PROTOCOL: dict[str, Any] = {"refit": True, "combine": "ensemble"}
 START, ADOPTED = "start", "adopted"
 
 
-def _with_protocol(ctx: GuideContext, cfg: RunConfig, budget: Budget) -> RunConfig:
-    """``cfg`` trained as the guide trains its trials: early stopping keeping the best weights
-    on the guide's metric, and the epochs the budget gives its batch size."""
-    epochs = step_epochs(budget, len(ctx.data.x_train), cfg.training.batch_size)
-    return with_overrides(cfg, {"training.epochs": epochs, "callbacks.early_stopping": {
-        "monitor": ctx.metric, "patience": budget.patience, "restore_best_weights": True}},
-        source="final protocol")
+def _as_trials(ctx: GuideContext, step: Step, cfg: RunConfig) -> RunConfig:
+    """``cfg`` trained as ``step`` trained its trials (epochs, fixed settings, early stopping
+    on the guide's metric keeping the best weights): the adopted configuration is exactly one
+    of the step's finalists, and the start gets the same treatment."""
+    from tunelab.guide._study import trial_protocol
+
+    return trial_protocol(step, cfg, ctx.metric, len(ctx.data.x_train))
 
 
-def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, budget: Budget
+def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: Step
                  ) -> tuple[TuningCheck, dict[str, RunConfig]]:
-    """Train the start and the adopted configuration on the same replicates and compare."""
-    configs = {START: _with_protocol(ctx, start, budget),
-               ADOPTED: _with_protocol(ctx, adopted, budget)}
+    """Train the start and the adopted configuration on the same replicates and compare.
+
+    ``step`` is the last comparing step: both are trained as it trained its trials. The
+    adopted configuration's replicates are usually that step's own evidence, reused.
+    """
+    budget = step.budget
+    configs = {START: _as_trials(ctx, step, start), ADOPTED: adopted}
     same = configs[START].model_dump() == configs[ADOPTED].model_dump()
     seeds = ctx.replicates(budget.seeds)
     ctx.display.phase("final · did tuning help?", None,
                       info=f"start and adopted x {len(seeds)} replicates")
     stats = replicate_runs({ADOPTED: configs[ADOPTED]} if same else configs, seeds, ctx.data,
-                           metric=ctx.metric, executor=ctx.executor,
+                           metric=ctx.metric, executor=ctx.executor, cache=ctx.runs,
                            on_epoch=lambda n, total: ctx.display.advance(n, total))
     ctx.display.end_phase()
     if same:
@@ -134,10 +140,10 @@ def _train_members(ctx: GuideContext, cfg: RunConfig, protocol: FinalProtocol,
         data = ctx.data
     runs = [cfg.model_copy(update={"seed": s}) for s in protocol.seeds]
     ctx.display.phase(title, None, info=f"{len(runs)} members")
-    # The members train side by side in one cohort: they are not compared with each other,
-    # only averaged, so they share the first seed's data order and differ in their initial
-    # arrays and dropout masks (one cohort of K costs far less than K cohorts of one).
-    results = train_runs(runs, data, executor=ctx.executor, cohorts="structure",
+    # One cohort per member: each member is a whole replicate (its own data order too).
+    # Members sharing one cohort and its data order were cheaper but averaged to a worse
+    # model (bench/final_protocol.py, docs/guide.md "The final model").
+    results = train_runs(runs, data, executor=ctx.executor, cohorts="replicate",
                          on_epoch=lambda p: ctx.display.advance(p.epochs_done, p.epochs_total))
     ctx.display.end_phase()
     members: dict[str, list[float]] = {}
@@ -173,7 +179,7 @@ def _evaluate(model: Any, data: Any, cfg: RunConfig) -> dict[str, float]:
     return out
 
 
-def train_final(ctx: GuideContext, start: RunConfig, adopted: RunConfig, budget: Budget
+def train_final(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: Step
                 ) -> tuple[FinalResult, RunConfig]:
     """The tuning check, then ``best.keras``, ``final.toml`` and ``final.json``.
 
@@ -185,7 +191,7 @@ def train_final(ctx: GuideContext, start: RunConfig, adopted: RunConfig, budget:
     from tunelab.model import save_model
 
     began = time.monotonic()
-    check, configs = tuning_check(ctx, start, adopted, budget)
+    check, configs = tuning_check(ctx, start, adopted, step)
     same = check.start.config == check.adopted.config
     chosen: Literal["adopted", "start"] = "adopted" if check.helped or same else "start"
     seeds = check.adopted.replicates
@@ -244,7 +250,7 @@ def cross_validate(ctx: GuideContext, step: Step, config: RunConfig, label: str
             ctx.display.advance(done * total + n, len(folds) * total)
 
         got = replicate_runs({label: config}, seeds, fold, metric=ctx.metric,
-                             executor=ctx.executor, on_epoch=tick)
+                             executor=ctx.executor, on_epoch=tick)  # other data: no cache
         stats.append(got[label].model_copy(update={"label": f"fold {i + 1}", "config": None}))
     ctx.display.end_phase()
     overall = ValueStats(label=label, scores=[s.mean for s in stats])

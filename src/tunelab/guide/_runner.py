@@ -217,7 +217,7 @@ def run_guide(
         final = read_record(run.final_json, FinalResult)
         if final is None or final.tuning is None or not run.best_model.is_file():
             last = next((s for s in reversed(chosen) if s.compares), chosen[-1])
-            final, current = train_final(ctx, start, current, last.budget)
+            final, current = train_final(ctx, start, current, last)
         else:
             current = RunConfig.model_validate(
                 (final.tuning.adopted if final.chosen == "adopted" else final.tuning.start).config)

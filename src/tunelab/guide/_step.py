@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tunelab.config import RunConfig
 from tunelab.guide._batch import choose_batch
 from tunelab.guide._display import GuideDisplay
-from tunelab.guide._evidence import adopt, replicate_runs
+from tunelab.guide._evidence import ReplicateRun, adopt, replicate_runs
 from tunelab.guide._procedure import Step
 from tunelab.guide._record import GuideRun
 from tunelab.guide._study import StepPlan, learning_rate_centres, plan_step, run_study, study_width
@@ -42,6 +42,8 @@ class GuideContext:
     emit: Callable[[str, dict[str, Any]], None]
     key_fn: Callable[[RunConfig], Hashable]
     executor: Any = None
+    #: Every replicate run of this session, by configuration and seed: never trained twice.
+    runs: dict[str, ReplicateRun] = field(default_factory=dict)
 
     def replicates(self, n: int) -> list[int]:
         """The replicate seeds of re-runs: never the seed the searches used."""
@@ -98,7 +100,7 @@ def _evidence(ctx: GuideContext, plan: StepPlan, reps: dict[str, tuple[Any, floa
         ctx.emit("evidence", {"step": plan.step.name, "done": done, "total": total})
 
     stats = replicate_runs(configs, seeds, ctx.data, metric=ctx.metric,
-                           executor=ctx.executor, on_epoch=tick)
+                           executor=ctx.executor, on_epoch=tick, cache=ctx.runs)
     ctx.display.end_phase()
     out = []
     for label in labels:

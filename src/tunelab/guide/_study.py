@@ -43,7 +43,7 @@ from tunelab.guide._procedure import LR_KEY, Step, expand_losses, step_base
 from tunelab.runs import RangeTests, RunLayout, read_record, write_record
 from tunelab.study import Float, Space
 
-__all__ = ["StepPlan", "learning_rate_centres", "plan_step", "run_study"]
+__all__ = ["StepPlan", "learning_rate_centres", "plan_step", "run_study", "trial_protocol"]
 
 GUIDE_INDEX = "guide_index"
 
@@ -75,6 +75,13 @@ def _with_early_stopping(base: RunConfig, metric: str, patience: int) -> RunConf
     return with_overrides(base, {"callbacks.early_stopping": {
         "monitor": metric, "patience": patience, "restore_best_weights": True}},
         source="early stopping")
+
+
+def trial_protocol(step: Step, cfg: RunConfig, metric: str, train_samples: int) -> RunConfig:
+    """``cfg`` trained as ``step`` trains its trials (its epochs, fixed settings and early
+    stopping on the compared metric, keeping the best weights)."""
+    return _with_early_stopping(step_base(step, cfg, train_samples), metric,
+                                step.budget.patience)
 
 
 def plan_step(step: Step, current: RunConfig, task: str, metric: str = "val_accuracy",

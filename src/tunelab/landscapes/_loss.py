@@ -67,7 +67,7 @@ def filter_normalized_direction(weights: Sequence[np.ndarray], rng: np.random.Ge
             if ignore_1d:
                 d = np.zeros_like(arr)
             else:
-                d *= np.linalg.norm(arr) / max(np.linalg.norm(d), 1e-12)
+                d *= float(np.linalg.norm(arr)) / max(float(np.linalg.norm(d)), 1e-12)
         else:
             axes = tuple(range(arr.ndim - 1))
             w_norm = np.sqrt(np.sum(arr**2, axis=axes, keepdims=True))

@@ -102,16 +102,16 @@ def template_rates(model: keras.Model) -> list[float]:
 def _check_model(model: Any, where: str = "model") -> keras.Model:
     if not isinstance(model, keras.Model):
         raise ConfigError(f"{where}: expected a keras.Model, got {type(model).__name__}")
-    if not model.built or not model.inputs:
-        raise ConfigError(
-            f"{where}: the keras.Model has no input shape yet; start it with keras.Input(shape)"
-            " (Sequential or functional) so tunelab knows what it takes"
-        )
     if not isinstance(model, keras.Sequential) and type(model).__name__ != "Functional":
         raise ConfigError(
             f"{where}: a subclassed keras.Model ({type(model).__name__}) cannot be cloned as a"
             " template; build it with keras.Sequential or the functional API, or pass a"
             " builder function that returns a new model"
+        )
+    if not model.built or not model.inputs:
+        raise ConfigError(
+            f"{where}: the keras.Model has no input shape yet; start it with keras.Input(shape)"
+            " (Sequential or functional) so tunelab knows what it takes"
         )
     return model
 
@@ -275,15 +275,21 @@ def _layer_seeds(seed: int | None, n: int) -> list[int | None]:
 
 
 def template_values(cfg: ModelConfig, spec: Any, seed: int) -> tuple[list[Any], list[Any]]:
-    """One slot's starting arrays: a fresh clone under ``keras.utils.set_random_seed(seed)``.
-
-    The clone draws every weight from the template's initializers; its SlotDropout layers
-    hold the configured rates and random states seeded from ``seed``.
+    """One slot's starting arrays: the weights of ``keras.models.clone_model(template)``
+    under ``keras.utils.set_random_seed(seed)`` (what a Keras user would get), and
+    SlotDropout layers holding the configured rates and random states seeded from ``seed``.
     """
+    assert cfg.template is not None
     keras.utils.set_random_seed(seed)
+    plain = keras.models.clone_model(load_template(cfg.template))
     fresh = template_model(cfg, spec, seed=seed)
-    return ([np.asarray(v.value) for v in fresh.trainable_variables],
-            [np.asarray(v.value) for v in fresh.non_trainable_variables])
+    skip_plain = {id(v) for layer in dropout_layers(plain) for v in layer.variables}
+    skip_fresh = {id(v) for layer in dropout_layers(fresh) for v in layer.variables}
+    kept = iter([np.asarray(v.value) for v in plain.non_trainable_variables
+                 if id(v) not in skip_plain])
+    ntv = [np.asarray(v.value) if id(v) in skip_fresh else next(kept)
+           for v in fresh.non_trainable_variables]
+    return [np.asarray(v.value) for v in plain.trainable_variables], ntv
 
 
 def export_template(cfg: ModelConfig, spec: Any, trainable: Sequence[Any],

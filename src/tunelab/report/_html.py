@@ -102,11 +102,12 @@ def study_html(name: str, metric: str, direction: str, values: Sequence[float | 
         fig, (ax,) = _figure(6.0, 3.0)
         xs, ys = zip(*points, strict=True)
         ax.plot(xs, ys, ".", color="#1f77b4", label="trial")
-        running, best_so_far = [], None
+        running: list[float] = []
+        best_so_far: float | None = None
         for y in ys:
             better = best_so_far is None or (y > best_so_far if direction == "maximize"
                                              else y < best_so_far)
-            best_so_far = y if better else best_so_far
+            best_so_far = y if better or best_so_far is None else best_so_far
             running.append(best_so_far)
         ax.step(xs, running, where="post", color="#d62728", label="best so far")
         ax.set_xlabel("trial")

@@ -116,7 +116,7 @@ def make_storage(url: str | None, default: str | None = None, *,
     except (ImportError, ModuleNotFoundError) as exc:
         raise ConfigError(
             f"study.storage: {_shown(url)!r} needs a database driver that is not installed"
-            f" ({exc}); for PostgreSQL: pip install psycopg2-binary"
+            f" ({exc}); for PostgreSQL: pip install 'tunelab[postgresql]'"
         ) from None
     except Exception as exc:  # SQLAlchemy's errors for a bad URL are many and untyped here
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()),
