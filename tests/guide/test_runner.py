@@ -165,3 +165,30 @@ def test_optional_steps_run_when_named(tmp_path: Path) -> None:
     overall, *folds = check.values
     assert len(folds) == 3 and all(f.n == 2 for f in folds)
     assert overall.n == 3 and "3-fold cross-validation" in check.reason
+
+
+def test_every_training_of_a_run_goes_through_the_executor_it_is_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tunelab.execute
+    from tunelab.execute import ProcessExecutor, StepRequest
+
+    seen: list[StepRequest] = []
+
+    class Watched(ProcessExecutor):
+        def submit(self, lane: int, request: StepRequest) -> None:
+            seen.append(request)
+            super().submit(lane, request)
+
+    monkeypatch.setattr(tunelab.execute, "make_executor",
+                        lambda name, workers=1: Watched(workers=workers))
+    proc = parse_procedure(tiny_custom(), source="tiny", budget="quick")
+    result = run_guide(proc, run_dir=tmp_path / "run", progress=False, executor="processes",
+                       workers=2)
+    assert [s.step for s in result.decisions.steps] == ["width", "dropout"]
+    assert result.decisions.tuning is not None and result.test_accuracy is not None
+    opened = [r for r in seen if r.template is not None]
+    # The studies' cohorts (their data named by the configuration) and the re-runs, the
+    # tuning check and the final members (the guide's dataset object) all went through it.
+    assert any(r.data is None and r.data_key is None for r in opened)
+    assert any(r.data_key is not None for r in opened)
+    assert {r.template["seed"] for r in opened if r.template} >= {1, 2}  # the replicates

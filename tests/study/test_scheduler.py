@@ -7,6 +7,7 @@ with its epochs, faster for a learning rate near 0.1; a learning rate above 1 di
 from __future__ import annotations
 
 import math
+import zipfile
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,8 @@ class FakeExecutor(Executor):
         result = StepResult()
         for slot, path in req.saves.items():
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_bytes(f"model of slot {slot}".encode())
+            with zipfile.ZipFile(path, "w") as archive:  # shaped like a .keras file
+                archive.writestr("config.json", f'{{"model of slot": {slot}}}')
             result.saved[slot] = path
         for slot in req.stops:  # like the worker: stops address the cohort open before
             assert 0 <= slot < state["width"], f"stop for slot {slot} of {state['width']}"
@@ -210,7 +212,8 @@ def test_diverged_trials_fail_with_the_reason_and_are_never_best(tmp_path: Path)
     best = sched.study.best_trial
     assert best.params["optimizer.learning_rate"] <= 1.0
     assert RunDir(tmp_path).read_best()["trial"] == best.number
-    assert (tmp_path / "best.keras").read_bytes().startswith(b"model of slot")
+    assert (tmp_path / "best.keras").read_bytes() == (
+        tmp_path / "trials" / str(best.number) / "model.keras").read_bytes()
 
 
 def test_best_model_is_replaced_only_by_a_better_trial(tmp_path: Path) -> None:

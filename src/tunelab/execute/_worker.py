@@ -30,33 +30,35 @@ class CohortWorker:
     """Runs :class:`StepRequest` messages against the engine's ``Cohort``."""
 
     def __init__(self) -> None:
-        self._datasets: dict[str, Any] = {}
+        # Two kinds of dataset, one of each at most: the one a driver sent (it is named in
+        # later requests by its key, so it stays until another is sent) and the one loaded
+        # from a configuration's data section (a study's).
+        self._sent: dict[str, Any] = {}
+        self._loaded: dict[str, Any] = {}
         self._cohort: Any = None
         self._key: Hashable | None = None
         self._width = 0
-        self._template: dict[str, Any] | None = None  # what opened the cohort
-        self._data_key: str | None = None
-        self._builder: Any = None
 
     def _dataset(self, cfg: Any, request: StepRequest) -> tuple[str, Any]:
         if request.data is not None:
             key = request.data_key or f"object:{id(request.data)}"
-            if key not in self._datasets:
-                self._datasets.clear()  # one dataset at a time; free the old one
-                self._datasets[key] = request.data
-            return key, self._datasets[key]
+            if key not in self._sent:
+                self._sent = {key: request.data}
+            return key, self._sent[key]
         if request.data_key is not None:
-            if request.data_key not in self._datasets:
+            if request.data_key in self._loaded:
+                return request.data_key, self._loaded[request.data_key]
+            if request.data_key not in self._sent:
                 raise RuntimeError(f"this worker holds no dataset {request.data_key!r}; the"
                                    " executor must send it with the first request")
-            return request.data_key, self._datasets[request.data_key]
+            return request.data_key, self._sent[request.data_key]
         from tunelab.data import load_dataset
 
         key = f"{cfg.data.model_dump_json()}|{cfg.seed}"
-        if key not in self._datasets:
-            self._datasets.clear()  # one study trains on one dataset; free the old one
-            self._datasets[key] = load_dataset(cfg.data, seed=cfg.seed)
-        return key, self._datasets[key]
+        if key not in self._loaded:
+            self._loaded = {}  # one study trains on one dataset; free the old one first
+            self._loaded[key] = load_dataset(cfg.data, seed=cfg.seed)
+        return key, self._loaded[key]
 
     def _open(self, request: StepRequest) -> None:
         from tunelab.config import RunConfig
@@ -166,7 +168,7 @@ class CohortWorker:
         import jax.numpy as jnp
 
         key = snapshot["data_key"]
-        if data is None and key not in self._datasets:
+        if data is None and key not in self._sent and key not in self._loaded:
             key = None  # loaded from the template's [data], under the key it had
         request = StepRequest(template=snapshot["template"], width=int(snapshot["width"]),
                               data=data, data_key=key, builder=snapshot["builder"],

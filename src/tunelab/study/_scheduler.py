@@ -230,6 +230,8 @@ class CohortScheduler:
             warnings.simplefilter("ignore")
             trial = self.study.ask()
             self._asks += 1
+            if self.ledger is not None:
+                self.ledger.seen()
             self.heartbeat.track(trial)
             # A retry of another session's trial replaces a trial the study has counted.
             retry = self.ledger is not None and RETRY_OF_ATTR in trial.user_attrs
@@ -564,7 +566,7 @@ class CohortScheduler:
     def _sync(self) -> None:
         """Once per round: the shared study's epochs, and its stale trials (heartbeats)."""
         if self.ledger is not None and self.epoch_budget is not None:
-            self.ledger.sync_epochs(self.stats.slot_epochs)
+            self.ledger.sync_epochs(self.stats.slot_epochs, held=len(self._unfinished()))
         if self.heartbeat.check():
             self._shared_view = None  # retries are waiting: read the room again
 

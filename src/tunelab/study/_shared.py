@@ -67,6 +67,7 @@ class StudyLedger:
         self._read_at = -1.0
         self._others = False
         self._read_local = 0  # the caller's own epochs at the last read
+        self._count = -1  # trials in the study at the last read, plus this session's asks
 
     # -- trials --------------------------------------------------------------------------------
 
@@ -99,11 +100,21 @@ class StudyLedger:
 
     # -- epochs --------------------------------------------------------------------------------
 
-    def sync_epochs(self, local: int, force: bool = False) -> None:
-        """Re-read the study's epochs when due (see the module's text); ``local`` is this
-        session's own count of epochs trained, now."""
+    def sync_epochs(self, local: int, held: int, force: bool = False) -> None:
+        """Re-read the study's epochs when due (see the module's text).
+
+        Args:
+            local: This session's own count of epochs trained, now.
+            held: Trials this session holds now (asked, not told).
+            force: Read whatever the counts say.
+        """
         now = time.monotonic()
-        if not (force or self._others or now - self._read_at >= _QUIET_SYNC):
+        running = self._storage.get_n_trials(self._study_id, TrialState.RUNNING)
+        # Another session is at work when the study runs more trials than this one holds,
+        # or has trials this session has not seen (finished since the last read).
+        count = self._storage.get_n_trials(self._study_id)
+        joined = running > held or count != self._count
+        if not (force or joined or self._others or now - self._read_at >= _QUIET_SYNC):
             return
         trials = self._storage.get_all_trials(self._study_id, deepcopy=False)
         counted = [t for t in trials
@@ -111,7 +122,11 @@ class StudyLedger:
         self._epochs = sum(int(t.user_attrs.get("epochs", 0)) for t in counted)
         self._others = any(t.state == TrialState.RUNNING and not _same_owner(
             t.user_attrs.get(OWNER_ATTR), self.owner) for t in trials)
-        self._read_at, self._read_local = now, local
+        self._read_at, self._read_local, self._count = now, local, len(trials)
+
+    def seen(self, asked: int = 1) -> None:
+        """This session asked ``asked`` trials (so the study's count is expected to grow)."""
+        self._count += asked
 
     def epochs(self, local: int) -> int:
         """The study's epochs: those at the last :meth:`sync_epochs`, plus what this session
