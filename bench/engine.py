@@ -35,11 +35,7 @@ Also measured:
 Targets (per configuration, on a 2-core machine): vs Keras-TF >= 15x at batch 7, 6x at batch
 128, 3x at batch 784; vs Keras-JAX >= 3x at batch 7 and 4x at batch 128; compile < 3 s per
 shape; cached compile < 1 s; K=32 peak memory < 2 GiB. A target on speed is met when some
-cohort width (float32, or bf16 when its parity row agrees with float32) meets it.
-
-Rows with ``precision`` bf16 (K = 32 and 64 by default) train with
-``training.precision = "bf16"``: matrix products with bfloat16 inputs and float32
-accumulation. The parity table then has a ``tunelab-bf16`` row on the same seeds.
+cohort width meets it.
 
 Usage:
   python bench/engine.py            full run (about 5-10 min on a quiet 2-core machine);
@@ -119,8 +115,7 @@ def _full_set(data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return x[order], y[order]
 
 
-def _tunelab_cohort(x: np.ndarray, y: np.ndarray, batch: int, k: int, epochs: int,
-                    precision: str = "float32") -> Any:
+def _tunelab_cohort(x: np.ndarray, y: np.ndarray, batch: int, k: int, epochs: int) -> Any:
     from tunelab.config import parse_config
     from tunelab.train import Cohort
 
@@ -130,7 +125,7 @@ def _tunelab_cohort(x: np.ndarray, y: np.ndarray, batch: int, k: int, epochs: in
             "model": {"units": [64, 64], "activation": "relu", "dropout": [0.1, 0.0],
                       "kernel_initializer": "uniform"},
             "optimizer": {"name": "SGD", "learning_rate": lr, "momentum": MOMENTUM},
-            "training": {"batch_size": batch, "epochs": epochs, "precision": precision},
+            "training": {"batch_size": batch, "epochs": epochs},
         })
 
     rates = [LR] if k == 1 else list(np.geomspace(LR / 2, LR * 5, k))
@@ -146,8 +141,7 @@ def worker_tunelab(spec: dict[str, Any]) -> dict[str, Any]:
     x, y = _full_set(load_arrays(spec["data"]))
     n, batch, k, repeats = spec["samples"], spec["batch"], spec["k"], spec["repeats"]
     start = time.perf_counter()
-    cohort = _tunelab_cohort(x[:n], y[:n], batch, k, epochs=repeats + 1,
-                             precision=spec.get("precision", "float32"))
+    cohort = _tunelab_cohort(x[:n], y[:n], batch, k, epochs=repeats + 1)
     setup = time.perf_counter() - start
     setup_compile = cohort.compile_seconds
     start = time.perf_counter()
@@ -169,12 +163,12 @@ def worker_tunelab_cached(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Compile every shape again in a fresh process: the persistent cache has them."""
     x, y = _full_set(load_arrays(spec["data"]))
     out = []
-    for batch, k, n, precision in spec["shapes"]:
-        cohort = _tunelab_cohort(x[:n], y[:n], batch, k, epochs=1, precision=precision)
+    for batch, k, n in spec["shapes"]:
+        cohort = _tunelab_cohort(x[:n], y[:n], batch, k, epochs=1)
         setup_compile = cohort.compile_seconds
         cohort.run_epoch()
         out.append({"batch": batch, "k": k, "samples": n, "compile_s": cohort.compile_seconds,
-                    "setup_compile_s": setup_compile, "precision": precision})
+                    "setup_compile_s": setup_compile})
     return out
 
 
@@ -228,8 +222,7 @@ def worker_parity_tunelab(spec: dict[str, Any]) -> dict[str, Any]:
         "model": {"units": [64, 64], "dropout": [0.1, 0.0], "kernel_initializer": "uniform"},
         "optimizer": {"name": "SGD", "learning_rate": PARITY["learning_rate"],
                       "momentum": PARITY["momentum"]},
-        "training": {"batch_size": PARITY["batch"], "epochs": spec["epochs"],
-                     "precision": spec.get("precision", "float32")},
+        "training": {"batch_size": PARITY["batch"], "epochs": spec["epochs"]},
     }) for seed in PARITY["seeds"]]
     start = time.perf_counter()
     result = fit_cohort(configs, ds, progress=False)
@@ -270,7 +263,6 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "quick": quick,
         "batches": args.batches or [7, 128, 784],
         "ks": args.ks or [1, 8, 32, 64],
-        "bf16_ks": [] if args.no_bf16 else (args.bf16_ks or [32, 64]),
         "repeats": args.repeats or (2 if quick else 5),
         "samples": args.samples or (6_272 if quick else FULL_SAMPLES),
         "b7_samples": args.b7_samples or (700 if quick else 6_000),
@@ -318,21 +310,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         out["peak"] = run_worker(SCRIPT, "peak", {"n": s["matmul_n"], "repeats": 5})
 
         tunelab: dict[str, Any] = {}
-        shapes = [(b, k, _samples_for(b, s), "float32") for b in s["batches"] for k in s["ks"]]
-        shapes += [(b, k, _samples_for(b, s), "bf16") for b in s["batches"]
-                   for k in s["bf16_ks"]]
-        for batch, k, n, precision in shapes:
-            con.print(f"[bold]tunelab[/] batch {batch}, K={k}, {precision}, {n} samples")
-            tunelab[f"{batch}/{k}/{precision}"] = {
-                "batch": batch, "k": k, "samples": n, "precision": precision, **run_worker(
-                    SCRIPT, "tunelab", {**spec_base, "batch": batch, "k": k, "samples": n,
-                                        "precision": precision}, env=cache_env)}
+        shapes = [(b, k, _samples_for(b, s)) for b in s["batches"] for k in s["ks"]]
+        for batch, k, n in shapes:
+            con.print(f"[bold]tunelab[/] batch {batch}, K={k}, {n} samples")
+            tunelab[f"{batch}/{k}"] = {"batch": batch, "k": k, "samples": n, **run_worker(
+                SCRIPT, "tunelab", {**spec_base, "batch": batch, "k": k, "samples": n},
+                env=cache_env)}
         con.print("[bold]tunelab[/] compiling every shape again in a fresh process (cache on)")
         cached = run_worker(SCRIPT, "tunelab-cached", {**spec_base, "shapes": shapes},
                             env=cache_env)
         for row in cached:
-            key = f"{row['batch']}/{row['k']}/{row['precision']}"
-            tunelab[key]["cached_compile_s"] = row["compile_s"]
+            tunelab[f"{row['batch']}/{row['k']}"]["cached_compile_s"] = row["compile_s"]
 
         peers: dict[str, Any] = {}
         backends = ["jax"] + (["tensorflow"] if s["tensorflow"] else [])
@@ -346,9 +334,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         parity = {
             "tunelab": run_worker(SCRIPT, "parity-tunelab", {**spec_base,
                                   "epochs": s["parity_epochs"]}, env=cache_env),
-            **({"tunelab-bf16": run_worker(SCRIPT, "parity-tunelab", {
-                **spec_base, "epochs": s["parity_epochs"], "precision": "bf16"},
-                env=cache_env)} if s["bf16_ks"] else {}),
             "keras-jax": run_worker(SCRIPT, "parity-keras", {**spec_base,
                                     "epochs": s["parity_epochs"]}),
         }
@@ -365,8 +350,7 @@ def _summarise(s: dict[str, Any], tunelab: dict[str, Any], peers: dict[str, Any]
         cohort_s = _per_epoch(r["epoch_s"], batch, n)
         per_config = cohort_s / k
         row: dict[str, Any] = {
-            "batch": batch, "k": k, "precision": r.get("precision", "float32"),
-            "samples_timed": n, "cohort_epoch_s": cohort_s,
+            "batch": batch, "k": k, "samples_timed": n, "cohort_epoch_s": cohort_s,
             "per_config_epoch_s": per_config, "gflops": epoch_gflop / per_config,
             "compile_s": r["compile_s"], "cached_compile_s": r.get("cached_compile_s"),
             "setup_compile_s": r["setup_compile_s"], "first_epoch_s": r["first_epoch_s"],
@@ -452,8 +436,7 @@ def show(res: dict[str, Any]) -> None:
     con.print(f"Load average at start {res['machine']['loadavg'][0]:.2f}, at end"
               f" {res['machine']['loadavg_end'][0]:.2f} ({res['machine']['cpus']} CPUs).")
     table = Table(title="seconds per epoch, per configuration (tunelab: cohort time / K)")
-    for col in ("batch", "K", "precision", "tunelab cohort s", "tunelab per-config s",
-                "Keras-JAX s",
+    for col in ("batch", "K", "tunelab cohort s", "tunelab per-config s", "Keras-JAX s",
                 "Keras-TF s", "vs Keras-TF", "vs Keras-JAX", "GFLOP/s", "% peak", "target"):
         table.add_column(col, justify="right")
     for r in res["rows"]:
@@ -465,8 +448,7 @@ def show(res: dict[str, Any]) -> None:
         want = " & ".join(f">={t:g}x {p}" for t, p in (
             (TARGET_VS_TF.get(r["batch"]), "TF"), (TARGET_VS_JAX.get(r["batch"]), "JAX"))
             if t is not None)
-        table.add_row(str(r["batch"]), str(r["k"]), r.get("precision", "float32"),
-                      _fmt(r["cohort_epoch_s"]),
+        table.add_row(str(r["batch"]), str(r["k"]), _fmt(r["cohort_epoch_s"]),
                       _fmt(r["per_config_epoch_s"]), _fmt(r.get("keras_jax_epoch_s")),
                       _fmt(r.get("keras_tf_epoch_s")), _fmt(r.get("vs_keras_tf"), ".1f") + "x",
                       _fmt(r.get("vs_keras_jax"), ".1f") + "x", _fmt(r["gflops"], ".1f"),
@@ -532,9 +514,6 @@ def main() -> None:
     parser.add_argument("--ks", type=int, nargs="+", help="cohort widths (1 8 32)")
     parser.add_argument("--parity-epochs", type=int, help="parity epochs (default 5)")
     parser.add_argument("--no-tf", action="store_true", help="skip Keras on TensorFlow")
-    parser.add_argument("--bf16-ks", type=int, nargs="+",
-                        help="cohort widths with a bf16 row (32 64)")
-    parser.add_argument("--no-bf16", action="store_true", help="no bf16 rows")
     args = parser.parse_args()
     start = time.perf_counter()
     try:

@@ -293,16 +293,13 @@ class ScheduleConfig(_Section):
 
 
 class TrainingConfig(_Section):
-    """Epochs, batch size, loss and metrics, and the precision of the matrix products."""
+    """Epochs, batch size, loss and metrics."""
 
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(32, ge=1)
     loss: str = "auto"
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
     shuffle: bool = True
-    precision: Literal["float32", "bf16"] = Field(
-        "float32", description="bf16: matrix products with bfloat16 inputs and float32"
-        " accumulation (weights, optimizer state and losses stay float32)")
 
     @field_validator("loss")
     @classmethod

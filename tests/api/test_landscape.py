@@ -7,15 +7,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import tunelab
-from tunelab.cli import main
 from tunelab.config import parse_config
 from tunelab.errors import ConfigError
 from tunelab.landscapes import filter_normalized_direction, landscape_grid
 from tunelab.model import ensemble_model
-from tunelab.runs import LossLandscape, RunLayout, read_record
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +39,11 @@ def _keras_losses(result: tunelab.FitResult, alphas: list[float], x: np.ndarray,
 
 def test_the_landscape_is_the_loss_keras_evaluates_at_those_points(
         trained: tunelab.FitResult) -> None:
-    land = tunelab.loss_landscape(trained, points=5, span=0.8)
+    # 33 points asked at once: more (slot, row) pairs than the engine's evaluation gets
+    # right in one chunk (see _safe_width), so the landscape must split them.
+    land = tunelab.loss_landscape(trained, points=33, span=0.8, width=33)
     (rec,) = land.records
-    assert rec.alphas == pytest.approx(landscape_grid(0.8, 5).tolist())
+    assert rec.alphas == pytest.approx(landscape_grid(0.8, 33).tolist())
     ds = trained.data
     train = _keras_losses(trained, rec.alphas, ds.x_train, ds.y_train)
     val = _keras_losses(trained, rec.alphas, ds.x_val, ds.y_val)
@@ -52,9 +51,9 @@ def test_the_landscape_is_the_loss_keras_evaluates_at_those_points(
     assert rec.splits["validation"].loss == pytest.approx(val, rel=1e-4)
     assert rec.splits["train"].samples == len(ds.x_train)
     # At the trained weights (a = 0) the loss is the one training reported.
-    assert rec.splits["validation"].loss[2] == pytest.approx(trained.final["val_loss"],
-                                                             rel=1e-5)
-    assert len(rec.splits["train"].metric) == 5 and rec.metric == "accuracy"
+    assert rec.splits["validation"].loss[16] == pytest.approx(trained.final["val_loss"],
+                                                              rel=1e-5)
+    assert len(rec.splits["train"].metric) == 33 and rec.metric == "accuracy"
 
 
 def test_a_2d_grid_evaluates_every_point_in_cohorts(trained: tunelab.FitResult) -> None:
@@ -65,22 +64,6 @@ def test_a_2d_grid_evaluates_every_point_in_cohorts(trained: tunelab.FitResult) 
     assert np.isfinite(loss).all()
     assert loss[2, 2] <= loss.mean()  # the trained weights sit low on the surface
     assert "<img" in land._repr_html_()
-
-
-def test_run_folders_and_the_cli(tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    tunelab.fit(epochs=2, batch_size=8, out=a, progress=False)
-    tunelab.fit(epochs=2, batch_size=256, out=b, progress=False)
-    out = CliRunner().invoke(main, ["landscape", "model", str(a), "--compare", str(b),
-                                    "--points", "5", "--samples", "300"])
-    assert out.exit_code == 0, out.output
-    assert "loss at the weights" in out.output
-    for folder in (a, b):
-        record = read_record(RunLayout(folder).landscape_json, LossLandscape)
-        assert record is not None and record.model == "model.keras"
-    assert (a / "landscape-compare.png").is_file()
-    bad = CliRunner().invoke(main, ["landscape", "model", str(a), "--trial", "1"])
-    assert bad.exit_code == 2 and "--trial applies to a tune run folder" in bad.output
 
 
 def test_an_ensemble_draws_its_first_member(tmp_path: Path) -> None:
@@ -114,3 +97,22 @@ def test_a_builder_model_is_drawn_too(tmp_path: Path) -> None:
                          model=build, progress=False)
     (rec,) = tunelab.loss_landscape(result, points=3, samples=100).records
     assert np.isfinite(rec.splits["validation"].loss).all()
+
+
+def test_a_tune_folder_draws_its_best_trial(tmp_path: Path) -> None:
+    run = tmp_path / "study"
+    result = tunelab.tune({"training": {"epochs": 2, "batch_size": 64},
+                           "search": {"optimizer.learning_rate": {"low": 0.01, "high": 0.5,
+                                                                  "log": True}}},
+                          trials=3, cohort=3, pruner="none", out=run, progress=False)
+    best = result.best_trial
+    assert best is not None
+    land = tunelab.loss_landscape(run, points=3, samples=200)
+    assert land.labels == [f"study trial {best.number}"]
+    assert land.records_paths == [run / "trials" / str(best.number) / "landscape.json"]
+    others = [t.number for t in result.study.trials if t.number != best.number]
+    saved = [n for n in others if (run / "trials" / str(n) / "model.keras").is_file()]
+    missing = [n for n in others if n not in saved]
+    if missing:
+        with pytest.raises(ConfigError, match=f"trial {missing[0]} has no saved model"):
+            tunelab.loss_landscape(run, trial=missing[0])

@@ -1,4 +1,4 @@
-"""`tunelab landscape`: list, show, minimize and race, as a user runs them."""
+"""`tunelab landscape`: list, show, minimize, race and model, as a user runs them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import tunelab
 from tunelab.cli import main
+from tunelab.runs import LossLandscape, RunLayout, read_record
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -89,3 +91,19 @@ def test_race_with_every_optimizer_on_every_function(tmp_path: Path) -> None:
     assert len(rows) == 1 + 20 * 19
     assert len(list(tmp_path.glob("contour-*.png"))) == 20
     assert "styblinski-tang" in out and "cma-es" in out
+
+
+def test_model_draws_two_runs_on_one_figure(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    tunelab.fit(epochs=2, batch_size=8, out=a, progress=False)
+    tunelab.fit(epochs=2, batch_size=256, out=b, progress=False)
+    out = CliRunner().invoke(main, ["landscape", "model", str(a), "--compare", str(b),
+                                    "--points", "5", "--samples", "300"])
+    assert out.exit_code == 0, out.output
+    assert "loss at the weights" in out.output
+    for folder in (a, b):
+        record = read_record(RunLayout(folder).landscape_json, LossLandscape)
+        assert record is not None and record.model == "model.keras"
+    assert (a / "landscape-compare.png").is_file()
+    bad = CliRunner().invoke(main, ["landscape", "model", str(a), "--trial", "1"])
+    assert bad.exit_code == 2 and "--trial applies to a tune run folder" in bad.output

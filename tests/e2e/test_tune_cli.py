@@ -119,3 +119,36 @@ def test_sigkill_mid_study_then_resume(tmp_path: Path) -> None:
     assert (run / "best.keras").exists()
     for t in complete:
         assert (run / "trials" / str(t.number) / "history.json").exists()
+
+
+def test_a_truncated_best_model_is_rebuilt_when_the_folder_is_opened_again(
+        tmp_path: Path) -> None:
+    """A finished study's best.keras cut short (a full disk, a copy interrupted): running the
+    same command again says so, rebuilds it from the best trial's own model, and plain Keras
+    opens it."""
+    import json
+
+    import keras
+
+    config = tmp_path / "study.toml"
+    config.write_text(STUDY.replace("trials = 5", "trials = 3").replace("cohort = 1", "cohort = 3")
+                      .replace("epochs = 12", "epochs = 2"))
+    run = tmp_path / "run"
+    command = [*_tunelab(), "tune", str(config), "--out", str(run), "--quiet"]
+    env = {**os.environ, "TUNELAB_OFFLINE": "1", "TUNELAB_REPORT": "0"}
+    first = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0, first.stderr
+    best = run / "best.keras"
+    whole = best.read_bytes()
+    best.write_bytes(whole[: len(whole) // 2])
+
+    again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    trial = json.loads((run / "best.json").read_text())["trial"]
+    source = run / "trials" / str(trial) / "model.keras"
+    assert f"{best}: was damaged (not a complete zip archive (truncated or overwritten));" \
+           f" rebuilt from {source}" in again.stderr
+    assert best.read_bytes() == whole == source.read_bytes()
+    assert keras.saving.load_model(best, safe_mode=True).output_shape == (None, 10)

@@ -127,3 +127,15 @@ def test_fit_loads_the_configured_dataset_when_none_is_given() -> None:
     result = fit(small(training={"epochs": 1}), progress=False)
     assert result.dataset == "digits" and result.status == "done"
     assert os.path.basename(__file__) == "test_fit.py"
+
+
+def test_fit_takes_data_as_names_paths_or_arrays(digits: Dataset) -> None:
+    from sklearn.datasets import load_digits
+
+    cfg = small(training={"epochs": 1})
+    by_name = fit(cfg, "digits", progress=False)
+    by_object = fit(cfg, digits, progress=False)
+    assert by_name.history["val_loss"] == pytest.approx(by_object.history["val_loss"])
+    x, y = load_digits(return_X_y=True)
+    on_arrays = fit(cfg, (x, y), progress=False)
+    assert on_arrays.dataset == "arrays" and on_arrays.status == "done"

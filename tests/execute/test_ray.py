@@ -26,6 +26,9 @@ from tunelab.study import tune
 
 from ._ray import import_ray, ray_session, stop_ray
 
+# Ray starts its processes with fork + exec; JAX warns about the fork alone.
+pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+
 STUDY = {
     "seed": 0,
     "model": {"units": [16], "dropout": 0.0},
@@ -137,3 +140,49 @@ def test_a_cluster_that_cannot_be_joined_is_one_line(monkeypatch: pytest.MonkeyP
     assert message.startswith("executor 'ray': cannot start or join the Ray cluster at"
                               " '10.0.0.1:6379' (Could not find any running Ray instance.)")
     assert "--ray-address" in message
+
+
+def test_a_guide_runs_every_training_on_ray(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Studies, the range test, evidence re-runs, the tuning check and the final model: every
+    request of a guide run goes to the one Ray executor it keeps from start to end."""
+    import tunelab.execute
+    from tunelab.execute import StepRequest
+    from tunelab.guide import parse_procedure, run_guide
+
+    ray_session()
+    seen: list[StepRequest] = []
+    made: list[RayExecutor] = []
+
+    class Watched(RayExecutor):
+        def submit(self, lane: int, request: StepRequest) -> None:
+            seen.append(request)
+            super().submit(lane, request)
+
+    def make(name: str, workers: int = 1, **kwargs: object) -> RayExecutor:
+        assert name == "ray"
+        made.append(Watched(workers=workers))
+        return made[-1]
+
+    monkeypatch.setattr(tunelab.execute, "make_executor", make)
+    lr = {"low": 0.01, "high": 1.0, "log": True}
+    proc = parse_procedure({
+        "procedure": {"name": "tiny"},
+        "start": {"data": {"name": "digits", "limit": 300},
+                  "model": {"units": [16], "dropout": 0.0},
+                  "optimizer": {"name": "SGD", "learning_rate": 0.1, "momentum": 0.8},
+                  "training": {"batch_size": 32}},
+        "budget": {"trials": 2, "epochs": 2, "seeds": 2, "finalists": 2, "cohort": 4},
+        "steps": [{"name": "width", "scientific": {"model.units": [[16], [32]]},
+                   "nuisance": {"optimizer.learning_rate": lr}, "range_test": "once"}],
+    }, source="tiny", budget="quick")
+    result = run_guide(proc, run_dir=tmp_path / "run", progress=False, executor="ray",
+                       workers=2)
+    assert len(made) == 1, "one executor for the whole run"
+    assert [s.step for s in result.decisions.steps] == ["width"]
+    assert result.test_accuracy is not None
+    opened = [r for r in seen if r.template is not None]
+    assert any(r.data is None and r.data_key is None for r in opened), "the study's cohorts"
+    assert any(r.data_key is not None for r in opened), "re-runs and the final model"
+    assert any(a.record_steps for r in seen for a in r.assigns.values()), "the range test"
+    assert (tmp_path / "run" / "best.keras").exists()

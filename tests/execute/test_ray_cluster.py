@@ -16,9 +16,13 @@ from typing import Any
 import pytest
 from optuna.trial import TrialState
 
+from tunelab.execute import RayExecutor
 from tunelab.study import Progress, tune
 
 from ._ray import import_ray, stop_ray
+
+# Ray starts its processes with fork + exec; JAX warns about the fork alone.
+pytestmark = pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 
 STUDY = {
     "seed": 0,
@@ -55,15 +59,20 @@ def test_a_node_lost_mid_study_loses_no_trial_and_repeats_none(cluster: Any,
                                                                tmp_path: Path) -> None:
     sim, nodes = cluster
     removed: list[int] = []
+    executor = RayExecutor(workers=2, address=sim.address)
 
     def lose_a_node(progress: Progress) -> None:
         if not removed and progress.complete >= 3 and progress.running:
             removed.append(progress.complete)
-            sim.remove_node(nodes[0], allow_graceful=False)
+            # the node of the first worker: its cohort is training now
+            node = next(n for n in nodes if n.node_id == executor.worker_nodes()[0])
+            sim.remove_node(node, allow_graceful=False)
 
-    result = tune(STUDY, run_dir=tmp_path / "run", progress=False, on_progress=lose_a_node,
-                  ray_address=sim.address)
-    assert removed, "the node was removed while trials were running"
+    with executor:
+        result = tune(STUDY, run_dir=tmp_path / "run", progress=False,
+                      on_progress=lose_a_node, executor=executor)
+    assert removed, ("the node was removed while trials were running",
+                     [(t.state, t.user_attrs.get("reason")) for t in result.study.trials][:3])
     trials = result.study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 12, "no trial lost or failed"
     for t in trials:
@@ -71,5 +80,6 @@ def test_a_node_lost_mid_study_loses_no_trial_and_repeats_none(cluster: Any,
                              .read_text())
         assert len(history["loss"]) == 4, f"trial {t.number} trained each epoch once"
     assert result.stats is not None and result.stats.lost_workers >= 1
+    assert executor.lost >= 1 and executor.resumed + executor.replayed >= 1
     sessions = json.loads((tmp_path / "run" / "stats.json").read_text())["sessions"]
     assert sessions[-1]["lost_workers"] == result.stats.lost_workers

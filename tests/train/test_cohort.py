@@ -213,3 +213,29 @@ def test_narrowing_keeps_the_running_slots_training_as_before(digits: Dataset) -
                                                                rel=1e-5)
         for a, b in zip(narrow.weights(new)[0], wide.weights(old)[0], strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_replicate_groups_train_as_one_cohort_per_replicate(digits: Dataset) -> None:
+    # Two replicates (seeds 5 and 6) of two configurations: one cohort split in two groups
+    # trains each slot exactly as a cohort of that replicate alone.
+    a = small(model={"dropout": 0.3}, optimizer={"learning_rate": 0.05})
+    b = small(model={"dropout": 0.1}, optimizer={"learning_rate": 0.2})
+    runs = [c.model_copy(update={"seed": s}) for s in (5, 6) for c in (a, b)]
+    grouped = Cohort(runs[0], digits, width=4, replicates=[5, 6])
+    for slot, cfg in enumerate(runs):
+        grouped.assign(slot, cfg)
+    for _ in range(2):
+        grouped.run_epoch()
+    for g in range(2):
+        alone = _train(runs[2 * g:2 * g + 2], digits)  # its template has that seed
+        for m in range(2):
+            np.testing.assert_allclose(grouped.history(2 * g + m)["val_loss"],
+                                       alone.history(m)["val_loss"], rtol=1e-5)
+            for w1, w2 in zip(grouped.weights(2 * g + m)[0], alone.weights(m)[0], strict=True):
+                np.testing.assert_allclose(w1, w2, rtol=1e-4, atol=1e-5)
+    # The two replicates really saw different minibatches.
+    assert grouped.history(0)["loss"] != pytest.approx(grouped.history(2)["loss"], rel=1e-4)
+    with pytest.raises(TrialError, match="belongs to replicate 6"):
+        grouped.assign(3, a.model_copy(update={"seed": 5}))
+    with pytest.raises(TrialError, match="cannot be narrowed"):
+        grouped.narrow([0, 1])

@@ -156,11 +156,6 @@ def fit(
     from tunelab.model import stage_model
 
     cfg, _ = _run_config(config, preset)
-    changes = _train_overrides(cfg, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                               learning_rate=learning_rate, seed=seed)
-    changes.update(dict(overrides or {}))
-    if changes:
-        cfg = with_overrides(cfg, changes, source="fit options")
     run_dir = Path(out) if out is not None else None
     inputs = RunLayout(run_dir).inputs_dir if run_dir is not None else _templates_dir()
     builder = None
@@ -170,6 +165,13 @@ def fit(
         else:
             cfg = with_overrides(cfg, {"model": stage_model(model, inputs)},
                                  source="fit model")
+    # After the model (a template sets the whole [model] table), before the data (staged
+    # arrays keep the [data] settings given here).
+    changes = _train_overrides(cfg, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                               learning_rate=learning_rate, seed=seed)
+    changes.update(dict(overrides or {}))
+    if changes:
+        cfg = with_overrides(cfg, changes, source="fit options")
     dataset: Any
     if data is None or isinstance(data, str | os.PathLike):
         if data is not None:

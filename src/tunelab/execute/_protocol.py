@@ -62,6 +62,8 @@ class StepRequest:
         data_key: Names ``data`` (required with it).
         builder: A Python callable building the model (instead of ``model.builder``).
         collect: A slot that finishes comes back with its weights and test metrics.
+        replicates: With ``template``: open a cohort of these replicate groups (equal groups
+            of slots in order; see ``Cohort``); None: one group, the template's seed.
     """
 
     template: dict[str, Any] | None = None
@@ -75,6 +77,7 @@ class StepRequest:
     data_key: str | None = None
     builder: Any = None
     collect: bool = False
+    replicates: list[int] | None = None
 
 
 @dataclass

@@ -81,8 +81,10 @@ class _CohortActor:
         self.checkpoint_seconds = checkpoint_seconds
         self._trained = 0.0  # training seconds since the last snapshot
 
-    def ready(self) -> int:
-        return os.getpid()
+    def ready(self) -> tuple[int, str]:
+        import ray
+
+        return os.getpid(), ray.get_runtime_context().get_node_id()
 
     def restore(self, snapshot: bytes, data: Any = None) -> None:
         from ray import cloudpickle
@@ -141,6 +143,7 @@ def _actor_class(ray: Any) -> Any:
 class _RayLane:
     actor: Any = None
     pid: int | None = None
+    node: str | None = None  # the Ray node the actor runs on (once it answered ready)
     ref: Any = None  # the answer in flight
     request: StepRequest | None = None  # the request in flight, as sent
     data_key: str | None = None  # the dataset the actor holds
@@ -203,6 +206,11 @@ class RayExecutor(Executor):
     def lanes(self) -> int:
         return self._n
 
+    def worker_nodes(self) -> list[str | None]:
+        """The Ray node id each lane's actor runs on (None for one not started, or a
+        replacement that has not answered yet)."""
+        return [lane.node for lane in self._lanes]
+
     # -- starting and stopping -----------------------------------------------------------------
 
     def _connect(self) -> Any:
@@ -239,7 +247,7 @@ class RayExecutor(Executor):
         lane.actor = cls.options(num_cpus=self.cpus_per_worker, scheduling_strategy="SPREAD",
                                  max_restarts=0, max_task_retries=0).remote(
             self.checkpoint_seconds, os.environ.get("TUNELAB_CACHE"))
-        lane.data_key, lane.pid = None, None
+        lane.data_key, lane.pid, lane.node = None, None, None
 
     def start(self) -> None:
         ray = self._connect()
@@ -253,7 +261,7 @@ class RayExecutor(Executor):
                                   timeout=self.startup_timeout)
         for ref in ready:
             try:
-                pending[ref].pid = ray.get(ref)
+                pending[ref].pid, pending[ref].node = ray.get(ref)
             except ray.exceptions.RayError as exc:
                 self.close()
                 raise TunelabError(

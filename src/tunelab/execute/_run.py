@@ -9,8 +9,10 @@ the same messages (and adds asking, pruning and telling).
 
 **Replicates.** A run's seed decides everything random in it: initial arrays, dropout masks,
 and (because a cohort's data order comes from its seed) the order of the minibatches. With
-``cohorts="replicate"`` every cohort holds runs of one seed only, so two configurations
-trained with the same seed saw the same data order: their scores are a genuine pair.
+``cohorts="replicate"`` runs share a data order only when they share their seed — one cohort
+per replicate, or, where every replicate of a structure has as many runs, one cohort split into
+replicate groups, each on its own seed's order — so two configurations trained with the same
+seed saw the same data order: their scores are a genuine pair.
 
 Example:
     >>> from tunelab.config import parse_config
@@ -85,6 +87,30 @@ class _Group:
     runs: list[int]
     width: int
     queue: list[int] = field(default_factory=list)
+    replicates: list[int] | None = None
+
+
+def _merge_replicates(groups: dict[Hashable, _Group], items: list[Run], width: int | None
+                      ) -> dict[Hashable, _Group]:
+    """One cohort for every replicate of a structure, where each replicate has as many runs.
+
+    Its slots split into one group per replicate seed, each group on its seed's data order
+    (``Cohort(replicates=...)``): the same runs as one cohort per replicate, trained at once.
+    """
+    by_structure: dict[Hashable, list[tuple[int, _Group]]] = {}
+    for pair, group in groups.items():
+        parts_of: tuple[Hashable, int] = pair  # type: ignore[assignment]
+        by_structure.setdefault(parts_of[0], []).append((int(parts_of[1]), group))
+    out: dict[Hashable, _Group] = {}
+    for structure, parts in by_structure.items():
+        sizes = {len(g.runs) for _, g in parts}
+        total = sum(len(g.runs) for _, g in parts)
+        if len(parts) > 1 and len(sizes) == 1 and (width is None or total <= width):
+            runs = [i for _, g in parts for i in g.runs]
+            out[structure] = _Group(runs, total, replicates=[seed for seed, _ in parts])
+        else:
+            out.update({(structure, seed): g for seed, g in parts})
+    return out
 
 
 @dataclass
@@ -142,6 +168,8 @@ def train_runs(
         if cohorts == "replicate":
             key = (key, int(run.config.seed))
         groups.setdefault(key, _Group([], 0)).runs.append(i)
+    if cohorts == "replicate":
+        groups = _merge_replicates(groups, items, width)
     for group in groups.values():
         group.width = min(width or len(group.runs), len(group.runs))
         group.queue = list(group.runs)
@@ -169,7 +197,8 @@ def train_runs(
                 template = items[todo.queue[0]].config
                 request = StepRequest(template=template.model_dump(mode="json"),
                                       width=todo.width, data=data, data_key=key,
-                                      builder=builder, collect=collect)
+                                      builder=builder, collect=collect,
+                                      replicates=todo.replicates)
                 _refill(lane, items, request)
                 ex.submit(lane_no, request)
             if not ex.busy():

@@ -38,6 +38,9 @@ class CohortWorker:
         self._cohort: Any = None
         self._key: Hashable | None = None
         self._width = 0
+        self._template: dict[str, Any] | None = None  # what opened the cohort (snapshots)
+        self._data_key: str | None = None
+        self._builder: Any = None
 
     def _dataset(self, cfg: Any, request: StepRequest) -> tuple[str, Any]:
         if request.data is not None:
@@ -68,7 +71,8 @@ class CohortWorker:
         assert request.template is not None
         cfg = RunConfig.model_validate(request.template)
         data_key, data = self._dataset(cfg, request)
-        key = (structure_key(cfg, request.builder), data_key, cfg.seed)
+        replicates = tuple(request.replicates or ())
+        key = (structure_key(cfg, request.builder), data_key, cfg.seed, replicates)
         width = request.width
         if self._cohort is not None and key == self._key and width == self._width:
             # The same structure goes on in the same cohort (and compiled epoch); a slot the
@@ -80,7 +84,8 @@ class CohortWorker:
             self._cohort.epochs_run = 0
             return
         self._cohort = None
-        self._cohort = Cohort(cfg, data, width=width, builder=request.builder)
+        self._cohort = Cohort(cfg, data, width=width, builder=request.builder,
+                              replicates=list(replicates) or None)
         self._key, self._width = key, width
         self._template, self._data_key, self._builder = request.template, data_key, request.builder
 
@@ -151,6 +156,7 @@ class CohortWorker:
         slots = [{k: v for k, v in vars(s).items() if k != "_cohort"} for s in cohort._slots]
         return {
             "template": self._template, "width": int(cohort.width),
+            "replicates": list(cohort.replicates) if len(cohort.replicates) > 1 else None,
             "data_key": self._data_key, "builder": self._builder,
             "tree": jax.device_get(cohort.state.tree()), "epochs_run": int(cohort.epochs_run),
             "slots": slots, "compile_seconds": float(cohort.compile_seconds),
@@ -172,7 +178,7 @@ class CohortWorker:
             key = None  # loaded from the template's [data], under the key it had
         request = StepRequest(template=snapshot["template"], width=int(snapshot["width"]),
                               data=data, data_key=key, builder=snapshot["builder"],
-                              run_epoch=False)
+                              replicates=snapshot.get("replicates"), run_epoch=False)
         self._cohort = None
         self._open(request)
         cohort = self._cohort

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -227,7 +228,6 @@ def replicate_runs(
         on_epoch: Called with (epochs done, epochs in all) after every cohort epoch.
     """
     from tunelab.execute import RunsProgress, train_runs
-    from tunelab.train import structure_key
 
     labels = list(configs)
     memo = cache if cache is not None else {}
@@ -238,10 +238,6 @@ def replicate_runs(
         if run_key(cfg) not in memo:
             todo.setdefault(run_key(cfg), cfg)
     runs = list(todo.values())
-    members: dict[Any, int] = {}
-    for cfg in runs:
-        key = (structure_key(cfg), cfg.seed)
-        members[key] = members.get(key, 0) + 1
 
     def tick(p: RunsProgress) -> None:
         if on_epoch is not None:
@@ -249,9 +245,9 @@ def replicate_runs(
 
     results = train_runs(runs, data, executor=executor, cohorts="replicate", collect=False,
                          on_epoch=tick) if runs else []
+    width = Counter(r.cohort for r in results)  # a cohort's epoch time, shared by its runs
     for r in results:
-        per_epoch = (statistics.median(r.history["seconds"])
-                     / members[(structure_key(r.config), r.config.seed)]
+        per_epoch = (statistics.median(r.history["seconds"]) / width[r.cohort]
                      if r.history.get("seconds") else math.nan)
         memo[run_key(r.config)] = ReplicateRun(
             score=score(r.history, r.config, metric) if r.status != "diverged" else math.nan,

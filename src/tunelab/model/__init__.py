@@ -37,7 +37,6 @@ from tunelab.model._losses import (  # noqa: E402
     resolve_loss,
     resolve_metrics,
 )
-from tunelab.model._precision import PRECISIONS, Bf16Dense, bf16_matmul  # noqa: E402
 from tunelab.model._template import (  # noqa: E402
     load_template,
     save_template,
@@ -47,8 +46,6 @@ from tunelab.model._template import (  # noqa: E402
 )
 
 __all__ = [
-    "PRECISIONS",
-    "Bf16Dense",
     "LOSSES_BY_TASK",
     "METRICS_BY_TASK",
     "TASKS",
@@ -56,7 +53,6 @@ __all__ = [
     "ModelSpec",
     "SlotDropout",
     "Term",
-    "bf16_matmul",
     "build_model",
     "dense_targets",
     "ensemble_model",

@@ -32,7 +32,6 @@ from tunelab.config import ModelConfig
 from tunelab.errors import ConfigError
 from tunelab.model._dropout import SlotDropout
 from tunelab.model._losses import output_activation
-from tunelab.model._precision import Bf16Dense
 
 __all__ = [
     "Builder",
@@ -155,7 +154,6 @@ def build_model(
     *,
     builder: Builder | None = None,
     slot_dropout: bool = True,
-    precision: str = "float32",
 ) -> keras.Model:
     """Build the Keras model a configuration describes.
 
@@ -167,9 +165,6 @@ def build_model(
     :func:`hidden_widths` and a unit mask; otherwise (the model users get) the real widths,
     standard ``Dropout(rate)`` layers where the rate is above zero, and an ``L2(cfg.l2)``
     regularizer on every Dense kernel when ``cfg.l2 > 0``.
-
-    ``precision = "bf16"`` (training networks only) computes every Dense product with
-    bfloat16 inputs and float32 accumulation (:class:`~tunelab.model.Bf16Dense`).
 
     The variables start at zero: the starting arrays come from :func:`initial_values` (or
     are copied in by :func:`~tunelab.model.export_model`), and drawing random kernels here
@@ -186,28 +181,26 @@ def build_model(
     if cfg.template is not None:
         from tunelab.model._template import template_model
 
-        if slot_dropout and precision != "float32":
-            raise ConfigError(f"training.precision = {precision!r} applies to the built-in"
-                              " network only; with a keras.Model template, train in float32")
         return template_model(cfg, spec, slot_dropout=slot_dropout)
     # The engine adds each slot's own L2 term; a standard model carries it as Keras does.
     def reg() -> Any:
         return keras.regularizers.L2(cfg.l2) if cfg.l2 > 0 and not slot_dropout else None
 
-    dense = Bf16Dense if slot_dropout and precision == "bf16" else keras.layers.Dense
     masked = slot_dropout and cfg.padded_units is not None
     widths = hidden_widths(cfg) if masked else list(cfg.units)
     layers: list[keras.layers.Layer] = [keras.Input(shape=spec.input_shape)]
     for i, (units, rate) in enumerate(zip(widths, cfg.dropout_rates(), strict=True)):
-        layers.append(dense(units, activation=cfg.activation, kernel_initializer="zeros",
-                            kernel_regularizer=reg(), name=f"dense_{i}"))
+        layers.append(keras.layers.Dense(units, activation=cfg.activation,
+                                         kernel_initializer="zeros",
+                                         kernel_regularizer=reg(), name=f"dense_{i}"))
         if slot_dropout:
             layers.append(SlotDropout(rate, units=units if masked else None,
                                       name=f"dropout_{i}"))
         elif rate > 0:
             layers.append(keras.layers.Dropout(rate, name=f"dropout_{i}"))
-    layers.append(dense(spec.num_outputs, activation=output_activation(spec.task),
-                        kernel_initializer="zeros", kernel_regularizer=reg(), name="output"))
+    layers.append(keras.layers.Dense(spec.num_outputs, activation=output_activation(spec.task),
+                                     kernel_initializer="zeros",
+                                     kernel_regularizer=reg(), name="output"))
     model = keras.Sequential(layers, name="tunelab_mlp")
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dense):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tunelab.study._cost import CompileTrade, Prices, measured_prices, pays_to_compile
+    from tunelab.study._heartbeat import Heartbeat, fail_stale
     from tunelab.study._objective import Objective, default_metric, metric_direction
     from tunelab.study._params import Categorical, Fixed, Float, Int, Param
     from tunelab.study._policy import CohortPolicy
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from tunelab.study._rundir import RunDir
     from tunelab.study._samplers import CohortSampler, make_pruner, make_sampler
     from tunelab.study._scheduler import CohortScheduler
+    from tunelab.study._shared import StudyLedger
     from tunelab.study._sizing import structural_names
     from tunelab.study._space import Space
     from tunelab.study._stats import Progress, SessionStats
@@ -39,6 +41,8 @@ _WHERE = {
     "Prices": "_cost",
     "measured_prices": "_cost",
     "pays_to_compile": "_cost",
+    "Heartbeat": "_heartbeat",
+    "fail_stale": "_heartbeat",
     "Objective": "_objective",
     "default_metric": "_objective",
     "metric_direction": "_objective",
@@ -55,6 +59,7 @@ _WHERE = {
     "CohortSampler": "_samplers",
     "make_pruner": "_samplers",
     "make_sampler": "_samplers",
+    "StudyLedger": "_shared",
     "CohortScheduler": "_scheduler",
     "structural_names": "_sizing",
     "Space": "_space",
@@ -95,6 +100,7 @@ __all__ = [
     "CompileTrade",
     "Fixed",
     "Float",
+    "Heartbeat",
     "Int",
     "Objective",
     "Param",
@@ -103,11 +109,13 @@ __all__ = [
     "RunDir",
     "SessionStats",
     "Space",
+    "StudyLedger",
     "StudyResult",
     "TrialStateName",
     "TrialStatus",
     "as_tune_config",
     "default_metric",
+    "fail_stale",
     "make_pruner",
     "make_sampler",
     "make_storage",

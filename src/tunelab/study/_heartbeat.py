@@ -54,6 +54,10 @@ def fail_stale(study: optuna.Study) -> list[int]:
     marked ``retried`` and enqueued again with its parameters; return their numbers.
 
     Several sessions may do this at once: a trial is failed, and enqueued, by one of them.
+
+    Example:
+        >>> fail_stale(optuna.create_study())  # in memory: no heartbeats, nothing stale
+        []
     """
     storage: Any = study._storage  # an RDBStorage: _interval said so
     if _interval(storage) is None:

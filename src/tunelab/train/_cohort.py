@@ -114,12 +114,21 @@ class Cohort:
         data: The dataset (any :class:`DatasetLike`).
         width: K, the number of slots.
         builder: A Python callable building the model, instead of ``model.builder``.
+        replicates: Seeds of replicate groups sharing the cohort: slots are split into
+            ``len(replicates)`` equal groups in order, group ``g``'s slots train
+            configurations of seed ``replicates[g]`` and share that seed's data order (default:
+            one group, the template's seed).
     """
 
     def __init__(self, template: RunConfig, data: DatasetLike, width: int = 1, *,
-                 builder: Builder | None = None) -> None:
+                 builder: Builder | None = None, replicates: Sequence[int] | None = None
+                 ) -> None:
         if width < 1:
             raise ConfigError(f"a cohort needs width >= 1, got {width=}")
+        seeds = [int(template.seed)] if not replicates else [int(r) for r in replicates]
+        if width % len(seeds):
+            raise ConfigError(f"a cohort of {len(seeds)} replicate groups needs a width that"
+                              f" is a multiple of {len(seeds)}, got {width=}")
         check_data(template, data, builder)
         enable_compilation_cache()
         self.data = data
@@ -131,9 +140,12 @@ class Cohort:
         self.metric_names = [m.name for m in self.program.metrics]
         self.compile_seconds = 0.0
         self.train_seconds = 0.0
-        # Every slot sees the same minibatches: the order of the cohort's epoch E is drawn
-        # from the template's seed and E (see the engine docs, "data order").
-        self._data_seed = int(template.seed) & 0xFFFFFFFF
+        # Every slot of a replicate group sees the same minibatches: the order of the
+        # cohort's epoch E is drawn from the group's seed and E (the engine docs, "data
+        # order"). Without ``replicates`` there is one group, with the template's seed.
+        self.replicates = seeds
+        self._data_seeds = np.asarray([r & 0xFFFFFFFF for r in seeds], np.uint32)
+        self._members = self.width // len(seeds)
         self.epochs_run = 0
         arrays = device_data(data, self.spec.input_shape)
         self._x, self._y, self._splits = arrays.x, arrays.y, arrays.splits
@@ -244,6 +256,12 @@ class Cohort:
             ConfigError: when ``cfg`` has a bad value (the message names the key).
         """
         s = self._slot(slot)
+        if len(self.replicates) > 1 and int(cfg.seed) != self.replicates[slot // self._members]:
+            raise TrialError(
+                f"slot {slot} belongs to replicate {self.replicates[slot // self._members]}"
+                f" (slots {slot // self._members * self._members}.."
+                f"{(slot // self._members + 1) * self._members - 1}); a configuration with"
+                f" seed {cfg.seed} goes in that replicate's slots")
         if structure_key(cfg, self.builder) != self.key:
             theirs = structure_key(cfg, self.builder)
             diff = [mine[0] for mine, other in zip(self.key, theirs, strict=True)
@@ -338,6 +356,8 @@ class Cohort:
             TrialError: A slot does not exist, is given twice, or a running slot is left out.
         """
         keep = [int(i) for i in slots]
+        if len(self.replicates) > 1:
+            raise TrialError("a cohort of several replicate groups cannot be narrowed")
         for i in keep:
             self._slot(i)
         if not keep or len(set(keep)) != len(keep):
@@ -369,7 +389,7 @@ class Cohort:
             for cb in s.callbacks:
                 cb.on_epoch_begin(s, s.epoch)
         active = self._vector("status", object) == SlotStatus.RUNNING
-        args = (self.state.tree(), self._x, self._y, np.uint32(self._data_seed),
+        args = (self.state.tree(), self._x, self._y, self._data_seeds,
                 np.int32(self.epochs_run), self._vector("learning_rate", np.float32),
                 active, self._vector("l2", np.float32))
         uses_l2 = any(s.l2 > 0 for s in running)

@@ -6,8 +6,9 @@ take everything as arguments, the dataset included: captured as a constant, the 
 would be baked into the program and compiling would take several times longer.
 
 * ``epoch``: one jitted ``lax.scan`` over minibatches. Each step gathers the minibatch
-  (one permutation per epoch, shared by the slots), runs ``model.stateless_call`` under ``jax.vmap``
-  with the slots' stacked variables, and applies the slots' optax updates. A slot that is
+  (one permutation per epoch per replicate group, shared by the group's slots), runs
+  ``model.stateless_call`` under ``jax.vmap`` with the slots' stacked variables, and applies
+  the slots' optax updates. A slot that is
   not active, or whose loss turns NaN/inf, keeps its arrays unchanged (masked).
 * ``evaluate``: the slots' loss and metrics on one fixed-size chunk of rows (padded rows
   weigh zero), summed on the host side over as many chunks as a dataset has, so one
@@ -129,8 +130,7 @@ class Program:
 
     def __post_init__(self) -> None:
         cfg = self.config
-        self.model = build_model(cfg.model, self.spec, builder=self.builder,
-                                 precision=cfg.training.precision)
+        self.model = build_model(cfg.model, self.spec, builder=self.builder)
         self.loss = loss_term(cfg.training.loss, self.spec.task)
         self.metrics = [metric_term(m, self.spec.task) for m in _metric_names(cfg, self.spec)]
         name, nesterov = optimizer_family(cfg.optimizer)
@@ -164,23 +164,27 @@ class Program:
         return per_loss, per_metric
 
     # ------------------------------------------------------------------ the epoch
-    def _epoch(self, state: tuple[Any, Any, Any], x: Any, y: Any, seed: Any, epoch: Any,
+    def _epoch(self, state: tuple[Any, Any, Any], x: Any, y: Any, seeds: Any, epoch: Any,
                lr: Any, active: Any, l2: Any, *, use_l2: bool = True) -> tuple[Any, Any]:
         n, k = x.shape[0], lr.shape[0]
+        groups = seeds.shape[0]  # replicate groups: K = groups x members, slots in group order
+        members = k // groups
         bsz = self.batch_size
         steps = -(-n // bsz)
         tv, ntv, opt_state = state
         opt_state = set_learning_rate(opt_state, lr)
         template = self._optimizer_template(opt_state)
-        # One order for every slot: each minibatch is gathered once, and the first layer's
-        # products for all K slots become one matrix product (vmap folds the slot axis of
-        # the kernels into the output columns when the input is shared).
-        if self.config.training.shuffle:
-            key = jax.random.fold_in(jax.random.PRNGKey(seed), epoch)
-            perm = jax.random.permutation(key, n)
-        else:
-            perm = jnp.arange(n)
-        perm = jnp.pad(perm, (0, steps * bsz - n))
+        # One order per replicate group, shared by the group's slots: each minibatch is
+        # gathered once per group, and the first layer's products for a group's slots become
+        # one matrix product (vmap folds the slot axis of the kernels into the output columns
+        # when the input is shared).
+
+        def order(seed: Any) -> Any:
+            if not self.config.training.shuffle:
+                return jnp.arange(n)
+            return jax.random.permutation(jax.random.fold_in(jax.random.PRNGKey(seed), epoch), n)
+
+        perms = jnp.pad(jax.vmap(order)(seeds), ((0, 0), (0, steps * bsz - n)))
 
         def slot_step(tv: Any, ntv: Any, opt: Any, alive: Any, l2k: Any, idx: Any,
                       w: Any) -> tuple[Any, ...]:
@@ -212,32 +216,47 @@ class Program:
             return new_tv, new_ntv, new_opt, ok, loss * count, metric_sums
 
         # One slot runs unbatched: a slot axis of size 1 in the loop costs copies and
-        # batched products; the arrays get their axis back after the scan.
+        # batched products; the arrays get their axis back after the scan. Several replicate
+        # groups run as a vmap over groups (each with its own minibatch) of a vmap over the
+        # group's slots (sharing it): the slot axis is split into (groups, members).
         single = k == 1
-        step = slot_step if single else jax.vmap(slot_step,
-                                                 in_axes=(0, 0, 0, 0, 0, None, None))
+        grouped = groups > 1
+        in_group = jax.vmap(slot_step, in_axes=(0, 0, 0, 0, 0, None, None))
+        if single:
+            step = slot_step
+        elif grouped:
+            step = jax.vmap(in_group, in_axes=(0, 0, 0, 0, 0, 0, None))
+        else:
+            step = in_group
         per_slot = (tv, ntv, opt_state, active, l2)
         if single:
             per_slot = jax.tree.map(lambda a: a[0], per_slot)
+        elif grouped:
+            per_slot = jax.tree.map(lambda a: a.reshape((groups, members, *a.shape[1:])),
+                                    per_slot)
         tv, ntv, opt_state, alive, l2s = per_slot
 
         def body(carry: tuple[Any, ...], t: Any) -> tuple[tuple[Any, ...], Any]:
             tv, ntv, opt, alive, loss_acc, metric_acc = carry
             start = t * bsz
-            idx = jax.lax.dynamic_slice_in_dim(perm, start, bsz)
+            idx = jax.lax.dynamic_slice_in_dim(perms, start, bsz, axis=1)
+            idx = idx if grouped else idx[0]
             w = ((start + jnp.arange(bsz)) < n).astype(jnp.float32)
             tv, ntv, opt, alive, loss_sum, metric_sums = step(tv, ntv, opt, alive, l2s, idx, w)
             # Each step's loss (NaN once a slot is masked): what a range test reads.
             step_loss = jnp.where(alive, loss_sum / jnp.sum(w), jnp.nan)
             return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), step_loss
 
-        lead = () if single else (k,)
+        lead = () if single else ((groups, members) if grouped else (k,))
         carry0 = (tv, ntv, opt_state, alive, jnp.zeros(lead, jnp.float32),
                   jnp.zeros((*lead, len(self.metrics)), jnp.float32))
         carry, step_loss = jax.lax.scan(body, carry0, jnp.arange(steps))
         if single:
             carry = jax.tree.map(lambda a: a[None], carry)
             step_loss = step_loss[:, None]
+        elif grouped:
+            carry = jax.tree.map(lambda a: a.reshape((k, *a.shape[2:])), carry)
+            step_loss = step_loss.reshape((steps, k))
         tv, ntv, opt_state, alive, loss_acc, metric_acc = carry
         stats = {"loss": loss_acc / n, "metrics": metric_acc / n, "finite": alive,
                  "step_loss": step_loss}

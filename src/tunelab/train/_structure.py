@@ -4,7 +4,7 @@ Configurations train in one cohort when :func:`structure_key` gives them the sam
 same network shape (the hidden widths it is computed at, padded ones where
 ``model.padded_units`` pads them, and activation, or the same user builder or keras.Model
 template), batch size,
-optimizer family (and SGD's ``nesterov``), loss, precision, metrics and data section.
+optimizer family (and SGD's ``nesterov``), loss, metrics and data section.
 Everything else (learning rate and every optimizer and schedule number, dropout rates, L2
 strength, initializer, seed, epochs, callbacks) is a per-slot value.
 """
@@ -90,7 +90,6 @@ def structure_key(cfg: RunConfig, builder: Builder | None = None) -> StructureKe
         ("batch_size", int(training.batch_size)),
         ("shuffle", bool(training.shuffle)),
         ("loss", training.loss),
-        ("precision", training.precision),
         ("metrics", tuple(training.metrics)),
         ("data", json.dumps(cfg.data.model_dump(mode="json"), sort_keys=True)),
     )
@@ -111,11 +110,6 @@ def check_data(cfg: RunConfig, data: DatasetLike, builder: Builder | None = None
             or ``model.l2`` with a user's builder (it regularises the built-in network only).
         DataError: arrays of mismatched lengths, or no training data.
     """
-    if (builder is not None or cfg.model.builder is not None) and \
-            cfg.training.precision != "float32":
-        raise ConfigError(
-            f"training.precision = {cfg.training.precision!r} applies to the built-in network"
-            " only; with a builder, train in float32")
     if (builder is not None or cfg.model.builder is not None) and cfg.model.l2 > 0:
         raise ConfigError(
             "model.l2 applies to the built-in network only; with a builder, give its layers"
