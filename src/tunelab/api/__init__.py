@@ -13,9 +13,19 @@ Example:
 
 from __future__ import annotations
 
-from tunelab.api._fronts import fit, guide, minimize, race, report, tune
-from tunelab.api._landscape import LandscapeResult, loss_landscape, write_final_slice
-from tunelab.api._results import FitResult, GuideResult, ReportPage, TuneResult
+import warnings
+
+# Optuna imports tqdm.auto, which in Jupyter without ipywidgets warns about a progress bar
+# tunelab never uses (its own progress renders as HTML).
+warnings.filterwarnings("ignore", message="IProgress not found")
+
+from tunelab.api._fronts import fit, guide, minimize, race, report, tune  # noqa: E402
+from tunelab.api._landscape import (  # noqa: E402
+    LandscapeResult,
+    loss_landscape,
+    write_final_slice,
+)
+from tunelab.api._results import FitResult, GuideResult, ReportPage, TuneResult  # noqa: E402
 
 __all__ = [
     "FitResult",

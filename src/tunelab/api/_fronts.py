@@ -147,9 +147,10 @@ def fit(
         >>> import numpy as np
         >>> from sklearn.datasets import load_digits
         >>> x, y = load_digits(return_X_y=True)
-        >>> r = fit(data=(x, y), epochs=3, batch_size=64, learning_rate=0.1, progress=False)
+        >>> r = fit(data=(x, y), epochs=5, batch_size=32, learning_rate=0.1,
+        ...         overrides={"optimizer.momentum": 0.8}, progress=False)
         >>> str(r.status), len(r.history["val_accuracy"]), r.final["val_accuracy"] > 0.5
-        ('done', 3, True)
+        ('done', 5, True)
     """
     from tunelab.data import is_array_data, load_dataset, stage_data
     from tunelab.execute import fit as engine_fit
@@ -464,8 +465,9 @@ def report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | None =
 def minimize(function: str = "beale", x0: Sequence[float] = (4.0, 4.0), *,
              method: str = "L-BFGS-B", bounded: bool = False,
              bounds: Sequence[tuple[float, float]] | None = None) -> Any:
-    """Minimise a test function with ``scipy.optimize.minimize``, as
-    ``tunelab landscape minimize`` does (by default the tutorial's: Beale from (4, 4)).
+    """Minimise a test function with scipy, as ``tunelab landscape minimize`` does.
+
+    By default the tutorial's: the Beale function from (4, 4), L-BFGS-B.
 
     Example:
         >>> r = minimize("beale", (4, 4), bounded=True)
@@ -481,8 +483,9 @@ def race(functions: Sequence[str] | str | None = None,
          optimizers: Sequence[str] | str | None = None, *, starts: int = 5,
          budget: int = 200, seed: int = 0, dim: int = 2, suite: str = "catalog",
          dims: Sequence[int] = (2,), out: str | os.PathLike[str] | None = None) -> Any:
-    """Race optimizers on test functions from the same seeded starts, as
-    ``tunelab landscape race`` does; ``out`` also writes its tables and plots there.
+    """Race optimizers on test functions, as ``tunelab landscape race`` does.
+
+    The same seeded starts for every optimizer; ``out`` also writes the tables and plots.
 
     Example:
         >>> r = race("beale", "Adam,L-BFGS-B", starts=2, budget=50)

@@ -70,8 +70,10 @@ def write_page(run_dir: Path) -> ReportPage:
 
 @dataclass
 class FitResult(Result):
-    """What ``tunelab.fit`` returns: a :class:`tunelab.train.Result` that reads well in a
-    notebook.
+    """What ``tunelab.fit`` returns: a training result that shows itself in a notebook.
+
+    A :class:`tunelab.train.Result` (history, final metrics, ``model()``, ``save()``) plus
+    ``_repr_html_`` (curves and metrics), :meth:`report` and :meth:`loss_landscape`.
 
     Attributes:
         run_dir: The run folder, when one was written (``out=``, or by :meth:`report`).
@@ -124,8 +126,11 @@ class FitResult(Result):
 
 @dataclass
 class TuneResult(StudyResult):
-    """What ``tunelab.tune`` returns: a :class:`tunelab.study.StudyResult` that reads well in
-    a notebook (the study's progress and its best trial)."""
+    """What ``tunelab.tune`` returns: a study result that shows itself in a notebook.
+
+    A :class:`tunelab.study.StudyResult` plus ``_repr_html_`` (the optimisation history and
+    the best trial) and :meth:`report`.
+    """
 
     def _repr_html_(self) -> str:
         from optuna.trial import TrialState
@@ -154,8 +159,11 @@ class TuneResult(StudyResult):
 
 @dataclass
 class GuideResult(_GuideResult):
-    """What ``tunelab.guide`` returns: a :class:`tunelab.guide.GuideResult` that reads well
-    in a notebook (the decision table, the tuning check and the final test score)."""
+    """What ``tunelab.guide`` returns: a guide result that shows itself in a notebook.
+
+    A :class:`tunelab.guide.GuideResult` plus ``_repr_html_`` (the decision table, the tuning
+    check and the final test score) and :meth:`report`.
+    """
 
     def _repr_html_(self) -> str:
         from tunelab.report import decisions_html

@@ -107,10 +107,7 @@ def _summary(result: Any) -> None:
             out.print(f"  its {len(members)} members alone: "
                       + ", ".join(_fmt(m) for m in members))
         base = final.baseline_test.get("test_accuracy")
-        if final.chosen == "start":
-            out.print("  best.keras is the starting configuration: tuning did not beat it by"
-                      " more than the noise")
-        elif base is not None:
+        if base is not None:
             out.print(f"  the starting configuration by the same protocol: {_fmt(base)}")
     elif final.test.get("test_loss") is not None:
         out.print(f"Test loss of best.keras: {_fmt(final.test['test_loss'])}")

@@ -142,7 +142,6 @@ def prepare(raw: RawData, cfg: DataConfig, seed: int = 0) -> Dataset:
     Example:
         >>> import numpy as np
         >>> from tunelab.config import DataConfig
-from tunelab.data._arrays import ArrayData, as_raw, is_array_data
         >>> from tunelab.data import RawData
         >>> raw = RawData("toy", "memory", np.arange(40.0).reshape(20, 2), np.arange(20) % 2)
         >>> ds = prepare(raw, DataConfig(validation_split=0.25, test_split=0.2))

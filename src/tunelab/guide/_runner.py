@@ -51,8 +51,7 @@ class GuideResult:
         decisions: ``decisions.json``: every step's values, test, decision and reason, and
             whether tuning helped.
         final: ``final.json``: the final model's protocol and test evaluation.
-        config: The configuration ``best.keras`` holds (``final.toml``): the adopted one, or
-            the start when tuning did not beat it by more than the noise.
+        config: The configuration adopted (``final.toml``; ``best.keras`` holds it).
     """
 
     run_dir: Path
@@ -219,8 +218,7 @@ def run_guide(
             last = next((s for s in reversed(chosen) if s.compares), chosen[-1])
             final, current = train_final(ctx, start, current, last)
         else:
-            current = RunConfig.model_validate(
-                (final.tuning.adopted if final.chosen == "adopted" else final.tuning.start).config)
+            current = RunConfig.model_validate(final.tuning.adopted.config)
         assert final.tuning is not None
         total = sum(s.seconds for s in decisions.steps)
         decisions = decisions.model_copy(update={

@@ -319,14 +319,13 @@ class FinalProtocol(_Record):
 class FinalResult(_Versioned):
     """``final.json``: the final model's test evaluation and how it was made.
 
-    ``chosen`` says which configuration ``best.keras`` and ``final.toml`` hold: the adopted one
-    when the tuning check shows it beats the start by more than the noise, else the start.
-    ``baseline_test`` is the starting configuration's test score by the same protocol.
+    ``best.keras`` and ``final.toml`` hold the adopted configuration; ``baseline_test`` is the
+    starting configuration's test score by the same protocol, and ``tuning`` the validation
+    check of the two on the same replicates.
     """
 
     model: str = "best.keras"
     config: str = "final.toml"
-    chosen: Literal["adopted", "start"] = "adopted"
     protocol: FinalProtocol
     test: dict[str, Num] = Field(default_factory=dict)
     members_test: dict[str, list[Num]] = Field(default_factory=dict)
