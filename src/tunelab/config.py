@@ -476,6 +476,12 @@ class StudyConfig(_Section):
     def _lengths(self) -> StudyConfig:
         if not self.objectives():
             raise ValueError("objective needs at least one metric name")
+        if (self.grace_period is not None and self.heartbeat_interval
+                and self.grace_period <= self.heartbeat_interval):
+            raise ValueError(
+                f"grace_period must be longer than heartbeat_interval, got"
+                f" grace_period={self.grace_period}, heartbeat_interval={self.heartbeat_interval};"
+                " a live session's trials would be failed between two of its heartbeats")
         if isinstance(self.direction, list) and len(self.direction) != len(self.objectives()):
             raise ValueError(
                 f"direction has {len(self.direction)} entries but objective has"

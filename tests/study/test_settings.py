@@ -82,3 +82,11 @@ def test_the_words_of_a_study_cost_no_optuna_import() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True).stdout.split()
     assert out == ["False"], "the study package loads its modules on first use"
+
+
+def test_a_grace_period_within_one_heartbeat_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="grace_period must be longer than heartbeat_interval,"
+                                          " got grace_period=5, heartbeat_interval=5"):
+        tune(BASE, run_dir=tmp_path / "run", progress=False, heartbeat_interval=5,
+             grace_period=5)
+    assert StudyConfig(heartbeat_interval=0, grace_period=1).heartbeat_interval == 0

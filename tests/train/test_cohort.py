@@ -239,3 +239,30 @@ def test_replicate_groups_train_as_one_cohort_per_replicate(digits: Dataset) -> 
         grouped.assign(3, a.model_copy(update={"seed": 5}))
     with pytest.raises(TrialError, match="cannot be narrowed"):
         grouped.narrow([0, 1])
+
+
+def test_a_wide_cohort_evaluates_every_slot_as_alone() -> None:
+    # 17 slots on 2,048 validation rows: XLA's CPU backend once gave slot 16 slot 0's loss
+    # when one evaluation call spanned more than 32,768 slot-rows.
+    from types import SimpleNamespace
+
+    from tunelab.config import parse_config
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 20)).astype("float32")
+    y = rng.integers(0, 3, 3000).astype("int32")
+    data = SimpleNamespace(x_train=x[:500], y_train=y[:500], x_val=x[500:2548],
+                           y_val=y[500:2548], x_test=x[:8], y_test=y[:8], task="multiclass",
+                           num_classes=3, input_shape=(20,), name="noise")
+    cfgs = [parse_config({"model": {"units": [8]}, "training": {"epochs": 1,
+                          "batch_size": 50}, "seed": k}) for k in range(17)]
+    wide = Cohort(cfgs[0], data, width=17)  # type: ignore[arg-type]
+    for k, cfg in enumerate(cfgs):
+        wide.assign(k, cfg)
+    together = wide.evaluate("val")
+    for k in (0, 16):
+        alone = Cohort(cfgs[k], data, width=1)  # type: ignore[arg-type]
+        alone.assign(0, cfgs[k])
+        assert together[k]["val_loss"] == pytest.approx(alone.evaluate("val")[0]["val_loss"],
+                                                        rel=1e-5)
+    assert together[0]["val_loss"] != pytest.approx(together[16]["val_loss"], rel=1e-6)

@@ -94,6 +94,9 @@ class Heartbeat:
     def __init__(self, study: optuna.Study) -> None:
         self.study = study
         self.interval = _interval(study._storage)
+        grace = getattr(study._storage, "grace_period", None)
+        #: Seconds without a heartbeat before a trial is stale (None without heartbeats).
+        self.grace = None if self.interval is None else float(grace or 2 * self.interval)
         self._ids: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -576,13 +576,23 @@ class CohortScheduler:
         them. True when there is work again, False when the study is done."""
         if self.ledger is None or not self.heartbeat.enabled:
             return False
-        assert self.heartbeat.interval is not None
+        assert self.heartbeat.interval is not None and self.heartbeat.grace is not None
         pause = min(1.0, self.heartbeat.interval / 2)
+        # Trials that never change (left RUNNING by a session without heartbeats, which
+        # nothing can fail) are not waited for beyond a few grace periods.
+        seen: tuple[frozenset[int], int] | None = None
+        since = time.monotonic()
         while not (self._expired() or self.sampler.exhausted):
             self._shared_view = None
             if self._may_ask():
                 return True
-            if self._no_room() or not self.ledger.others_running():
+            others = self.ledger.others_trials()
+            if self._no_room() or not others:
+                return False
+            now = (others, self.ledger.claimed())
+            if now != seen:
+                seen, since = now, time.monotonic()
+            elif time.monotonic() - since > 3 * self.heartbeat.grace:
                 return False
             self._emit()
             time.sleep(pause)

@@ -94,9 +94,14 @@ class StudyLedger:
 
     def others_running(self) -> bool:
         """Whether trials of another session are running now."""
+        return bool(self.others_trials())
+
+    def others_trials(self) -> frozenset[int]:
+        """The numbers of the trials other sessions are running now."""
         running = self._storage.get_all_trials(self._study_id, deepcopy=False,
                                                states=(TrialState.RUNNING,))
-        return any(not _same_owner(t.user_attrs.get(OWNER_ATTR), self.owner) for t in running)
+        return frozenset(t.number for t in running
+                         if not _same_owner(t.user_attrs.get(OWNER_ATTR), self.owner))
 
     # -- epochs --------------------------------------------------------------------------------
 
