@@ -33,8 +33,11 @@ def test_interrupt_then_continue_with_the_same_command(tmp_path: Path) -> None:
     command = [*_tunelab(), "guide", "--procedure", str(procedure), "--budget", "quick",
                "--out", str(out), "--quiet"]
     env = {**os.environ, "MPLBACKEND": "Agg", "KERAS_BACKEND": "jax"}
+    # A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored
+    # across exec: give the command the default handling a terminal's Ctrl-C meets.
     first = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     decisions = out / "decisions.json"
     deadline = time.monotonic() + 240
     while not decisions.exists() and first.poll() is None and time.monotonic() < deadline:

@@ -62,10 +62,11 @@ def test_a_node_lost_mid_study_loses_no_trial_and_repeats_none(cluster: Any,
     executor = RayExecutor(workers=2, address=sim.address)
 
     def lose_a_node(progress: Progress) -> None:
-        if not removed and progress.complete >= 3 and progress.running:
+        busy = sorted(executor.busy())
+        if not removed and progress.complete >= 3 and busy:
             removed.append(progress.complete)
-            # the node of the first worker: its cohort is training now
-            node = next(n for n in nodes if n.node_id == executor.worker_nodes()[0])
+            # the node of a worker whose cohort has a request in flight: that request is lost
+            node = next(n for n in nodes if n.node_id == executor.worker_nodes()[busy[0]])
             sim.remove_node(node, allow_graceful=False)
 
     with executor:

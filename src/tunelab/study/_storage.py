@@ -228,6 +228,10 @@ def _left_behind(trial: optuna.trial.FrozenTrial) -> bool:
     return start is None or (datetime.datetime.now() - start).total_seconds() > _UNOWNED_GRACE
 
 
+#: Why a trial left RUNNING by a process that is gone (on this machine) was failed.
+PROCESS_GONE_REASON = "interrupted: the process running it stopped (killed or crashed); retried"
+
+
 def retire_stale(study: optuna.Study) -> list[int]:
     """Retire RUNNING trials whose process is gone; return their numbers."""
     stale = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
@@ -235,8 +239,7 @@ def retire_stale(study: optuna.Study) -> list[int]:
     retired = []
     for t in stale:
         try:
-            retire(study, t.number, t.params,
-                   "interrupted: the process running it stopped (killed or crashed); retried")
+            retire(study, t.number, t.params, PROCESS_GONE_REASON)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another session retired it (or its owner told it) first
         retired.append(t.number)
