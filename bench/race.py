@@ -19,11 +19,14 @@ continuous rate after both hidden layers instead. Either way all tools get the s
 
 The tools, each at its own best-known settings:
 
-  tunelab          ``tunelab.tune``: TPE + ASHA (reduction factor 3, first cut after one epoch),
-                   cohort width and width padding as tunelab chooses them (``cohort`` 8,
-                   ``pad_widths = "auto"``), executor ``local``, best-epoch values told
-                   (``reduce = "best"``), a fresh, empty persistent compilation cache.
-                   ``trials`` is 10,000 (never reached: the clock ends the study).
+  tunelab          ``tunelab.tune``: TPE + ASHA (reduction factor 3) with sub-epoch fidelity
+                   (``report_every = 0.125``, ``min_resource = 0.125``: rungs after 1/8, 3/8,
+                   9/8, 27/8 epochs), cohort width and width padding as tunelab chooses them
+                   (``cohort`` 8, ``pad_widths = "auto"``), executor ``local``, best-epoch
+                   values told (``reduce = "best"``), a fresh, empty persistent compilation
+                   cache. ``trials`` is 10,000 (never reached: the clock ends the study).
+  tunelab-off      the same with the levers off: a report per epoch, first cut after one
+                   epoch, as the peers.
   optuna           Optuna ``TPESampler`` + ``SuccessiveHalvingPruner`` (the same ASHA settings)
                    around Keras ``fit`` on the JAX backend, with a small Keras callback that
                    calls ``trial.report`` and ``trial.should_prune`` after every epoch; the
@@ -47,7 +50,9 @@ the file's ``x_test`` holds ten validation rows only so that tunelab carves no t
 of the training images.
 
 The value rule, the same for every tool: the best validation accuracy that any reported epoch
-of any trial has shown so far (pruned and unfinished trials included). The peers' epochs are
+of any trial has shown so far (pruned and unfinished trials included). tunelab's mid-epoch
+reports (sub-epoch fidelity) are not epochs and do not count; the time of its first report of
+any kind is shown apart. The peers' epochs are
 timestamped in their Keras callbacks' ``on_epoch_end``. tunelab's come from its study, the
 system of record: each trial's intermediate values (``trial.report``), read from the study's
 storage in ``tune(..., on_progress=...)``, which tunelab calls right after every round that
@@ -72,7 +77,7 @@ end-of-clock best is higher than the peer's; tunelab's first value comes within 
 process start.
 
 Usage:
-  python bench/race.py                   3 seeds x 3 tools x 4 minutes (about 40 min); writes
+  python bench/race.py                   3 seeds x 4 tools x 4 minutes (about 50 min); writes
                                          bench/results/race.json and race.png
   python bench/race.py --tf              also Keras Tuner on TensorFlow
   python bench/race.py --quick           5,000 / 2,000 images, 0.5 minutes, seed 0: a smoke
@@ -131,7 +136,11 @@ TARGET_FIRST_S = 5.0
 PEER = "optuna"  # the peer the targets are set against
 TUNELAB_TRIALS = 10_000
 STOP_GRACE_S = 5.0
-TOOLS = {"tunelab": ("jax", "tunelab TPE + ASHA, cohorts"),
+#: The levers this race measures (tunelab only): the pruner sees a value every eighth of an
+#: epoch and cuts first after one. "tunelab" runs with them, "tunelab-off" without.
+LEVERS: dict[str, Any] = {"report_every": 0.125, "min_resource": 0.125}
+TOOLS = {"tunelab": ("jax", "tunelab TPE + ASHA, cohorts, sub-epoch fidelity"),
+         "tunelab-off": ("jax", "tunelab TPE + ASHA, cohorts, levers off"),
          "optuna": ("jax", "Optuna TPE + ASHA + Keras-JAX fit"),
          "kerastuner": ("jax", "Keras Tuner Hyperband, Keras-JAX"),
          "kerastuner-tf": ("tensorflow", "Keras Tuner Hyperband, Keras-TF")}
@@ -249,6 +258,8 @@ def tunelab_config(spec: dict[str, Any]) -> dict[str, Any]:
     }
     if spec.get("cohort") is not None:
         study["cohort"] = spec["cohort"]
+    if spec.get("levers", True):
+        study.update(LEVERS)
     study.update(spec.get("study", {}))
     return {
         "seed": spec["seed"],
@@ -281,9 +292,15 @@ def worker_tunelab(spec: dict[str, Any]) -> dict[str, Any]:
     reports = StudyReports(url, config["study"].get("name", "tunelab"))
     last = {"started": 0, "stats_t": -math.inf}
 
+    parts = round(1 / float(config["study"].get("report_every", 1.0)))
+
     def on_progress(p: Any) -> None:
         for number, step, value in reports.new():
-            events.epoch(value, number, step)
+            if step % parts == 0:  # an epoch's end (the pruner's step is 1/parts epoch)
+                events.epoch(value, number, step // parts)
+            else:  # a mid-epoch report: not an epoch, so not in the value rule
+                events.write("partial", value=round(value, 6), trial=number,
+                             progress=step / parts)
         if p.stats.started != last["started"]:
             last["started"] = p.stats.started
             events.write("trials", started=p.stats.started)
@@ -399,7 +416,7 @@ def worker_keras_tuner(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "tunelab": worker_tunelab, "optuna": worker_optuna,
+    "tunelab": worker_tunelab, "tunelab-off": worker_tunelab, "optuna": worker_optuna,
     "kerastuner": worker_keras_tuner, "kerastuner-tf": worker_keras_tuner}
 
 
@@ -489,6 +506,7 @@ def summarise_run(raw: dict[str, Any], clock_s: float) -> dict[str, Any]:
     events = raw["events"]
     curve = best_curve(events)
     epochs = [e for e in events if e["kind"] == "epoch"]
+    reports = [e for e in events if e["kind"] in ("epoch", "partial")]
     started = [int(e["started"]) for e in events if e["kind"] == "trials"]
     stats = [e for e in events if e["kind"] == "stats"]
     marks = {e["kind"]: e["t"] for e in events if e["kind"] in ("start", "ready", "end")}
@@ -500,6 +518,8 @@ def summarise_run(raw: dict[str, Any], clock_s: float) -> dict[str, Any]:
         "time_to": {f"{v:g}": time_to(curve, v) for v in TARGETS},
         "epochs": len(epochs), "trials": max(started, default=0),
         "first_value_s": epochs[0]["t"] if epochs else None,
+        "first_report_s": min((e["t"] for e in reports), default=None),
+        "partial_reports": len(reports) - len(epochs),
         "marks_s": marks, "stats": stats[-1]["stats"] if stats else None,
         "curve": [list(p) for p in curve],
         "epoch_events": [[e["t"], e["value"], e["trial"], e["epoch"]] for e in epochs],
@@ -540,6 +560,7 @@ def summarise(s: dict[str, Any], runs: dict[str, dict[str, dict[str, Any]]]) -> 
             "epochs": float(np.median([r["epochs"] for r in rs])),
             "trials": float(np.median([r["trials"] for r in rs])),
             "first_value_s": median_time([r["first_value_s"] for r in rs]),
+            "first_report_s": median_time([r.get("first_report_s") for r in rs]),
             "time_to_peer_best": {},
         }
     ratios: dict[str, Any] = {}
@@ -605,7 +626,7 @@ def _study_value(text: str) -> Any:
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     quick = args.quick
-    tools = list(args.tools or ["tunelab", "optuna", "kerastuner"])
+    tools = list(args.tools or ["tunelab", "tunelab-off", "optuna", "kerastuner"])
     if args.tf and "kerastuner-tf" not in tools:
         tools.append("kerastuner-tf")
     skipped = {}
@@ -671,7 +692,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for tool in s["tools"]:
                 con.print(f"[bold]{TOOLS[tool][1]}[/], seed {seed}: {s['minutes']:g} min")
                 spec = {"data": str(data), "seed": seed, "dropout": s["dropout"],
-                        **(s["tunelab"] if tool == "tunelab" else {})}
+                        **(s["tunelab"] if tool == "tunelab" else {}),
+                        **({"levers": False} if tool == "tunelab-off" else {})}
                 r = summarise_run(race_one(tool, spec, tmp, s["clock_s"]), s["clock_s"])
                 runs[tool][str(seed)] = r
                 best = "-" if r["best"] is None else f"{r['best']:.4f}"
@@ -705,8 +727,9 @@ def show(res: dict[str, Any]) -> None:
               f" process; seeds {s['seeds']}; dropout after {s['dropout']} hidden layer(s).")
     con.print(f"Value: {VALUE_RULE}.")
     lv = s["tunelab"]
-    con.print(f"tunelab levers: cohort {lv['cohort'] or 'default'},"
-              f" study {lv['study'] or '{}'}.")
+    con.print(f"tunelab levers: {LEVERS}, cohort {lv['cohort'] or 'default'},"
+              f" study {lv['study'] or '{}'}; tunelab-off: tunelab's defaults (a report per"
+              " epoch, first cut after one epoch).")
     con.print(f"Load average at start {res['machine']['loadavg'][0]:.2f}, at end"
               f" {res['machine']['loadavg_end'][0]:.2f} ({res['machine']['cpus']} CPUs).")
 
@@ -727,7 +750,10 @@ def show(res: dict[str, Any]) -> None:
                       *[_fmt(med[t]["best_at"][key], ".4f") for t in tools])
     table.add_row("epochs trained", *[f"{med[t]['epochs']:g}" for t in tools])
     table.add_row("trials started", *[f"{med[t]['trials']:g}" for t in tools])
-    table.add_row("time to first value s", *[_fmt(med[t]["first_value_s"]) for t in tools])
+    table.add_row("time to first epoch value s",
+                  *[_fmt(med[t]["first_value_s"]) for t in tools])
+    table.add_row("time to first report s (mid-epoch too)",
+                  *[_fmt(med[t].get("first_report_s")) for t in tools])
     con.print(table)
 
     each = Table(title="each run")
@@ -826,7 +852,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, help="the clock per tool and seed (4)")
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (0 1 2)")
     parser.add_argument("--tools", nargs="+", choices=list(TOOLS),
-                        help="tools to run (tunelab optuna kerastuner)")
+                        help="tools to run (tunelab tunelab-off optuna kerastuner)")
     parser.add_argument("--tf", action="store_true", help="also Keras Tuner on TensorFlow")
     parser.add_argument("--dropout", choices=["first", "both"], default="first",
                         help="dropout after the first hidden layer (a grid of 0.05) or after"

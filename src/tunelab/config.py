@@ -410,7 +410,8 @@ class StudyConfig(_Section):
         20, ge=1, description="total trials in the study (a resumed study counts its finished"
         " ones)")
     timeout: float | None = Field(
-        None, gt=0.0, description="seconds after which no new trial starts; default: none")
+        None, gt=0.0, description="seconds after which no new trial is asked (those asked"
+        " before it train to their end, none is left unstarted); default: none")
     epoch_budget: int | None = Field(
         None, ge=1, description="training epochs for the whole study, summed over its trials;"
         " trials running when it is spent end with the epochs they trained; default: none")
@@ -450,8 +451,14 @@ class StudyConfig(_Section):
     seed: int | None = Field(None, description="sampler seed; default: the run's seed")
     reduction_factor: int = Field(
         3, ge=2, description="the reduction factor of pruners asha and hyperband")
-    min_resource: int = Field(
-        1, ge=1, description="epochs before the first cut of pruners asha and hyperband")
+    min_resource: float = Field(
+        1.0, gt=0.0, description="epochs before the first cut of pruners asha and hyperband (a"
+        " multiple of report_every: 0.125 with report_every = 0.125 cuts after an eighth of an"
+        " epoch)")
+    report_every: float = Field(
+        1.0, gt=0.0, le=1.0, description="sub-epoch fidelity: the pruner sees a trial's"
+        " validation value every this many epochs (1/n: 0.5, 0.25, 0.125...) where it can cut"
+        " within the first epochs; history, callbacks and checkpoints stay per epoch")
     percentile: float = Field(
         25.0, gt=0.0, lt=100.0, description="the percentile pruner's cut: trials below this"
         " percentile are pruned")
@@ -472,10 +479,22 @@ class StudyConfig(_Section):
             return [self.direction] * n
         return list(self.direction)
 
+    def pieces(self) -> int:
+        """Pieces an epoch is cut into for the pruner (``1 / report_every``)."""
+        return round(1.0 / self.report_every)
+
     @model_validator(mode="after")
     def _lengths(self) -> StudyConfig:
         if not self.objectives():
             raise ValueError("objective needs at least one metric name")
+        parts = round(1.0 / self.report_every)
+        if abs(parts * self.report_every - 1.0) > 1e-9:
+            raise ValueError(f"report_every must be 1/n for a whole n (1, 0.5, 0.25, 0.125...),"
+                             f" got {self.report_every}")
+        steps = self.min_resource * parts
+        if abs(steps - round(steps)) > 1e-9:
+            raise ValueError(f"min_resource must be a multiple of report_every"
+                             f" ({self.report_every}), got {self.min_resource}")
         if (self.grace_period is not None and self.heartbeat_interval
                 and self.grace_period <= self.heartbeat_interval):
             raise ValueError(

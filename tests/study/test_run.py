@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -165,3 +166,39 @@ def test_an_epoch_budget_ends_the_study_with_running_trials_counted(tmp_path: Pa
                  run_dir=tmp_path / "run", progress=False)
     assert sum(int(t.user_attrs.get("epochs", 0)) for t in again.study.trials) == 10
     assert again.stats is not None and again.stats.slot_epochs == 3
+
+
+def test_sub_epoch_fidelity_cuts_trials_inside_their_first_epoch(tmp_path: Path) -> None:
+    search = {"optimizer.learning_rate": {"low": 1e-4, "high": 0.5, "log": True}}
+    study = {"trials": 12, "cohort": 4, "sampler": "random", "pruner": "asha",
+             "report_every": 0.25, "min_resource": 0.25, "reduction_factor": 2}
+    base = {**BASE, "training": {"epochs": 2, "batch_size": 64}, "search": search}
+    result = tune({**base, "study": study}, run_dir=tmp_path / "run", progress=False)
+    trials = result.study.trials
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    # Four steps to an epoch: rungs after 1/4 and 1/2 epoch, then the epoch ends (4, 8).
+    steps = {s for t in trials for s in t.intermediate_values}
+    assert {1, 2, 4} <= steps <= {1, 2, 4, 8}
+    early = [t for t in trials if t.state == TrialState.PRUNED and max(t.intermediate_values) < 4]
+    assert early, "no trial was cut inside its first epoch"
+    assert all(t.user_attrs["epochs"] == 0 for t in early)
+    for t in trials:
+        if t.state == TrialState.COMPLETE:  # epoch ends report the history's values
+            history = json.loads((result.run_dir / "trials" / str(t.number)
+                                  / "history.json").read_text())
+            assert t.intermediate_values[4] == pytest.approx(history["val_accuracy"][0])
+            assert t.intermediate_values[8] == pytest.approx(history["val_accuracy"][1])
+    with pytest.raises(ConfigError, match="every 1/4 epoch, not every 1/2"):
+        tune({**base, "study": {**study, "trials": 14, "report_every": 0.5,
+                                "min_resource": 0.5}},
+             run_dir=tmp_path / "run", progress=False)
+
+
+def test_report_every_and_min_resource_are_checked() -> None:
+    from tunelab.config import StudyConfig
+
+    with pytest.raises(ValueError, match="report_every must be 1/n"):
+        StudyConfig(report_every=0.3)
+    with pytest.raises(ValueError, match="min_resource must be a multiple of report_every"):
+        StudyConfig(report_every=0.25, min_resource=0.1)
+    assert StudyConfig(report_every=0.125, min_resource=0.125).pieces() == 8

@@ -133,6 +133,7 @@ class FakeExecutor(Executor):
                 if status != "running":
                     del state["slots"][slot]
             result.train_seconds = 0.01 * len(result.slots)
+            result.trained = len(result.slots)
         result.running = sorted(state["slots"])
         return result
 
@@ -427,3 +428,28 @@ def test_padding_lets_widths_share_a_cohort(tmp_path: Path) -> None:
     assert len(units) > 1  # different real widths, one cohort
     saved = (tmp_path / "trials" / "0" / "config.toml").read_text()
     assert "padded_units" not in saved  # what a user reruns is the real configuration
+
+
+def test_a_timeout_leaves_no_trial_failed_or_waiting(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every round of the fake executor takes one second of a fake clock.
+    clock = {"now": 0.0}
+    monkeypatch.setattr("tunelab.study._scheduler.time.monotonic", lambda: clock["now"])
+
+    class Slow(FakeExecutor):
+        def wait(self, timeout: float | None = None) -> list[tuple[int, StepResult]]:
+            clock["now"] += 1.0
+            return super().wait(timeout)
+
+    space = Space({"training.batch_size": [32, 64, 128, 256],
+                   "optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True}})
+    sched, _ = _scheduler(tmp_path, space, trials=200, width=3, sampler="random",
+                          executor=Slow(), timeout=20.0)
+    stats = sched.run()
+    trials = sched.study.trials
+    assert 0 < len(trials) < 200  # the timeout ended the study
+    states = {t.state for t in trials}
+    assert states <= {TrialState.COMPLETE, TrialState.FAIL}
+    assert all(t.user_attrs.get("reason", "").startswith("diverged") for t in trials
+               if t.state == TrialState.FAIL)  # only the space's diverging rates fail
+    assert stats.retried == 0 and stats.started == len(trials)

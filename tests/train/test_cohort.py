@@ -9,7 +9,7 @@ import pytest
 
 from tunelab.config import RunConfig
 from tunelab.data import Dataset
-from tunelab.errors import TrialError
+from tunelab.errors import ConfigError, TrialError
 from tunelab.train import Cohort
 
 from .conftest import small
@@ -266,3 +266,64 @@ def test_a_wide_cohort_evaluates_every_slot_as_alone() -> None:
         assert together[k]["val_loss"] == pytest.approx(alone.evaluate("val")[0]["val_loss"],
                                                         rel=1e-5)
     assert together[0]["val_loss"] != pytest.approx(together[16]["val_loss"], rel=1e-6)
+
+
+# -- sub-epoch fidelity: an epoch trained in pieces ------------------------------------------
+
+def test_an_epoch_in_pieces_trains_as_the_whole_epoch(digits: Dataset) -> None:
+    cfgs = VARIED[:2]
+    whole = _train(cfgs, digits, epochs=2)
+    pieces = Cohort(cfgs[0], digits, width=2, parts=4)
+    for slot, cfg in enumerate(cfgs):
+        pieces.assign(slot, cfg, tag=slot)
+    assert pieces.piece_steps * 4 >= pieces.steps_per_epoch > pieces.piece_steps * 3
+    ends = [sorted(pieces.run_part()) for _ in range(8)]
+    assert ends == [[], [], [], [0, 1]] * 2  # only epoch ends report without report_at
+    for slot in range(2):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+            np.testing.assert_allclose(pieces.history(slot)[key], whole.history(slot)[key],
+                                       rtol=2e-5, err_msg=key)
+        for a, b in zip(pieces.weights(slot)[0], whole.weights(slot)[0], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_a_slot_reports_its_validation_values_at_its_report_points(digits: Dataset) -> None:
+    cohort = Cohort(VARIED[0], digits, width=2, parts=4)
+    cohort.assign(0, VARIED[0], tag="a", report_at=[1, 3, 6])
+    cohort.assign(1, VARIED[1], tag="b")
+    seen = []
+    for _ in range(8):
+        logs = cohort.run_part()
+        now = cohort.evaluate("val")
+        for slot, log in logs.items():
+            seen.append((slot, log.get("progress", log.get("epoch"))))
+            if "progress" in log:  # a mid-epoch report: the slot's validation values now
+                assert "epoch" not in log
+                assert log["val_loss"] == pytest.approx(now[slot]["val_loss"], rel=1e-5)
+                assert log["val_accuracy"] == pytest.approx(now[slot]["val_accuracy"])
+    assert seen == [(0, 0.25), (0, 0.75), (0, 0), (1, 0), (0, 1.5), (0, 1), (1, 1)]
+    assert len(cohort.history(0)["loss"]) == 2  # mid-epoch reports are not epochs
+
+
+def test_a_slot_started_in_mid_epoch_trains_whole_epochs(digits: Dataset) -> None:
+    cohort = Cohort(VARIED[0], digits, width=2, parts=4)
+    cohort.assign(0, VARIED[0], tag="first")
+    cohort.run_part()
+    cohort.assign(1, VARIED[1], tag="late", record_steps=True)
+    ends: list[int] = []
+    for piece in range(1, 9):
+        ends += [piece for slot in cohort.run_part() if slot == 1]
+    assert ends == [4, 8]  # an epoch is four pieces from where the slot started
+    assert len(cohort.step_losses(1)) == 2 * cohort.steps_per_epoch
+    loss = cohort.history(1)["loss"]
+    assert len(loss) == 2 and all(math.isfinite(v) for v in loss)
+
+
+def test_a_cohort_in_pieces_refuses_run_epoch_and_bad_report_points(digits: Dataset) -> None:
+    cohort = Cohort(VARIED[0], digits, width=1, parts=2)
+    with pytest.raises(TrialError, match="run_part"):
+        cohort.run_epoch()
+    with pytest.raises(ConfigError, match="report_at"):
+        cohort.assign(0, VARIED[0], report_at=[0])
+    with pytest.raises(ConfigError, match="parts >= 1"):
+        Cohort(VARIED[0], digits, parts=0)

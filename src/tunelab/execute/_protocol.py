@@ -31,6 +31,8 @@ class Assignment:
         out_dir: Folder for the run's callback files (checkpoints, CSV log), if any.
         callbacks: Extra callback objects for this run (they run where the cohort trains).
         record_steps: Keep the loss of every update step (a learning-rate range test).
+        report_at: Positions in mid-epoch, in pieces since the start, where the slot also
+            reports its validation values (sub-epoch fidelity; see ``Cohort.run_part``).
     """
 
     config: dict[str, Any]
@@ -38,6 +40,7 @@ class Assignment:
     out_dir: str | None = None
     callbacks: list[Any] = field(default_factory=list)
     record_steps: bool = False
+    report_at: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -64,6 +67,8 @@ class StepRequest:
         collect: A slot that finishes comes back with its weights and test metrics.
         replicates: With ``template``: open a cohort of these replicate groups (equal groups
             of slots in order; see ``Cohort``); None: one group, the template's seed.
+        parts: With ``template``: the cohort trains an epoch in this many pieces, and
+            ``run_epoch`` trains one piece (sub-epoch fidelity).
     """
 
     template: dict[str, Any] | None = None
@@ -78,6 +83,7 @@ class StepRequest:
     builder: Any = None
     collect: bool = False
     replicates: list[int] | None = None
+    parts: int = 1
 
 
 @dataclass
@@ -93,6 +99,8 @@ class SlotReport:
         step_losses: Every update step's loss, once finished (``record_steps`` runs).
         weights: The slot's (trainable, non-trainable) arrays, once finished (``collect``).
         test: Its test-split loss and metrics, once finished (``collect``).
+        partial: The log is a mid-epoch report (``progress`` in epochs and validation
+            values, not an epoch of the history).
     """
 
     tag: int
@@ -102,6 +110,7 @@ class SlotReport:
     step_losses: list[float] | None = None
     weights: tuple[list[Any], list[Any]] | None = None
     test: dict[str, float] | None = None
+    partial: bool = False
 
 
 @dataclass
@@ -120,6 +129,8 @@ class StepResult:
             (``ConfigError``, ``DataError``...), so the driver raises the same kind.
         retries: Times the executor ran this request again on a new worker because the one
             running it was lost (a Ray node gone); the answer is the retry's, given once.
+        trained: Slots that trained in this step.
+        fraction: The part of an epoch each of them trained (1, or one piece's share).
     """
 
     slots: dict[int, SlotReport] = field(default_factory=dict)
@@ -133,3 +144,5 @@ class StepResult:
     error: str | None = None
     error_kind: str | None = None
     retries: int = 0
+    trained: int = 0
+    fraction: float = 1.0

@@ -72,7 +72,8 @@ class CohortWorker:
         cfg = RunConfig.model_validate(request.template)
         data_key, data = self._dataset(cfg, request)
         replicates = tuple(request.replicates or ())
-        key = (structure_key(cfg, request.builder), data_key, cfg.seed, replicates)
+        key = (structure_key(cfg, request.builder), data_key, cfg.seed, replicates,
+               request.parts)
         width = request.width
         if self._cohort is not None and key == self._key and width == self._width:
             # The same structure goes on in the same cohort (and compiled epoch); a slot the
@@ -81,11 +82,11 @@ class CohortWorker:
                 self._cohort.stop(slot, "stopped")
             # A new cohort starts its data order from epoch 0, reused or not: the same
             # request trains the same way wherever and whenever it runs.
-            self._cohort.epochs_run = 0
+            self._cohort.pieces_run = 0
             return
         self._cohort = None
         self._cohort = Cohort(cfg, data, width=width, builder=request.builder,
-                              replicates=list(replicates) or None)
+                              replicates=list(replicates) or None, parts=request.parts)
         self._key, self._width = key, width
         self._template, self._data_key, self._builder = request.template, data_key, request.builder
 
@@ -157,8 +158,9 @@ class CohortWorker:
         return {
             "template": self._template, "width": int(cohort.width),
             "replicates": list(cohort.replicates) if len(cohort.replicates) > 1 else None,
+            "parts": int(cohort.parts),
             "data_key": self._data_key, "builder": self._builder,
-            "tree": jax.device_get(cohort.state.tree()), "epochs_run": int(cohort.epochs_run),
+            "tree": jax.device_get(cohort.state.tree()), "pieces_run": int(cohort.pieces_run),
             "slots": slots, "compile_seconds": float(cohort.compile_seconds),
             "train_seconds": float(cohort.train_seconds),
         }
@@ -178,12 +180,13 @@ class CohortWorker:
             key = None  # loaded from the template's [data], under the key it had
         request = StepRequest(template=snapshot["template"], width=int(snapshot["width"]),
                               data=data, data_key=key, builder=snapshot["builder"],
-                              replicates=snapshot.get("replicates"), run_epoch=False)
+                              replicates=snapshot.get("replicates"),
+                              parts=int(snapshot["parts"]), run_epoch=False)
         self._cohort = None
         self._open(request)
         cohort = self._cohort
         cohort.state = type(cohort.state)(*jax.tree_util.tree_map(jnp.asarray, snapshot["tree"]))
-        cohort.epochs_run = int(snapshot["epochs_run"])
+        cohort.pieces_run = int(snapshot["pieces_run"])
         for slot, saved in zip(cohort._slots, snapshot["slots"], strict=True):
             vars(slot).update(saved)
         cohort.compile_seconds = float(snapshot["compile_seconds"])
@@ -215,7 +218,8 @@ class CohortWorker:
                 cfg = RunConfig.model_validate(assignment.config)
                 self._cohort.assign(slot, cfg, tag=assignment.tag, out_dir=assignment.out_dir,
                                     callbacks=list(assignment.callbacks),
-                                    record_steps=assignment.record_steps)
+                                    record_steps=assignment.record_steps,
+                                    report_at=assignment.report_at)
             except TunelabError as exc:
                 result.assign_errors[slot] = str(exc)
             except Exception as exc:  # noqa: BLE001 - one bad configuration fails one trial
@@ -223,7 +227,9 @@ class CohortWorker:
 
     def _epoch(self, result: StepResult, collect: bool) -> None:
         cohort = self._cohort
-        logs = cohort.run_epoch()
+        result.trained = len(cohort.running_slots)
+        result.fraction = 1.0 / cohort.parts
+        logs = cohort.run_part()
         finished = [s for s in logs if cohort.status(s) != SlotStatus.RUNNING]
         tests = cohort.evaluate("test") if collect and finished else {}
         if collect:
@@ -231,7 +237,8 @@ class CohortWorker:
         for slot, log in logs.items():
             status = SlotStatus(cohort.status(slot))
             report = SlotReport(tag=int(cohort.tag(slot)), status=status,
-                                log={k: float(v) for k, v in log.items() if _is_number(v)})
+                                log={k: float(v) for k, v in log.items() if _is_number(v)},
+                                partial="epoch" not in log)
             if status != SlotStatus.RUNNING:
                 report.history = {k: [float(v) for v in vals]
                                   for k, vals in cohort.history(slot).items()}

@@ -76,8 +76,9 @@ class Recorder:
 
     def __init__(self, study: optuna.Study, objective: Objective, run_dir: RunDir,
                  stats: SessionStats, *, heartbeat: Heartbeat | None = None,
-                 track_epochs: bool = False) -> None:
+                 track_epochs: bool = False, parts: int = 1) -> None:
         self.study, self.objective, self.run_dir, self.stats = study, objective, run_dir, stats
+        self.parts = int(parts)  # the pruner's steps per epoch (sub-epoch fidelity)
         self.heartbeat = heartbeat
         self.track_epochs = track_epochs
         # Failed counts diverged trials too (the display shows them as failed).
@@ -129,7 +130,18 @@ class Recorder:
             return False
         if not math.isfinite(value):
             return False
-        live.trial.report(value, step=len(live.logs.get("loss", [])))
+        live.trial.report(value, step=len(live.logs.get("loss", [])) * self.parts)
+        return True
+
+    def report_partial(self, live: Live, log: dict[str, float]) -> bool:
+        """Report a mid-epoch value (``log`` has ``progress``, in epochs) to the pruner; False
+        when the objective has none there (several objectives, seconds, epochs)."""
+        if self.objective.multi:
+            return False
+        value = log.get(self.objective.metrics[0])
+        if value is None or not math.isfinite(value):
+            return False
+        live.trial.report(float(value), step=round(log["progress"] * self.parts))
         return True
 
     # -- the end of a trial --------------------------------------------------------------------

@@ -136,8 +136,8 @@ class StudyResult:
         sessions = self.sessions or ([self.stats.as_dict()] if self.stats else [])
         compile_s = sum(float(s.get("compile_seconds", 0.0)) for s in sessions)
         train_s = sum(float(s.get("train_seconds", 0.0)) for s in sessions)
-        cohort_epochs = sum(int(s.get("cohort_epochs", 0)) for s in sessions)
-        slot_epochs = sum(int(s.get("slot_epochs", 0)) for s in sessions)
+        cohort_epochs = sum(float(s.get("cohort_epochs", 0)) for s in sessions)
+        slot_epochs = sum(float(s.get("slot_epochs", 0)) for s in sessions)
         return {
             "compile_seconds": compile_s,
             "train_seconds": train_s,

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from tunelab.study._space import Space
 
-__all__ = ["CohortSampler", "check_grid", "make_pruner", "make_sampler"]
+__all__ = ["CohortSampler", "check_grid", "make_pruner", "make_sampler", "report_points",
+           "resolve_pruner"]
 
 
 def make_sampler(
@@ -103,15 +104,47 @@ def make_pruner(
     n_objectives: int,
     max_epochs: int | None = None,
     reduction_factor: int = 3,
-    min_resource: int = 1,
+    min_resource: float = 1.0,
     percentile: float = 25.0,
     startup_trials: int = 5,
     warmup_epochs: int = 1,
+    parts: int = 1,
 ) -> optuna.pruners.BasePruner:
-    """An Optuna pruner by tunelab name; one step is one epoch.
+    """An Optuna pruner by tunelab name; one step is ``1 / parts`` of an epoch.
 
     Names: ``asha`` (successive halving), ``hyperband``, ``median``, ``percentile``, ``none``,
     and ``auto`` (asha for one objective, none for several: Optuna prunes one objective only).
+    Resources are given in epochs and turned into steps (``min_resource = 0.125`` with
+    ``parts = 8`` is one step).
+
+    Raises:
+        ConfigError: The name is unknown, or a pruner was asked for a multi-objective study.
+    """
+    key = resolve_pruner(name, n_objectives)
+    if key == "none":
+        return optuna.pruners.NopPruner()
+    first = max(1, round(min_resource * parts))
+    if key == "asha":
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=first, reduction_factor=reduction_factor
+        )
+    if key == "hyperband":
+        top = (max_epochs * parts if max_epochs is not None and max_epochs * parts > first
+               else "auto")
+        return optuna.pruners.HyperbandPruner(
+            min_resource=first, max_resource=top, reduction_factor=reduction_factor
+        )
+    if key == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs * parts
+        )
+    return optuna.pruners.PercentilePruner(
+        percentile, n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs * parts
+    )
+
+
+def resolve_pruner(name: str, n_objectives: int) -> str:
+    """The pruner a name stands for (``auto`` resolved), checked against the objectives.
 
     Raises:
         ConfigError: The name is unknown, or a pruner was asked for a multi-objective study.
@@ -119,34 +152,47 @@ def make_pruner(
     key = name.lower()
     if key == "auto":
         key = "asha" if n_objectives == 1 else "none"
-    if key == "none":
-        return optuna.pruners.NopPruner()
-    if n_objectives > 1:
+    if key not in ("asha", "hyperband", "median", "percentile", "none"):
+        raise ConfigError(
+            f"study.pruner: unknown pruner {name!r}; expected one of: asha, hyperband, median,"
+            " percentile, none, auto"
+        )
+    if key != "none" and n_objectives > 1:
         raise ConfigError(
             f"study.pruner: {name!r} cannot prune a study with {n_objectives} objectives"
             " (Optuna prunes on one reported value); set pruner = 'none'"
         )
-    if key == "asha":
-        return optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=min_resource, reduction_factor=reduction_factor
-        )
-    if key == "hyperband":
-        top = max_epochs if max_epochs is not None and max_epochs > min_resource else "auto"
-        return optuna.pruners.HyperbandPruner(
-            min_resource=min_resource, max_resource=top, reduction_factor=reduction_factor
-        )
-    if key == "median":
-        return optuna.pruners.MedianPruner(
-            n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs
-        )
-    if key == "percentile":
-        return optuna.pruners.PercentilePruner(
-            percentile, n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs
-        )
-    raise ConfigError(
-        f"study.pruner: unknown pruner {name!r}; expected one of: asha, hyperband, median,"
-        " percentile, none, auto"
-    )
+    return key
+
+
+def report_points(pruner: str, *, parts: int, max_epochs: int, reduction_factor: int = 3,
+                  min_resource: float = 1.0, warmup_epochs: int = 1) -> list[int]:
+    """Where a trial reports in mid-epoch, in steps of ``1 / parts`` epoch (sub-epoch fidelity).
+
+    Halving pruners (asha, hyperband) cut at ``min_resource`` times powers of the reduction
+    factor: a trial reports at those of its rungs that fall inside an epoch, and at every
+    epoch's end as always. Median and percentile pruners compare trials at every step after
+    their warm-up, so a trial reports at every piece of the epochs in which they can cut it
+    (from the warm-up on, up to its first epoch end after that). ``none`` reports nothing in
+    mid-epoch.
+
+    Example:
+        >>> report_points("asha", parts=8, max_epochs=12, min_resource=0.125)
+        [1, 3, 9, 27, 81]
+        >>> report_points("median", parts=4, max_epochs=12, warmup_epochs=0)
+        [1, 2, 3]
+    """
+    if parts == 1 or pruner == "none":
+        return []
+    last = max_epochs * parts
+    if pruner in ("asha", "hyperband"):
+        rungs, rung = [], max(1, round(min_resource * parts))
+        while rung < last:
+            rungs.append(rung)
+            rung *= reduction_factor
+        return [r for r in rungs if r % parts]
+    start = warmup_epochs * parts
+    return [s for s in range(start + 1, min(last, start + parts)) if s % parts]
 
 
 class CohortSampler(optuna.samplers.BaseSampler):

@@ -30,10 +30,11 @@ narrowing) go through the one cost model, :func:`~tunelab.study.pays_to_compile`
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +94,7 @@ class CohortScheduler:
         run_dir: Where trial artifacts and the best model go.
         n_trials: Trials to start in this session (the budget left).
         width: Slots per cohort.
-        timeout: Seconds after which no new trial starts.
+        timeout: Seconds after which no new trial is asked; trials asked before it train.
         key_fn: The engine's ``structure_key``.
         on_progress: Called with a :class:`Progress` after every round.
         total: Trials in the whole study (for the display; default ``n_trials``).
@@ -106,6 +107,10 @@ class CohortScheduler:
             they trained; no trial starts that could not train one epoch.
         expected_epochs: Epochs a trial trains on average (see :func:`expected_epochs`), to
             turn an epoch budget into a number of trials when sizing cohorts.
+        parts: Pieces of an epoch between the pruner's reports (sub-epoch fidelity):
+            the pruner's steps are ``1 / parts`` of an epoch, and cohorts train in pieces.
+        report_at: Mid-epoch steps (in pieces since a trial started) where a trial reports
+            to the pruner (see ``report_points``); epoch ends always do.
         shared: Other sessions may run the study at the same time: ``total`` trials and the
             epoch budget are the study's totals as its storage has them
             (:class:`~tunelab.study.StudyLedger`), a retry of another session's trial does
@@ -136,11 +141,14 @@ class CohortScheduler:
         epoch_budget: int | None = None,
         expected_epochs: float | None = None,
         shared: bool = False,
+        parts: int = 1,
+        report_at: Sequence[int] = (),
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
         self.budget = max(0, int(n_trials))
         self.pad = pad
+        self.parts, self.report_at = int(parts), [int(p) for p in report_at]
         self._engine_key = key_fn
         self.timeout, self.on_progress = timeout, on_progress
         self.key_fn: KeyFn = key_fn if pad is None else self._padded_key
@@ -172,7 +180,8 @@ class CohortScheduler:
         self._shared_view: tuple[int, int, int] | None = None  # (asks, room, waiting)
         self.recorder = Recorder(study, objective, run_dir, self.stats,
                                  heartbeat=self.heartbeat,
-                                 track_epochs=shared and epoch_budget is not None)
+                                 track_epochs=shared and epoch_budget is not None,
+                                 parts=self.parts)
         self._widths: set[tuple[Hashable, int]] = set()  # (structure, width) compiled so far
 
     @property
@@ -202,7 +211,7 @@ class CohortScheduler:
             view = self._shared_view = (self._asks, self.ledger.room(), self.ledger.waiting())
         return view[1], view[2]
 
-    def epochs_used(self) -> int:
+    def epochs_used(self) -> float:
         """Training epochs spent on the study: earlier sessions' and this one's (and, in a
         shared study, the other sessions' as the storage had them at the round's start)."""
         if self.ledger is not None and self.epoch_budget is not None:
@@ -219,6 +228,15 @@ class CohortScheduler:
 
     def _expired(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def _near_deadline(self) -> bool:
+        """Whether a trial asked now for another structure than a running cohort's might
+        wait past the timeout: less time is left than one cohort takes to train its trials
+        to the end, at the speed measured so far."""
+        if self._deadline is None or not self.stats.cohort_epochs:
+            return False
+        per_epoch = self.stats.train_seconds / self.stats.cohort_epochs
+        return self._deadline - time.monotonic() < per_epoch * self.max_epochs
 
     def _ask(self, fixed: dict[str, Any] | None) -> Live | None:
         """A new trial with its configuration, or None (budget spent or a bad configuration)."""
@@ -288,13 +306,19 @@ class CohortScheduler:
         structure waits for its own cohort, and the slot gets a trial asked with the
         structural parameters fixed to the cohort's.
         """
-        if self._expired() or self._no_room():
+        if self._no_room():
             return None
+        # After the timeout no trial is asked, but those asked before it all train (an asked
+        # trial is a started one, as in Optuna): none is left unstarted.
         live = self._pop(lane.key)
         if live is not None:
             return live
         if not self._may_ask() or self._should_drain(lane):
             return None
+        if self._near_deadline() and self.fix_structure and lane.fixed is not None:
+            # Close to the timeout, a proposal of another structure could not get a cohort
+            # before it: ask for this cohort's structure only.
+            return self._ask_valid(lane.fixed)
         if self.policy.explores(self.asked):
             live = self._ask_valid(None)
             if live is None or live.key == lane.key:
@@ -319,8 +343,14 @@ class CohortScheduler:
 
     def _take_any(self) -> Live | None:
         """The first trial of a new cohort: the largest waiting group, else a fresh ask."""
-        if self._expired() or self._no_room():
+        if self._no_room():
             return None
+        if self._expired() or self._near_deadline():
+            # Trials asked before the timeout train after it; none is asked to wait.
+            if self.pending:
+                key = max(self.pending, key=lambda k: len(self.pending[k]))
+                return self._pop(key)
+            return None if self._expired() else self._ask_valid(None)
         if not self.pending and self.policy.explores(self.asked):
             # Explore: a batch of free proposals, grouped; the largest group opens a cohort.
             for _ in range(min(self.width, self.policy.explore - self.asked)):
@@ -338,7 +368,8 @@ class CohortScheduler:
     def _place(self, lane: _Lane, slot: int, live: Live, request: StepRequest) -> None:
         lane.slots[slot] = live
         lane.started += 1
-        request.assigns[slot] = Assignment(live.engine_cfg.model_dump(mode="json"), live.number)
+        request.assigns[slot] = Assignment(live.engine_cfg.model_dump(mode="json"), live.number,
+                                           report_at=list(self.report_at))
         self.stats.started += 1
 
     def _width_for(self, key: Hashable) -> int:
@@ -374,6 +405,7 @@ class CohortScheduler:
                 lane.fixed = {n: first.trial.params[n] for n in self.structural
                               if n in first.trial.params}
                 request.template = first.engine_cfg.model_dump(mode="json")
+                request.parts = self.parts
                 self.stats.cohorts += 1
                 self._place(lane, 0, first, request)
                 self._refill(lane, request)
@@ -421,7 +453,9 @@ class CohortScheduler:
         busy = self.executor.busy()
         others = sum(len(other.running()) for other in self.lanes
                      if other is not lane and other.index in busy)
-        room = max(0, self.epoch_budget - self.epochs_used() - others)
+        # Slots the budget can pay one more step (an epoch, or a piece of one) for.
+        room = max(0, math.floor((self.epoch_budget - self.epochs_used()) * self.parts + 1e-9)
+                   - others)
         running = [(len(live.logs.get("loss", [])), -slot, slot, live)
                    for slot, live in enumerate(lane.slots) if live is not None]
         excess = len(running) - room
@@ -480,13 +514,14 @@ class CohortScheduler:
             if live is not None:
                 self._fail(live, f"could not start: {message}", {})
                 lane.slots[slot] = None
-        if result.slots:
-            self.stats.cohort_epochs += 1
-            self.stats.slot_epochs += len(result.slots)
-            self.stats.lane_epochs += lane.width
-        if result.slots and not self.recorder.checked:
-            self.recorder.check_metrics(next(iter(result.slots.values())).log)
-        share = 1.0 / max(1, len(result.slots))
+        if result.trained:
+            self.stats.cohort_epochs += result.fraction
+            self.stats.slot_epochs += result.trained * result.fraction
+            self.stats.lane_epochs += lane.width * result.fraction
+        epochs = [r for r in result.slots.values() if not r.partial]
+        if epochs and not self.recorder.checked:
+            self.recorder.check_metrics(epochs[0].log)
+        share = 1.0 / max(1, result.trained)
         for slot, report in sorted(result.slots.items()):
             live = lane.slots[slot]
             if live is None or live.number != report.tag:
@@ -507,6 +542,12 @@ class CohortScheduler:
     def _take_report(self, lane: _Lane, slot: int, live: Live, report: Any,
                      share: float) -> None:
         """One slot's epoch: record it, report it, prune or finish the trial."""
+        if report.partial:  # mid-epoch: a value for the pruner only
+            if self.recorder.report_partial(live, report.log) and live.trial.should_prune():
+                lane.stops[slot] = TrialStatus.PRUNED.value
+                lane.slots[slot] = None
+                self.recorder.pruned(live)
+            return
         for key, value in report.log.items():
             live.logs.setdefault(key, []).append(value)
         seconds = report.log.get("seconds", 0.0)
@@ -627,8 +668,8 @@ class CohortScheduler:
                     self._sync()
                     self._emit()
                 if self.pending:
-                    self._retire_all("interrupted: not started before the study's timeout or"
-                                     " epoch budget ran out; retried on resume")
+                    self._retire_all("interrupted: not started before the study's epoch"
+                                     " budget ran out; retried on resume")
         except KeyboardInterrupt:
             self._retire_all("interrupted: stopped by the user (Ctrl-C); retried on resume")
             raise

@@ -66,7 +66,7 @@ class StudyLedger:
         self._epochs = 0  # the study's epochs at the last read
         self._read_at = -1.0
         self._others = False
-        self._read_local = 0  # the caller's own epochs at the last read
+        self._read_local = 0.0  # the caller's own epochs at the last read
         self._count = -1  # trials in the study at the last read, plus this session's asks
 
     # -- trials --------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ class StudyLedger:
 
     # -- epochs --------------------------------------------------------------------------------
 
-    def sync_epochs(self, local: int, held: int, force: bool = False) -> None:
+    def sync_epochs(self, local: float, held: int, force: bool = False) -> None:
         """Re-read the study's epochs when due (see the module's text).
 
         Args:
@@ -133,7 +133,7 @@ class StudyLedger:
         """This session asked ``asked`` trials (so the study's count is expected to grow)."""
         self._count += asked
 
-    def epochs(self, local: int) -> int:
+    def epochs(self, local: float) -> float:
         """The study's epochs: those at the last :meth:`sync_epochs`, plus what this session
         trained since (``local`` is its own count, now)."""
         return self._epochs + local - self._read_local

@@ -23,7 +23,7 @@ KeyFn = Callable[[RunConfig], Hashable]
 
 
 def expected_epochs(max_epochs: int, pruner: str, reduction_factor: int = 3,
-                    min_resource: int = 1) -> float:
+                    min_resource: float = 1.0) -> float:
     """The epochs a trial trains on average under ``pruner`` (for sizing by an epoch budget).
 
     Successive halving keeps 1 in ``reduction_factor`` trials at each rung (``min_resource``
@@ -38,7 +38,7 @@ def expected_epochs(max_epochs: int, pruner: str, reduction_factor: int = 3,
     """
     if pruner not in ("asha", "hyperband"):
         return float(max_epochs)
-    total, done, keep, rung = 0.0, 0, 1.0, min_resource
+    total, done, keep, rung = 0.0, 0.0, 1.0, float(min_resource)
     while done < max_epochs:
         stop = min(rung, max_epochs)
         total += keep * (stop - done)

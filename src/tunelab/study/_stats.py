@@ -22,7 +22,8 @@ class SessionStats:
         compile_seconds: Seconds the engine spent compiling.
         train_seconds: Seconds the engine spent training and evaluating.
         wall_seconds: Seconds the whole session took.
-        cohort_epochs: Epochs run by cohorts (one per cohort per epoch).
+        cohort_epochs: Epochs run by cohorts (one per cohort per epoch; a piece of an epoch
+            counts its share).
         slot_epochs: Epochs run by slots (trials), summed over cohorts.
         lane_epochs: Slots the cohorts had (trained or idle), summed over cohort epochs.
         cohorts: Cohorts opened.
@@ -41,11 +42,11 @@ class SessionStats:
     compile_seconds: float = 0.0
     train_seconds: float = 0.0
     wall_seconds: float = 0.0
-    cohort_epochs: int = 0
-    slot_epochs: int = 0
+    cohort_epochs: float = 0.0
+    slot_epochs: float = 0.0
     cohorts: int = 0
     narrowed: int = 0
-    lane_epochs: int = 0
+    lane_epochs: float = 0.0
     width: int = 1
     started: int = 0
     finished: dict[str, int] = field(default_factory=dict)
@@ -77,9 +78,9 @@ class SessionStats:
             "mean_cohort_width": round(self.mean_cohort_width, 4),
             "width": self.width,
             "utilisation": round(self.utilisation, 4),
-            "cohort_epochs": self.cohort_epochs,
-            "lane_epochs": self.lane_epochs,
-            "slot_epochs": self.slot_epochs,
+            "cohort_epochs": round(self.cohort_epochs, 4),
+            "lane_epochs": round(self.lane_epochs, 4),
+            "slot_epochs": round(self.slot_epochs, 4),
             "cohorts": self.cohorts,
             "narrowed": self.narrowed,
             "started": self.started,

@@ -61,6 +61,8 @@ __all__ = [
 OWNER_ATTR = "tunelab_owner"
 SPACE_ATTR = "tunelab_space"
 BASE_ATTR = "tunelab_base"
+#: The pruner's steps per epoch the study reports in (``1 / report_every``).
+PARTS_ATTR = "tunelab_report_parts"
 
 
 def make_storage(url: str | None, default: str | None = None, *,
@@ -268,6 +270,7 @@ def open_study(
     base: RunConfig,
     metric_names: Sequence[str],
     source: str = "study",
+    parts: int = 1,
 ) -> tuple[optuna.Study, bool]:
     """Create the study, or load it and check that it is the same study; retire stale trials.
 
@@ -326,8 +329,17 @@ def open_study(
                 f" started with (changed: {changed}); start a new study with another --out"
                 " folder (or study name)"
             )
+        old_parts = int(attrs.get(PARTS_ATTR, 1))
+        if old_parts != parts:
+            raise ConfigError(
+                f"{source}: study {name!r} reports to its pruner every 1/{old_parts} epoch,"
+                f" not every 1/{parts}: its trials' steps would not compare; keep"
+                f" study.report_every = {1 / old_parts:g}, or start a new study with another"
+                " --out folder (or study name)"
+            )
         retire_stale(study)
         return study, True
+    study.set_user_attr(PARTS_ATTR, int(parts))
     study.set_user_attr(SPACE_ATTR, json.dumps(spec, default=str, sort_keys=True))
     study.set_user_attr("tunelab_space_fingerprint", space.fingerprint())
     study.set_user_attr(BASE_ATTR, json.dumps(base_data, sort_keys=True))

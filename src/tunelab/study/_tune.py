@@ -43,7 +43,14 @@ from tunelab.study._padding import choose_padding, padder
 from tunelab.study._params import Categorical, Fixed, Int
 from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
-from tunelab.study._samplers import CohortSampler, check_grid, make_pruner, make_sampler
+from tunelab.study._samplers import (
+    CohortSampler,
+    check_grid,
+    make_pruner,
+    make_sampler,
+    report_points,
+    resolve_pruner,
+)
 from tunelab.study._scheduler import CohortScheduler
 from tunelab.study._sizing import (
     epochs_trained,
@@ -208,7 +215,7 @@ def tune(
         settings.pruner, n_objectives=len(obj.metrics), max_epochs=_max_epochs(the_space, base),
         reduction_factor=settings.reduction_factor, min_resource=settings.min_resource,
         percentile=settings.percentile, startup_trials=settings.startup_trials,
-        warmup_epochs=settings.warmup_epochs,
+        warmup_epochs=settings.warmup_epochs, parts=settings.pieces(),
     )
     # Sessions started together on one folder create the storage's tables one at a time.
     with warnings.catch_warnings(), run.lock():
@@ -219,7 +226,7 @@ def tune(
                                  grace_period=settings.grace_period),
             name=settings.name, directions=obj.directions, sampler=cohort_sampler,
             pruner=the_pruner, space=the_space, base=base, metric_names=obj.metrics,
-            source=str(run.path),
+            source=str(run.path), parts=settings.pieces(),
         )
     salt = _session_salt(run, study, settings.storage)
     if salt:
@@ -263,6 +270,11 @@ def tune(
         key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
         max_epochs=max_epochs, pad=padder(policy, the_space, base),
         epoch_budget=settings.epoch_budget, expected_epochs=per_trial, shared=True,
+        parts=settings.pieces(),
+        report_at=report_points(
+            resolve_pruner(settings.pruner, len(obj.metrics)), parts=settings.pieces(),
+            max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
+            min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs),
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:

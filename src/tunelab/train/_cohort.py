@@ -85,6 +85,10 @@ class _Slot:
         self.record_steps = False
         self.step_losses: list[float] = []
         self.l2 = 0.0
+        self.piece = 0  # pieces of the current epoch trained (sub-epoch fidelity)
+        self.report_at: frozenset[int] = frozenset()
+        # The epoch so far: training loss and metric sums, rows, seconds.
+        self.sums: tuple[float, np.ndarray, int, float] | None = None
         self.callbacks: list[Callback] = []
         self._history: dict[str, list[float]] = {}
         self._pending: str | None = None
@@ -120,13 +124,16 @@ class Cohort:
             ``len(replicates)`` equal groups in order, group ``g``'s slots train
             configurations of seed ``replicates[g]`` and share that seed's data order (default:
             one group, the template's seed).
+        parts: Pieces an epoch is trained in (sub-epoch fidelity; see :meth:`run_part`).
     """
 
     def __init__(self, template: RunConfig, data: DatasetLike, width: int = 1, *,
-                 builder: Builder | None = None, replicates: Sequence[int] | None = None
-                 ) -> None:
+                 builder: Builder | None = None, replicates: Sequence[int] | None = None,
+                 parts: int = 1) -> None:
         if width < 1:
             raise ConfigError(f"a cohort needs width >= 1, got {width=}")
+        if parts < 1:
+            raise ConfigError(f"a cohort needs parts >= 1 (pieces per epoch), got {parts=}")
         seeds = [int(template.seed)] if not replicates else [int(r) for r in replicates]
         if width % len(seeds):
             raise ConfigError(f"a cohort of {len(seeds)} replicate groups needs a width that"
@@ -148,12 +155,14 @@ class Cohort:
         self.replicates = seeds
         self._data_seeds = np.asarray([r & 0xFFFFFFFF for r in seeds], np.uint32)
         self._members = self.width // len(seeds)
-        self.epochs_run = 0
+        self.parts = int(parts)
+        self.pieces_run = 0  # pieces trained by the cohort: data epoch and piece of the next
         arrays = device_data(data, self.spec.input_shape)
         self._x, self._y, self._splits = arrays.x, arrays.y, arrays.splits
         self._rows, self._chunk = arrays.rows, arrays.chunk
         self._n = int(self._x.shape[0])
         self.steps_per_epoch = -(-self._n // self.program.batch_size)
+        self.piece_steps = -(-self.steps_per_epoch // self.parts)
         tv, ntv = initial_values(self.program.model, template.model, self.spec, template.seed,
                                  builder=builder)
         opt_state = self._init_optimizer(optimizer_hyperparams(template.optimizer), list(tv))
@@ -247,11 +256,14 @@ class Cohort:
 
     def assign(self, slot: int, cfg: RunConfig, tag: Any = None, *,
                out_dir: str | os.PathLike[str] | None = None,
-               callbacks: Sequence[Callback] = (), record_steps: bool = False) -> None:
+               callbacks: Sequence[Callback] = (), record_steps: bool = False,
+               report_at: Sequence[int] = ()) -> None:
         """(Re)initialise ``slot`` in place to train ``cfg`` from epoch 0.
 
         ``record_steps`` keeps the loss of every update step (:meth:`step_losses`), as a
-        learning-rate range test reads it.
+        learning-rate range test reads it. ``report_at``: positions, counted in pieces since
+        the slot started (``parts`` to an epoch), where :meth:`run_part` also reports the
+        slot's validation values in mid-epoch.
 
         Raises:
             TrialError: when ``cfg`` does not share the cohort's structure.
@@ -273,6 +285,10 @@ class Cohort:
                 f" {', '.join(diff)}; train it in a cohort of its own"
             )
         check_data(cfg, self.data, self.builder)
+        points = frozenset(int(p) for p in report_at)
+        if any(p < 1 for p in points):
+            raise ConfigError(f"report_at: positions are pieces after the start (>= 1), got"
+                              f" {sorted(points)}")
         hyper = optimizer_hyperparams(cfg.optimizer)
         decay = step_decay(cfg.schedule, cfg.optimizer)
         hyper["decay"] = decay
@@ -297,6 +313,7 @@ class Cohort:
         s.learning_rate, s.lr_scale, s.decay = hyper["learning_rate"], 1.0, decay
         s.growth, s.record_steps, s.step_losses = hyper["growth"], bool(record_steps), []
         s.l2 = float(cfg.model.l2)
+        s.piece, s.report_at, s.sums = 0, points, None
         s._history = {k: [] for k in self._log_keys()}
         try:
             for cb in s.callbacks:
@@ -383,37 +400,93 @@ class Cohort:
         Logs hold ``epoch`` (counted from 0), ``loss`` and the metrics (means over the
         epoch's batches, as Keras reports them), ``val_loss`` and ``val_<metric>``, ``lr``
         (the rate the epoch's last update used) and ``seconds`` (the cohort's epoch time).
+        A cohort trained in pieces (``parts`` > 1) trains them with :meth:`run_part`.
+        """
+        if self.parts != 1:
+            raise TrialError(f"this cohort trains epochs in {self.parts} pieces; call run_part")
+        return self.run_part()
+
+    def run_part(self) -> dict[int, dict[str, float]]:
+        """Train every running slot for the next piece of its epoch; return the reports.
+
+        With ``parts`` = P an epoch is P pieces of ``piece_steps`` update steps (the last
+        piece of the cohort's data epoch may be shorter), and a slot's epoch is P pieces from
+        where it started: a slot assigned in mid-epoch reads the cohort's data order from
+        there on (each of its epochs has as many steps as a whole one). A slot at the end of
+        its epoch gets the logs of :meth:`run_epoch` (history, callbacks, status as there); a
+        slot at one of its ``report_at`` positions gets its validation values so far, without
+        ``epoch``: ``progress`` (epochs trained, a fraction), ``loss`` and the metrics as
+        means over the epoch's pieces so far, ``val_*``, and ``seconds`` spent in it.
         """
         running = [s for s in self._slots if s.status == SlotStatus.RUNNING]
         if not running:
             return {}
         for s in running:
-            for cb in s.callbacks:
-                cb.on_epoch_begin(s, s.epoch)
+            if s.piece == 0:
+                s.sums = None
+                for cb in s.callbacks:
+                    cb.on_epoch_begin(s, s.epoch)
+        epoch, piece = divmod(self.pieces_run, self.parts)
+        first = piece * self.piece_steps
+        real = max(0, min(self.piece_steps, self.steps_per_epoch - first))
+        bsz = self.program.batch_size
+        rows = max(0, min(self._n, (first + real) * bsz) - first * bsz)
+        whole = self.parts == 1
         active = self._vector("status", object) == SlotStatus.RUNNING
-        args = (self.state.tree(), self._x, self._y, self._data_seeds,
-                np.int32(self.epochs_run), self._vector("learning_rate", np.float32),
-                active, self._vector("l2", np.float32))
+        args = (self.state.tree(), self._x, self._y, self._data_seeds, np.int32(epoch),
+                np.int32(first), self._vector("learning_rate", np.float32), active,
+                self._vector("l2", np.float32))
         uses_l2 = any(s.l2 > 0 for s in running)
-        # Everything this epoch runs is compiled before the clock starts, so ``seconds`` is
-        # the epoch's own time (training and validation) for every epoch, the first included.
-        exe, compile_s = self.program.compiled("epoch" if uses_l2 else "epoch_no_l2", args)
-        compile_s += self._compile_evaluation("val")
+        # Everything this piece runs is compiled before the clock starts, so ``seconds`` is
+        # the piece's own time (training and validation), the first one's included.
+        exe, compile_s = self.program.compiled("epoch" if uses_l2 else "epoch_no_l2", args,
+                                               length=None if whole else self.piece_steps)
+        ends = [s for s in running if s.piece + 1 == self.parts]
+        reports = [s for s in running if s.piece + 1 < self.parts
+                   and s.epoch * self.parts + s.piece + 1 in s.report_at]
+        evaluate = bool(ends or reports)
+        if evaluate:
+            compile_s += self._compile_evaluation("val")
         self.compile_seconds += compile_s
         start = time.perf_counter()
         tree, stats = exe(*args)
         self.state = SlotState(*tree)
-        val, _ = self._evaluate("val")
+        val = self._evaluate("val")[0] if evaluate else {}
         stats = jax.device_get(stats)
         seconds = time.perf_counter() - start
         self.train_seconds += seconds
-        self.epochs_run += 1
+        self.pieces_run += 1
         out: dict[int, dict[str, float]] = {}
         for s in running:
+            k = s.index
             if s.record_steps:
-                s.step_losses += [float(v) for v in stats["step_loss"][:, s.index]]
-            out[s.index] = self._end_epoch(s, stats, val, seconds)
+                s.step_losses += [float(v) for v in stats["step_loss"][:real, k]]
+            loss, metrics = float(stats["loss"][k]), np.asarray(stats["metrics"][k], np.float64)
+            before = s.sums if s.sums is not None else (0.0, 0.0, 0, 0.0)
+            s.sums = (before[0] + loss, before[1] + metrics, before[2] + rows,
+                      before[3] + seconds)
+            s.piece += 1
+            finite = bool(stats["finite"][k]) and math.isfinite(loss)
+            if finite:
+                s.iterations += real
+            if s.piece == self.parts or not finite:
+                out[k] = self._end_epoch(s, finite, val)
+            elif s in reports:
+                out[k] = self._mid_epoch(s, val)
         return out
+
+    def _mid_epoch(self, s: _Slot, val: dict[str, np.ndarray]) -> dict[str, float]:
+        assert s.sums is not None
+        loss_sum, metric_sums, rows, seconds = s.sums
+        rows = max(rows, 1)
+        logs: dict[str, float] = {"progress": s.epoch + s.piece / self.parts,
+                                  "loss": loss_sum / rows}
+        for j, name in enumerate(self.metric_names):
+            logs[name] = self._finish_metric(j, float(metric_sums[j]) / rows)
+        for key, values in val.items():
+            logs[f"val_{key}"] = float(values[s.index])
+        logs["seconds"] = seconds
+        return logs
 
     def _pieces(self, split: str) -> list[tuple[Any, Any, Any]]:
         """The split's evaluation chunks, cut so that slots x rows stays within 32,768.
@@ -446,20 +519,22 @@ class Cohort:
         args = (st.trainable, st.non_trainable, xc, yc, wc, self._vector("l2", np.float32))
         return self.program.compiled("evaluate", args)[1]
 
-    def _end_epoch(self, s: _Slot, stats: dict[str, Any], val: dict[str, np.ndarray],
-                   seconds: float) -> dict[str, float]:
-        k = s.index
-        loss = float(stats["loss"][k])
-        diverged = not (bool(stats["finite"][k]) and math.isfinite(loss))
-        if not diverged:
-            s.iterations += self.steps_per_epoch
+    def _end_epoch(self, s: _Slot, finite: bool, val: dict[str, np.ndarray]
+                   ) -> dict[str, float]:
+        assert s.sums is not None
+        loss_sum, metric_sums, n, seconds = s.sums
+        s.piece, s.sums = 0, None
+        n = max(n, 1)
+        diverged = not finite
         done = max(s.iterations - 1, 0)
         lr = s.learning_rate * s.growth ** done / (1.0 + s.decay * done)
-        logs: dict[str, float] = {"epoch": s.epoch, "loss": loss}
+        logs: dict[str, float] = {"epoch": s.epoch, "loss": loss_sum / n}
         for j, name in enumerate(self.metric_names):
-            logs[name] = self._finish_metric(j, float(stats["metrics"][k, j]))
+            logs[name] = self._finish_metric(j, float(metric_sums[j]) / n)
         for key, values in val.items():
-            logs[f"val_{key}"] = float(values[k])
+            logs[f"val_{key}"] = float(values[s.index])
+        for key in self._log_keys():  # a slot diverged in mid-epoch has no validation yet
+            logs.setdefault(key, math.nan)
         logs["lr"] = float(lr)
         logs["seconds"] = seconds
         for key in s.history:

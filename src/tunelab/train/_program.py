@@ -165,12 +165,19 @@ class Program:
 
     # ------------------------------------------------------------------ the epoch
     def _epoch(self, state: tuple[Any, Any, Any], x: Any, y: Any, seeds: Any, epoch: Any,
-               lr: Any, active: Any, l2: Any, *, use_l2: bool = True) -> tuple[Any, Any]:
+               first: Any, lr: Any, active: Any, l2: Any, *, length: int | None = None,
+               use_l2: bool = True) -> tuple[Any, Any]:
+        """``length`` steps of epoch ``epoch`` from step ``first`` (default: the whole epoch).
+
+        A piece of an epoch (sub-epoch fidelity) is the same scan over fewer steps; steps past
+        the epoch's end, which the last piece can have, change nothing and weigh nothing.
+        """
         n, k = x.shape[0], lr.shape[0]
         groups = seeds.shape[0]  # replicate groups: K = groups x members, slots in group order
         members = k // groups
         bsz = self.batch_size
         steps = -(-n // bsz)
+        length = steps if length is None else length
         tv, ntv, opt_state = state
         opt_state = set_learning_rate(opt_state, lr)
         template = self._optimizer_template(opt_state)
@@ -184,12 +191,13 @@ class Program:
                 return jnp.arange(n)
             return jax.random.permutation(jax.random.fold_in(jax.random.PRNGKey(seed), epoch), n)
 
+        # A step past the epoch's end slices a clamped window: it is masked (``real``).
         perms = jnp.pad(jax.vmap(order)(seeds), ((0, 0), (0, steps * bsz - n)))
 
         def slot_step(tv: Any, ntv: Any, opt: Any, alive: Any, l2k: Any, idx: Any,
-                      w: Any) -> tuple[Any, ...]:
+                      w: Any, real: Any) -> tuple[Any, ...]:
             xb, yb = x[idx], y[idx]
-            count = jnp.sum(w)
+            count = jnp.maximum(jnp.sum(w), 1.0)
 
             def objective(params: Any) -> tuple[Any, Any]:
                 y_pred, new_ntv, extra = self._forward(params, ntv, xb, training=True)
@@ -204,7 +212,7 @@ class Program:
             (loss, (new_ntv, metric_sums)), grads = jax.value_and_grad(
                 objective, has_aux=True)(tv)
             updates, new_opt = template.update(grads, opt, tv)
-            ok = alive & jnp.isfinite(loss)
+            ok = alive & jnp.isfinite(loss) & real
             # A masked slot's parameters and state (dropout seeds, BatchNorm statistics) stay
             # as they are. Adding a selected update, rather than selecting between new and
             # old arrays, lets XLA update the parameters in place (no copy per step). The
@@ -213,7 +221,10 @@ class Program:
             new_tv = jax.tree.map(lambda p, u: p + jnp.where(ok, u, jnp.zeros_like(u)),
                                   tv, updates)
             new_ntv = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_ntv, ntv)
-            return new_tv, new_ntv, new_opt, ok, loss * count, metric_sums
+            # A step past the epoch's end (``real`` false) leaves a slot as it was.
+            new_opt = jax.tree.map(lambda new, old: jnp.where(real, new, old), new_opt, opt)
+            return (new_tv, new_ntv, new_opt, jnp.where(real, ok, alive), loss * jnp.sum(w),
+                    metric_sums)
 
         # One slot runs unbatched: a slot axis of size 1 in the loop costs copies and
         # batched products; the arrays get their axis back after the scan. Several replicate
@@ -221,11 +232,11 @@ class Program:
         # group's slots (sharing it): the slot axis is split into (groups, members).
         single = k == 1
         grouped = groups > 1
-        in_group = jax.vmap(slot_step, in_axes=(0, 0, 0, 0, 0, None, None))
+        in_group = jax.vmap(slot_step, in_axes=(0, 0, 0, 0, 0, None, None, None))
         if single:
             step = slot_step
         elif grouped:
-            step = jax.vmap(in_group, in_axes=(0, 0, 0, 0, 0, 0, None))
+            step = jax.vmap(in_group, in_axes=(0, 0, 0, 0, 0, 0, None, None))
         else:
             step = in_group
         per_slot = (tv, ntv, opt_state, active, l2)
@@ -241,24 +252,27 @@ class Program:
             start = t * bsz
             idx = jax.lax.dynamic_slice_in_dim(perms, start, bsz, axis=1)
             idx = idx if grouped else idx[0]
-            w = ((start + jnp.arange(bsz)) < n).astype(jnp.float32)
-            tv, ntv, opt, alive, loss_sum, metric_sums = step(tv, ntv, opt, alive, l2s, idx, w)
+            real = t < steps
+            w = (((start + jnp.arange(bsz)) < n) & real).astype(jnp.float32)
+            tv, ntv, opt, alive, loss_sum, metric_sums = step(tv, ntv, opt, alive, l2s, idx, w,
+                                                              real)
             # Each step's loss (NaN once a slot is masked): what a range test reads.
-            step_loss = jnp.where(alive, loss_sum / jnp.sum(w), jnp.nan)
+            step_loss = jnp.where(alive, loss_sum / jnp.maximum(jnp.sum(w), 1.0), jnp.nan)
             return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), step_loss
 
         lead = () if single else ((groups, members) if grouped else (k,))
         carry0 = (tv, ntv, opt_state, alive, jnp.zeros(lead, jnp.float32),
                   jnp.zeros((*lead, len(self.metrics)), jnp.float32))
-        carry, step_loss = jax.lax.scan(body, carry0, jnp.arange(steps))
+        carry, step_loss = jax.lax.scan(body, carry0, first + jnp.arange(length))
         if single:
             carry = jax.tree.map(lambda a: a[None], carry)
             step_loss = step_loss[:, None]
         elif grouped:
             carry = jax.tree.map(lambda a: a.reshape((k, *a.shape[2:])), carry)
-            step_loss = step_loss.reshape((steps, k))
+            step_loss = step_loss.reshape((length, k))
         tv, ntv, opt_state, alive, loss_acc, metric_acc = carry
-        stats = {"loss": loss_acc / n, "metrics": metric_acc / n, "finite": alive,
+        # Sums over the piece's rows: the host divides by the rows of the whole epoch.
+        stats = {"loss": loss_acc, "metrics": metric_acc, "finite": alive,
                  "step_loss": step_loss}
         return (tv, ntv, opt_state), stats
 
@@ -299,19 +313,22 @@ class Program:
         return self._optimizer(**hyperparams).init(tv)
 
     # ------------------------------------------------------------------ compiling
-    def compiled(self, kind: str, args: tuple[Any, ...]) -> tuple[Any, float]:
+    def compiled(self, kind: str, args: tuple[Any, ...], *, length: int | None = None
+                 ) -> tuple[Any, float]:
         """The compiled ``epoch`` (``epoch_no_l2``), ``evaluate``, ``predict``... for ``args``.
 
+        ``length``: the steps of one piece of an epoch (epochs only; default the whole epoch).
         Returns the executable and the seconds spent compiling it now (0 when cached).
         """
-        key = (kind, jax.tree.structure(args),
+        key = (kind, length, jax.tree.structure(args),
                tuple((tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(args)))
         hit = self._compiled.get(key)
         if hit is not None:
             return hit, 0.0
         enable_compilation_cache()
         functions: dict[str, Callable[..., Any]] = {
-            "epoch": self._epoch, "epoch_no_l2": functools.partial(self._epoch, use_l2=False),
+            "epoch": functools.partial(self._epoch, length=length),
+            "epoch_no_l2": functools.partial(self._epoch, length=length, use_l2=False),
             "evaluate": self._evaluate, "predict": self._predict,
             "put": self._put, "take": self._take, "select": self._select,
             "init_optimizer": self._init_optimizer}
