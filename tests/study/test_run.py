@@ -193,12 +193,3 @@ def test_sub_epoch_fidelity_cuts_trials_inside_their_first_epoch(tmp_path: Path)
                                 "min_resource": 0.5}},
              run_dir=tmp_path / "run", progress=False)
 
-
-def test_report_every_and_min_resource_are_checked() -> None:
-    from tunelab.config import StudyConfig
-
-    with pytest.raises(ValueError, match="report_every must be 1/n"):
-        StudyConfig(report_every=0.3)
-    with pytest.raises(ValueError, match="min_resource must be a multiple of report_every"):
-        StudyConfig(report_every=0.25, min_resource=0.1)
-    assert StudyConfig(report_every=0.125, min_resource=0.125).pieces() == 8
