@@ -327,3 +327,16 @@ def test_a_cohort_in_pieces_refuses_run_epoch_and_bad_report_points(digits: Data
         cohort.assign(0, VARIED[0], report_at=[0])
     with pytest.raises(ConfigError, match="parts >= 1"):
         Cohort(VARIED[0], digits, parts=0)
+
+
+def test_compile_ahead_leaves_nothing_to_compile_when_training(digits: Dataset) -> None:
+    cohort = Cohort(VARIED[0], digits, width=2, parts=2)
+    assert cohort.compile() > 0.0
+    assert cohort.compile() == 0.0  # compiled once
+    before = cohort.compile_seconds
+    cohort.assign(0, VARIED[0])
+    cohort.assign(1, VARIED[1])
+    for _ in range(2):
+        cohort.run_part()
+    # Assigning compiles its small helpers; the epoch pieces and validation were ready.
+    assert cohort.compile_seconds - before < 0.5 * before
