@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,9 +41,9 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 
 from tunelab.config import RunConfig
-from tunelab.errors import TunelabError
 from tunelab.execute import Assignment, Executor, StepRequest, StepResult
 from tunelab.runs import SlotStatus
+from tunelab.study._asking import TrialAsker
 from tunelab.study._cost import measured_prices
 from tunelab.study._heartbeat import Heartbeat
 from tunelab.study._objective import Objective
@@ -57,8 +56,8 @@ from tunelab.study._shared import StudyLedger
 from tunelab.study._sizing import KeyFn, epochs_trained, expected_trials, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
-from tunelab.study._status import RETRY_OF_ATTR, TrialStateName, TrialStatus
-from tunelab.study._storage import OWNER_ATTR, owner_token, retire
+from tunelab.study._status import TrialStateName, TrialStatus
+from tunelab.study._storage import owner_token, retire
 
 __all__ = ["CohortScheduler"]
 
@@ -170,19 +169,20 @@ class CohortScheduler:
             self.structural = []
         self.stats = SessionStats(width=self.width)
         self.lanes = [_Lane(i, self.width) for i in range(executor.lanes)]
-        self.pending: dict[Hashable, deque[Live]] = {}
-        self.asked = 0
-        self._owner = owner_token()
+        owner = owner_token()
         self._deadline: float | None = None
         self.heartbeat = Heartbeat(study)
-        self.ledger = StudyLedger(study, self.total, self._owner) if shared else None
-        self._asks = 0  # every ask, retries included (the ledger's reads are per ask)
-        self._shared_view: tuple[int, int, int] | None = None  # (asks, room, waiting)
+        self.ledger = StudyLedger(study, self.total, owner) if shared else None
         self.recorder = Recorder(study, objective, run_dir, self.stats,
                                  heartbeat=self.heartbeat,
                                  track_epochs=shared and epoch_budget is not None,
                                  parts=self.parts)
         self._widths: set[tuple[Hashable, int]] = set()  # (structure, width) compiled so far
+        self.asker = TrialAsker(study=study, sampler=sampler, space=space, base=base, pad=pad,
+                                engine_key=key_fn, heartbeat=self.heartbeat,
+                                recorder=self.recorder, budget=self.budget, owner=owner,
+                                ledger=self.ledger)
+        self.pending = self.asker.pending  # trials asked, waiting for a cohort of theirs
 
     @property
     def width(self) -> int:
@@ -196,20 +196,7 @@ class CohortScheduler:
     # -- budget and asking ---------------------------------------------------------------------
 
     def _may_ask(self) -> bool:
-        if self.sampler.exhausted or self._expired() or self._no_room():
-            return False
-        if self.ledger is None:
-            return self.asked < self.budget
-        room, waiting = self._shared_room()
-        return (self.asked < self.budget and room > 0) or waiting > 0
-
-    def _shared_room(self) -> tuple[int, int]:
-        """The study's room for new trials and its waiting trials, read once per ask."""
-        assert self.ledger is not None
-        view = self._shared_view
-        if view is None or view[0] != self._asks:
-            view = self._shared_view = (self._asks, self.ledger.room(), self.ledger.waiting())
-        return view[1], view[2]
+        return not (self._expired() or self._no_room()) and self.asker.may_ask()
 
     def epochs_used(self) -> float:
         """Training epochs spent on the study: earlier sessions' and this one's (and, in a
@@ -238,60 +225,13 @@ class CohortScheduler:
         per_epoch = self.stats.train_seconds / self.stats.cohort_epochs
         return self._deadline - time.monotonic() < per_epoch * self.max_epochs
 
-    def _ask(self, fixed: dict[str, Any] | None) -> Live | None:
-        """A new trial with its configuration, or None (budget spent or a bad configuration)."""
-        if not self._may_ask():
-            return None
-        with self.sampler.fixed(fixed), warnings.catch_warnings():
-            # PartialFixedSampler warns on every fixed value; Optuna on every ask with
-            # heartbeats outside Study.optimize (tunelab beats itself: see Heartbeat).
-            warnings.simplefilter("ignore")
-            trial = self.study.ask()
-            self._asks += 1
-            if self.ledger is not None:
-                self.ledger.seen()
-            self.heartbeat.track(trial)
-            # A retry of another session's trial replaces a trial the study has counted.
-            retry = self.ledger is not None and RETRY_OF_ATTR in trial.user_attrs
-            if not retry:
-                self.asked += 1
-            values = self.space.suggest(trial)
-        try:
-            trial.set_user_attr(OWNER_ATTR, self._owner)
-        except UpdateFinishedTrialError:  # another session took it for a dead one's
-            self.heartbeat.forget(trial)
-            return None
-        try:
-            cfg = self.space.apply(self.base, values)
-            train = self.pad(cfg) if self.pad is not None else None
-            key = self._engine_key(train if train is not None else cfg)
-        except TunelabError as exc:
-            self.recorder.failed(trial, f"invalid configuration: {exc}", None, {})
-            return None
-        return Live(trial, values, cfg, key, train=train)
-
     def _ask_valid(self, fixed: dict[str, Any] | None) -> Live | None:
+        """A valid new trial (invalid ones fail and another is asked), or None."""
         while self._may_ask():
-            live = self._ask(fixed)
+            live = self.asker.ask(fixed)
             if live is not None:
                 return live
         return None
-
-    def _queue(self, live: Live) -> None:
-        self.pending.setdefault(live.key, deque()).append(live)
-
-    def _pop(self, key: Hashable) -> Live | None:
-        queue = self.pending.get(key)
-        if not queue:
-            return None
-        live = queue.popleft()
-        if not queue:
-            del self.pending[key]
-        return live
-
-    def _waiting(self, key: Hashable) -> int:
-        """Trials asked for other structures, waiting for a cohort of their own."""
-        return sum(len(q) for k, q in self.pending.items() if k != key)
 
     def _should_drain(self, lane: _Lane) -> bool:
         """Whether ``lane``'s cohort takes no new trial (:meth:`CohortPolicy.drains`)."""
@@ -310,7 +250,7 @@ class CohortScheduler:
             return None
         # After the timeout no trial is asked, but those asked before it all train (an asked
         # trial is a started one, as in Optuna): none is left unstarted.
-        live = self._pop(lane.key)
+        live = self.asker.pop(lane.key)
         if live is not None:
             return live
         if not self._may_ask() or self._should_drain(lane):
@@ -319,26 +259,26 @@ class CohortScheduler:
             # Close to the timeout, a proposal of another structure could not get a cohort
             # before it: ask for this cohort's structure only.
             return self._ask_valid(lane.fixed)
-        if self.policy.explores(self.asked):
+        if self.policy.explores(self.asker.asked):
             live = self._ask_valid(None)
             if live is None or live.key == lane.key:
                 return live
-            self._queue(live)
+            self.asker.queue(live)
             return None
-        free = self.policy.asks_freely(waiting=self._waiting(lane.key),
-                                       left=self.budget - self.asked)
+        free = self.policy.asks_freely(waiting=self.asker.waiting(lane.key),
+                                       left=self.asker.left)
         if free or not (self.fix_structure and lane.fixed is not None):
             live = self._ask_valid(None)
             if live is None or live.key == lane.key:
                 return live
-            self._queue(live)
+            self.asker.queue(live)
             if not (self.fix_structure and lane.fixed is not None):
                 return None
         for _ in range(3):  # an enqueued retry of another structure can come first
             live = self._ask_valid(lane.fixed)
             if live is None or live.key == lane.key:
                 return live
-            self._queue(live)
+            self.asker.queue(live)
         return None
 
     def _take_any(self) -> Live | None:
@@ -348,19 +288,17 @@ class CohortScheduler:
         if self._expired() or self._near_deadline():
             # Trials asked before the timeout train after it; none is asked to wait.
             if self.pending:
-                key = max(self.pending, key=lambda k: len(self.pending[k]))
-                return self._pop(key)
+                return self.asker.pop_largest()
             return None if self._expired() else self._ask_valid(None)
-        if not self.pending and self.policy.explores(self.asked):
+        if not self.pending and self.policy.explores(self.asker.asked):
             # Explore: a batch of free proposals, grouped; the largest group opens a cohort.
-            for _ in range(min(self.width, self.policy.explore - self.asked)):
+            for _ in range(min(self.width, self.policy.explore - self.asker.asked)):
                 live = self._ask_valid(None)
                 if live is None:
                     break
-                self._queue(live)
+                self.asker.queue(live)
         if self.pending:
-            key = max(self.pending, key=lambda k: len(self.pending[k]))
-            return self._pop(key)
+            return self.asker.pop_largest()
         return self._ask_valid(None)
 
     # -- requests ------------------------------------------------------------------------------
@@ -374,7 +312,7 @@ class CohortScheduler:
 
     def _width_for(self, key: Hashable) -> int:
         """The width of a new cohort of structure ``key`` (:meth:`CohortPolicy.new_width`)."""
-        can_fill = 1 + len(self.pending.get(key, ())) + self.budget - self.asked
+        can_fill = 1 + len(self.pending.get(key, ())) + self.asker.left
         return self.policy.new_width(
             can_fill=can_fill, epochs=self.max_epochs,
             prices=measured_prices(self.stats, len(self._widths)),
@@ -609,7 +547,7 @@ class CohortScheduler:
         if self.ledger is not None and self.epoch_budget is not None:
             self.ledger.sync_epochs(self.stats.slot_epochs, held=len(self._unfinished()))
         if self.heartbeat.check():
-            self._shared_view = None  # retries are waiting: read the room again
+            self.asker.forget_room()  # retries are waiting: read the room again
 
     def _linger(self) -> bool:
         """With nothing left to start, wait while other sessions' trials run: if one of them
@@ -624,7 +562,7 @@ class CohortScheduler:
         seen: tuple[frozenset[int], int] | None = None
         since = time.monotonic()
         while not (self._expired() or self.sampler.exhausted):
-            self._shared_view = None
+            self.asker.forget_room()
             if self._may_ask():
                 return True
             others = self.ledger.others_trials()
