@@ -39,8 +39,8 @@ def _keras_losses(result: tunelab.FitResult, alphas: list[float], x: np.ndarray,
 
 def test_the_landscape_is_the_loss_keras_evaluates_at_those_points(
         trained: tunelab.FitResult) -> None:
-    # 33 points asked at once: more (slot, row) pairs than the engine's evaluation gets
-    # right in one chunk (see _safe_width), so the landscape must split them.
+    # 33 points asked at once: more (slot, row) pairs than XLA's CPU evaluation gets right
+    # in one call, so the engine must cut the evaluation (Cohort._pieces).
     land = tunelab.loss_landscape(trained, points=33, span=0.8, width=33)
     (rec,) = land.records
     assert rec.alphas == pytest.approx(landscape_grid(0.8, 33).tolist())

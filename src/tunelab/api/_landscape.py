@@ -78,17 +78,6 @@ class _View:
         self.input_shape, self.name = tuple(data.input_shape), str(data.name)
 
 
-def _safe_width(view: _View) -> int:
-    """The most slots one evaluation may hold: with more than 32,768 (slot, row) pairs in an
-    evaluation chunk, the engine's compiled evaluation (XLA on this CPU, jax 0.10.2) returned
-    the loss of slot ``s`` for slot ``s + 32768 / chunk`` (the metrics stayed right); a
-    landscape keeps under that bound. The chunk is the engine's: the larger split's rows
-    rounded up to 8, at most 2,048."""
-    rows = max(len(view.x_val), len(view.x_test), 1)
-    chunk = min(2048, -(-rows // 8) * 8)
-    return max(1, 32768 // chunk)
-
-
 def _eval_config(cfg: RunConfig, rows: int, *, from_file: bool) -> RunConfig:
     """``cfg`` for evaluation only: no callbacks or schedule, a batch size that fits, and
     (for a saved model, which holds the real widths) no padding."""
@@ -249,7 +238,7 @@ def _evaluate(src: _Source, *, dims: int, points: int, span: float, seed: int,
     cfg = _eval_config(src.config, len(view.x_train), from_file=src.weights is None)
     coords = grid[:, None] if dims == 1 else np.stack(
         np.meshgrid(grid, grid, indexing="ij"), axis=-1).reshape(-1, 2)
-    k = max(1, min(width, len(coords), _safe_width(view)))
+    k = max(1, min(width, len(coords)))
     cohort = Cohort(cfg, view, width=k, builder=src.builder)
     for slot in range(k):
         cohort.assign(slot, cfg)
@@ -371,8 +360,7 @@ def loss_landscape(
         seed: The seed of the random directions (and of ``samples``' subset).
         samples: Evaluate on at most this many training rows (default: all of them).
         data: The data to evaluate on (default: the run's own split).
-        width: Grid points evaluated at once (the cohort's width; at most 32,768 / chunk
-            rows, see ``_safe_width``).
+        width: Grid points evaluated at once (the cohort's width).
         out: Where to write the figure (default: beside the first model's record, as
             ``landscape.png`` or ``landscape-2d.png``; with ``compare``,
             ``landscape-compare.png``).

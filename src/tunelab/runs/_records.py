@@ -231,9 +231,11 @@ class RangeTestRecord(_Record):
 
     def summary(self) -> str:
         """One line: the suggestion, where the loss was lowest, and why it stopped."""
+        # A brief record (what a decision keeps) has no curves, so no step count to give.
+        steps = f"{len(self.learning_rates)} steps, " if self.learning_rates else ""
         return (f"suggested learning rate {self.suggested:.3g} (lowest loss at"
                 f" {self.min_loss_lr:.3g}, steepest fall at {self.steepest_lr:.3g};"
-                f" {len(self.learning_rates)} steps, {self.stop_reason})")
+                f" {steps}{self.stop_reason})")
 
     def brief(self) -> RangeTestRecord:
         """The record without its curves (what a decision keeps)."""
