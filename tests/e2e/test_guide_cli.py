@@ -5,32 +5,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from tests.guide.conftest import tiny_custom, write_procedure
 
 
-def _tunelab() -> list[str]:
-    exe = Path(sys.executable).with_name("tunelab")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("tunelab")
-    return [found] if found else [sys.executable, "-c", "from tunelab.cli import main; main()"]
-
-
-def test_interrupt_then_continue_with_the_same_command(tmp_path: Path) -> None:
+def test_interrupt_then_continue_with_the_same_command(tmp_path: Path,
+                                                       tunelab_cli: list[str]) -> None:
     raw = tiny_custom(trials=2)
     # Step 2 long enough (16 trials of 10 epochs) to be interrupted while it runs.
     raw["steps"][1]["scientific"]["model.dropout"] = [0.0, 0.1, 0.2, 0.3]
     raw["steps"][1]["budget"] = {"trials": 4, "epochs": 10}
     procedure = write_procedure(tmp_path / "tiny.toml", raw)
     out = tmp_path / "run"
-    command = [*_tunelab(), "guide", "--procedure", str(procedure), "--budget", "quick",
+    command = [*tunelab_cli, "guide", "--procedure", str(procedure), "--budget", "quick",
                "--out", str(out), "--quiet"]
     env = {**os.environ, "MPLBACKEND": "Agg", "KERAS_BACKEND": "jax"}
     # A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,14 +13,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-
-
-def _tunelab() -> list[str]:
-    exe = Path(sys.executable).with_name("tunelab")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("tunelab")
-    return [found] if found else [sys.executable, "-c", "from tunelab.cli import main; main()"]
 
 
 def _tune_folder(folder: Path) -> Path:
@@ -35,14 +25,14 @@ def _tune_folder(folder: Path) -> Path:
     return folder
 
 
-def test_train_then_report_in_subprocesses(tmp_path: Path) -> None:
+def test_train_then_report_in_subprocesses(tmp_path: Path, tunelab_cli: list[str]) -> None:
     run = tmp_path / "run"
     env = {**os.environ, "MPLBACKEND": "Agg", "TUNELAB_OFFLINE": "1"}
     trained = subprocess.run(
-        [*_tunelab(), "train", "--dataset", "digits", "--epochs", "3", "--out", str(run)],
+        [*tunelab_cli, "train", "--dataset", "digits", "--epochs", "3", "--out", str(run)],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
-    proc = subprocess.run([*_tunelab(), "report", str(run)], capture_output=True, text=True,
+    proc = subprocess.run([*tunelab_cli, "report", str(run)], capture_output=True, text=True,
                           timeout=180, env=env)
     assert proc.returncode == 0, proc.stderr
     assert f"Wrote {run / 'report.html'}" in proc.stdout
@@ -57,11 +47,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_dashboard_in_a_subprocess_serves_the_study_on_loopback(tmp_path: Path) -> None:
+def test_dashboard_in_a_subprocess_serves_the_study_on_loopback(
+        tmp_path: Path, tunelab_cli: list[str]) -> None:
     pytest.importorskip("optuna_dashboard")
     run = _tune_folder(tmp_path / "tune")
     port = _free_port()
-    proc = subprocess.Popen([*_tunelab(), "dashboard", str(run), "--port", str(port)],
+    proc = subprocess.Popen([*tunelab_cli, "dashboard", str(run), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 
-def _tunelab() -> list[str]:
-    exe = Path(sys.executable).with_name("tunelab")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("tunelab")
-    return [found] if found else [sys.executable, "-c", "from tunelab.cli import main; main()"]
-
-
-def test_train_a_preset_in_a_subprocess(tmp_path: Path) -> None:
+def test_train_a_preset_in_a_subprocess(tmp_path: Path, tunelab_cli: list[str]) -> None:
     env = {**os.environ, "TUNELAB_OFFLINE": "1", "MPLBACKEND": "Agg"}
     proc = subprocess.run(
-        [*_tunelab(), "train", "--preset", "tutorial-exp-decay", "--epochs", "2",
+        [*tunelab_cli, "train", "--preset", "tutorial-exp-decay", "--epochs", "2",
          "--out", "run"],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )
@@ -37,7 +28,7 @@ def test_train_a_preset_in_a_subprocess(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip() == str(64 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10)
-    bad = subprocess.run([*_tunelab(), "train", "--batch-size", "0"], capture_output=True,
+    bad = subprocess.run([*tunelab_cli, "train", "--batch-size", "0"], capture_output=True,
                          text=True, timeout=120, env=env, cwd=tmp_path)
     assert bad.returncode == 2 and "training.batch_size" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -7,11 +7,9 @@ reason and is retried with the same parameters.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -42,14 +40,6 @@ pruner = "none"
 """
 
 
-def _tunelab() -> list[str]:
-    exe = Path(sys.executable).with_name("tunelab")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("tunelab")
-    return [found] if found else [sys.executable, "-c", "from tunelab.cli import main; main()"]
-
-
 def _states(db: Path) -> dict[int, str]:
     """Trial states; a RUNNING trial that has reported no epoch yet shows as STARTING."""
     try:
@@ -64,11 +54,11 @@ def _states(db: Path) -> dict[int, str]:
             for n, s in states.items()}
 
 
-def test_sigkill_mid_study_then_resume(tmp_path: Path) -> None:
+def test_sigkill_mid_study_then_resume(tmp_path: Path, tunelab_cli: list[str]) -> None:
     config = tmp_path / "study.toml"
     config.write_text(STUDY)
     run = tmp_path / "run"
-    command = [*_tunelab(), "tune", str(config), "--out", str(run), "--quiet"]
+    command = [*tunelab_cli, "tune", str(config), "--out", str(run), "--quiet"]
     env = {**os.environ, "TUNELAB_OFFLINE": "1"}
 
     proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -122,7 +112,7 @@ def test_sigkill_mid_study_then_resume(tmp_path: Path) -> None:
 
 
 def test_a_truncated_best_model_is_rebuilt_when_the_folder_is_opened_again(
-        tmp_path: Path) -> None:
+        tmp_path: Path, tunelab_cli: list[str]) -> None:
     """A finished study's best.keras cut short (a full disk, a copy interrupted): running the
     same command again says so, rebuilds it from the best trial's own model, and plain Keras
     opens it."""
@@ -134,7 +124,7 @@ def test_a_truncated_best_model_is_rebuilt_when_the_folder_is_opened_again(
     config.write_text(STUDY.replace("trials = 5", "trials = 3").replace("cohort = 1", "cohort = 3")
                       .replace("epochs = 12", "epochs = 2"))
     run = tmp_path / "run"
-    command = [*_tunelab(), "tune", str(config), "--out", str(run), "--quiet"]
+    command = [*tunelab_cli, "tune", str(config), "--out", str(run), "--quiet"]
     env = {**os.environ, "TUNELAB_OFFLINE": "1", "TUNELAB_REPORT": "0"}
     first = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
                            timeout=300)

@@ -8,11 +8,9 @@ server), and one of them is killed with SIGKILL while the others go on.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -104,20 +102,12 @@ def test_a_trial_whose_heartbeat_stopped_is_failed_and_enqueued_once(tmp_path: P
 
 # -- sessions as processes ---------------------------------------------------------------------
 
-def _tunelab() -> list[str]:
-    exe = Path(sys.executable).with_name("tunelab")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("tunelab")
-    return [found] if found else [sys.executable, "-c", "from tunelab.cli import main; main()"]
-
-
-def _sessions(tmp_path: Path, n: int, *options: str, trials: int = 24,
+def _sessions(tunelab_cli: list[str], tmp_path: Path, n: int, *options: str, trials: int = 24,
               cohort: int = 2, report: bool = False) -> list[subprocess.Popen[str]]:
     config = tmp_path / "study.toml"
     config.write_text(STUDY.format(trials=trials, cohort=cohort))
     env = {**os.environ, "TUNELAB_OFFLINE": "1", "TUNELAB_REPORT": "1" if report else "0"}
-    command = [*_tunelab(), "tune", str(config), "--out", str(tmp_path / "run"), "--quiet",
+    command = [*tunelab_cli, "tune", str(config), "--out", str(tmp_path / "run"), "--quiet",
                *options]
     return [subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for _ in range(n)]
@@ -155,28 +145,29 @@ def _check_study(storage: str, run: Path, trials: int, cohort: int,
     return frozen
 
 
-def test_two_sessions_on_one_sqlite_run_folder_share_the_study(tmp_path: Path) -> None:
+def test_two_sessions_on_one_sqlite_run_folder_share_the_study(
+        tmp_path: Path, tunelab_cli: list[str]) -> None:
     """SQLite in WAL mode takes one writer at a time and waits for the lock: two sessions on
     one folder work as one study. The last to finish writes the report."""
-    errors = _finish(_sessions(tmp_path, 2, report=True))
+    errors = _finish(_sessions(tunelab_cli, tmp_path, 2, report=True))
     run = tmp_path / "run"
     _check_study(f"sqlite:///{run / 'study.db'}", run, trials=24, cohort=2, sessions=2)
     assert (run / "report.html").exists()
     assert sum("the last one to finish writes report.html" in e for e in errors) <= 1
 
 
-def test_n_sessions_on_postgresql_end_with_the_study_s_trials(postgres: Any,
-                                                              tmp_path: Path) -> None:
+def test_n_sessions_on_postgresql_end_with_the_study_s_trials(
+        postgres: Any, tmp_path: Path, tunelab_cli: list[str]) -> None:
     url = postgres.new_database()
-    _finish(_sessions(tmp_path, 3, "--storage", url, trials=30))
+    _finish(_sessions(tunelab_cli, tmp_path, 3, "--storage", url, trials=30))
     _check_study(url, tmp_path / "run", trials=30, cohort=2, sessions=3)
 
 
-def test_an_epoch_budget_is_the_study_s_total_over_sessions(postgres: Any,
-                                                            tmp_path: Path) -> None:
+def test_an_epoch_budget_is_the_study_s_total_over_sessions(
+        postgres: Any, tmp_path: Path, tunelab_cli: list[str]) -> None:
     url = postgres.new_database()
-    _finish(_sessions(tmp_path, 2, "--storage", url, "--epoch-budget", "120", "--trials",
-                      "500"))
+    _finish(_sessions(tunelab_cli, tmp_path, 2, "--storage", url, "--epoch-budget", "120",
+                      "--trials", "500"))
     study = optuna.load_study(study_name="tunelab", storage=url)
     counted = [t for t in study.trials if not t.user_attrs.get(RETRIED_ATTR)]
     epochs = sum(int(t.user_attrs.get("epochs", 0)) for t in counted)
@@ -192,14 +183,14 @@ def _running_with_epochs(url: str, owner_pid: int) -> list[int]:
             and t.intermediate_values]
 
 
-def test_a_killed_session_s_trials_are_retried_by_the_other(postgres: Any,
-                                                            tmp_path: Path) -> None:
+def test_a_killed_session_s_trials_are_retried_by_the_other(
+        postgres: Any, tmp_path: Path, tunelab_cli: list[str]) -> None:
     """kill -9 one of two sessions mid-study: its heartbeats stop, the other session fails
     its running trials once the grace period has passed, trains them again with the same
     parameters, and the study completes with its trials."""
     url = postgres.new_database()
-    victim, survivor = _sessions(tmp_path, 2, "--storage", url, "--heartbeat-interval", "1",
-                                 "--grace-period", "5", trials=40)
+    victim, survivor = _sessions(tunelab_cli, tmp_path, 2, "--storage", url,
+                                 "--heartbeat-interval", "1", "--grace-period", "5", trials=40)
     deadline = time.monotonic() + 300
     caught: list[int] = []
     while time.monotonic() < deadline and victim.poll() is None:
