@@ -15,7 +15,7 @@ import tunelab
 from tunelab.config import RunConfig, load_config
 from tunelab.data import load_dataset
 from tunelab.errors import ConfigError, SpaceError
-from tunelab.study import Float, Space, StudyResult, open_run, tune
+from tunelab.study import PARTS_ATTR, Float, Space, StudyResult, open_run, tune
 
 BASE = {
     "seed": 0,
@@ -175,6 +175,7 @@ def test_sub_epoch_fidelity_cuts_trials_inside_their_first_epoch(tmp_path: Path)
     base = {**BASE, "training": {"epochs": 2, "batch_size": 64}, "search": search}
     result = tune({**base, "study": study}, run_dir=tmp_path / "run", progress=False)
     trials = result.study.trials
+    assert result.study.user_attrs[PARTS_ATTR] == 4
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     # Four steps to an epoch: rungs after 1/4 and 1/2 epoch, then the epoch ends (4, 8).
     steps = {s for t in trials for s in t.intermediate_values}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tunelab.report._data import StudySection
+from tunelab.study import PARTS_ATTR
 
 if TYPE_CHECKING:
     import optuna
@@ -186,5 +187,7 @@ def study_figures(section: StudySection, prefix: str) -> StudyFigures:
     elif len(params) > 1:
         out.skipped.append("Contour: needs the importances to pick the two main parameters")
     if not multi and any(t.intermediate_values for t in study.get_trials(deepcopy=False)):
-        draw("Intermediate values", lambda: vis.plot_intermediate_values(study))
+        parts = int(study.user_attrs.get(PARTS_ATTR, 1))
+        unit = f" (a step is 1/{parts} epoch)" if parts > 1 else ""
+        draw(f"Intermediate values{unit}", lambda: vis.plot_intermediate_values(study))
     return out

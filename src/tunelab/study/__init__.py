@@ -32,7 +32,13 @@ if TYPE_CHECKING:
     from tunelab.study._sizing import structural_names
     from tunelab.study._space import Space
     from tunelab.study._stats import Progress, SessionStats
-    from tunelab.study._status import REASON_ATTR, RETRIED_ATTR, TrialStateName, TrialStatus
+    from tunelab.study._status import (
+        PARTS_ATTR,
+        REASON_ATTR,
+        RETRIED_ATTR,
+        TrialStateName,
+        TrialStatus,
+    )
     from tunelab.study._storage import make_storage, open_study, retire_stale
     from tunelab.study._tune import as_tune_config, tune
 
@@ -65,6 +71,7 @@ _WHERE = {
     "Space": "_space",
     "Progress": "_stats",
     "SessionStats": "_stats",
+    "PARTS_ATTR": "_status",
     "REASON_ATTR": "_status",
     "RETRIED_ATTR": "_status",
     "TrialStateName": "_status",
@@ -91,6 +98,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "PARTS_ATTR",
     "REASON_ATTR",
     "RETRIED_ATTR",
     "Categorical",

@@ -17,6 +17,7 @@ from enum import StrEnum
 __all__ = [
     "REASON_ATTR",
     "RETRIED_ATTR",
+    "PARTS_ATTR",
     "RETRY_OF_ATTR",
     "STATUS_ATTR",
     "TrialStateName",
@@ -28,6 +29,9 @@ REASON_ATTR = "reason"
 #: User attribute: True on a trial stopped unfinished (Ctrl-C, a dead process, the study's
 #: timeout) and enqueued again; it is not a failure of its configuration.
 RETRIED_ATTR = "tunelab_retried"
+#: Study user attribute: the pruner's steps per epoch its trials report in (``1 /
+#: report_every``; sub-epoch fidelity). Absent: one, a step per epoch.
+PARTS_ATTR = "tunelab_report_parts"
 #: User attribute of the enqueued copy: the number of the trial it retries.
 RETRY_OF_ATTR = "tunelab_retry_of"
 #: User attribute: how the trial's training ended, a :class:`TrialStatus`.

@@ -41,7 +41,7 @@ from optuna.trial import TrialState
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, SpaceError
 from tunelab.study._space import Space
-from tunelab.study._status import REASON_ATTR, RETRIED_ATTR, RETRY_OF_ATTR
+from tunelab.study._status import PARTS_ATTR, REASON_ATTR, RETRIED_ATTR, RETRY_OF_ATTR
 
 if TYPE_CHECKING:
     from optuna.pruners import BasePruner
@@ -61,8 +61,6 @@ __all__ = [
 OWNER_ATTR = "tunelab_owner"
 SPACE_ATTR = "tunelab_space"
 BASE_ATTR = "tunelab_base"
-#: The pruner's steps per epoch the study reports in (``1 / report_every``).
-PARTS_ATTR = "tunelab_report_parts"
 
 
 def make_storage(url: str | None, default: str | None = None, *,
