@@ -46,6 +46,26 @@ def test_sqlite_study_resumes_with_its_trials(tmp_path: Path) -> None:
     assert counted_trials(again) == 1
 
 
+def test_a_new_sqlite_database_is_made_whole_or_not_at_all(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "study.db"
+    made = optuna.storages.RDBStorage
+
+    def interrupted(url: str, *args: object, **kwargs: object) -> object:
+        made(url, *args, **kwargs)  # the tables are made, then Ctrl-C comes
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        make_storage(f"sqlite:///{db}")
+    assert not db.exists() and not list(tmp_path.iterdir())  # nothing half made is left
+    monkeypatch.setattr(optuna.storages, "RDBStorage", made)
+    for _ in range(2):  # made, then opened: one study of the name, not two
+        study, _ = _open(f"sqlite:///{db}")
+    assert len(optuna.get_all_study_summaries(f"sqlite:///{db}")) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_journal_storage(tmp_path: Path) -> None:
     study, _ = _open(f"journal:{tmp_path}/j/study.log")
     study.tell(study.ask(), 1.0)

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -95,6 +96,7 @@ def make_storage(url: str | None, default: str | None = None, *,
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             db = url.removeprefix("sqlite:///")
             Path(db).parent.mkdir(parents=True, exist_ok=True)
+            _new_sqlite(Path(db))
             engine_kwargs = {"creator": _sqlite_connect(db)}
         beats: dict[str, Any] = {}
         if heartbeat_interval:
@@ -132,6 +134,29 @@ def _shown(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - not a database URL (a journal path): as it is
         return url
+
+
+def _new_sqlite(db: Path) -> None:
+    """Make a new SQLite study database whole or not at all.
+
+    Its tables and indexes are created in a temporary file beside it, which is then linked
+    into place (an existing database is never replaced: a session that made it first wins).
+    A process stopped while they are made (Ctrl-C in the first second of a run) leaves no
+    database without its indexes, where a later session's ``create_study`` would add a second
+    study of the same name.
+    """
+    if db.exists():
+        return
+    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = optuna.storages.RDBStorage(f"sqlite:///{tmp}")
+        storage.engine.dispose()
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, db)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _sqlite_connect(path: str) -> Callable[[], sqlite3.Connection]:
