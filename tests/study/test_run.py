@@ -189,6 +189,11 @@ def test_sub_epoch_fidelity_cuts_trials_inside_their_first_epoch(tmp_path: Path)
                                   / "history.json").read_text())
             assert t.intermediate_values[4] == pytest.approx(history["val_accuracy"][0])
             assert t.intermediate_values[8] == pytest.approx(history["val_accuracy"][1])
+    # The report reads trials cut before their first epoch end (no epoch in their history).
+    from tunelab.report import write_report
+
+    page = write_report(result.run_dir).read_text(encoding="utf-8")
+    assert "Intermediate values (a step is 1/4 epoch)" in page
     with pytest.raises(ConfigError, match="every 1/4 epoch, not every 1/2"):
         tune({**base, "study": {**study, "trials": 14, "report_every": 0.5,
                                 "min_resource": 0.5}},
