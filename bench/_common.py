@@ -79,6 +79,19 @@ def load_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         return {k: f[k] for k in f.files}
 
 
+def fashion_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fashion-MNIST's 60,000 training images, scaled to [0, 1] and flattened, split by one
+    fixed permutation (seed 0): 50,000 training (x, y), then 10,000 validation (x, y)."""
+    from tunelab.data import load_raw
+
+    raw = load_raw("fashion-mnist")
+    x = raw.x_train.reshape(len(raw.x_train), -1).astype(np.float32) / np.float32(255.0)
+    y = raw.y_train.astype(np.int32)
+    perm = np.random.default_rng(0).permutation(len(y))
+    val, train = perm[:10_000], perm[10_000:]
+    return x[train], y[train], x[val], y[val]
+
+
 def namespace_dataset(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None = None,
                       y_val: np.ndarray | None = None, name: str = "fashion-mnist") -> Any:
     """A tunelab ``DatasetLike`` over given arrays (no validation or test rows if not given)."""

@@ -34,24 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     RESULTS,
     console,
+    fashion_split,
     machine,
     namespace_dataset,
     run_worker,
     worker_main,
 )
-
-
-def _fashion() -> Any:
-    import numpy as np
-
-    from tunelab.data import load_raw
-
-    raw = load_raw("fashion-mnist")
-    x = raw.x_train.reshape(len(raw.x_train), -1).astype(np.float32) / np.float32(255.0)
-    y = raw.y_train.astype(np.int32)
-    perm = np.random.default_rng(0).permutation(len(y))
-    return namespace_dataset(x[perm[10_000:]], y[perm[10_000:]], x[perm[:10_000]],
-                             y[perm[:10_000]])
 
 
 def _cohort(data: Any, units: int, batch: int, k: int) -> Any:
@@ -66,7 +54,7 @@ def _cohort(data: Any, units: int, batch: int, k: int) -> Any:
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
-    data = _fashion()
+    data = namespace_dataset(*fashion_split())
     a, cfg = _cohort(data, 256, 128, spec["k"])
     for slot in range(spec["k"]):
         a.assign(slot, cfg.model_copy(update={"seed": slot}))

@@ -26,7 +26,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, console, machine, namespace_dataset, run_worker, worker_main  # noqa: E402
+from _common import (  # noqa: E402
+    RESULTS,
+    console,
+    fashion_split,
+    machine,
+    namespace_dataset,
+    run_worker,
+    worker_main,
+)
 
 
 def _bf16_products() -> None:
@@ -52,15 +60,9 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["precision"] == "bf16":
         _bf16_products()
     from tunelab.config import parse_config
-    from tunelab.data import load_raw
     from tunelab.train import Cohort
 
-    raw = load_raw("fashion-mnist")
-    x = raw.x_train.reshape(len(raw.x_train), -1).astype(np.float32) / np.float32(255.0)
-    y = raw.y_train.astype(np.int32)
-    perm = np.random.default_rng(0).permutation(len(y))
-    data = namespace_dataset(x[perm[10_000:]], y[perm[10_000:]], x[perm[:10_000]],
-                             y[perm[:10_000]])
+    data = namespace_dataset(*fashion_split())
     units = spec["units"]
     cfg = parse_config({"model": {"units": [units, units], "dropout": [0.1, 0.0],
                                   "kernel_initializer": "uniform"},

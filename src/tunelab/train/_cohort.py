@@ -54,6 +54,7 @@ from tunelab.train._callbacks import (
     _BuiltinSchedule,
 )
 from tunelab.train._program import SlotState, enable_compilation_cache, get_program, repeat
+from tunelab.train._slot import _Slot
 from tunelab.train._structure import DatasetLike, check_data, model_spec, structure_key
 
 __all__ = ["STATUSES", "Cohort"]
@@ -62,53 +63,6 @@ _EVAL_LIMIT = 32_768  # slots x rows of one evaluation call (see Cohort._pieces)
 
 #: Every slot status, in order (``SlotStatus`` members; they compare equal to the words).
 STATUSES = tuple(SlotStatus)
-
-
-class _Slot:
-    """One lane of a cohort; also the handle its callbacks receive."""
-
-    def __init__(self, cohort: Cohort, index: int) -> None:
-        self._cohort = cohort
-        self.index = index
-        self.config: RunConfig | None = None
-        self.tag: Any = None
-        self.out_dir: Path | None = None
-        self.status = SlotStatus.EMPTY
-        self.reason: str | None = None
-        self.epoch = 0
-        self.budget = 0
-        self.learning_rate = 0.0
-        self.lr_scale = 1.0
-        self.decay = 0.0
-        self.growth = 1.0
-        self.iterations = 0
-        self.record_steps = False
-        self.step_losses: list[float] = []
-        self.l2 = 0.0
-        self.piece = 0  # pieces of the current epoch trained (sub-epoch fidelity)
-        self.report_at: frozenset[int] = frozenset()
-        # The epoch so far: training loss and metric sums, rows, seconds.
-        self.sums: tuple[float, np.ndarray, int, float] | None = None
-        self.callbacks: list[Callback] = []
-        self._history: dict[str, list[float]] = {}
-        self._pending: str | None = None
-
-    @property
-    def history(self) -> dict[str, list[float]]:
-        return self._history
-
-    def stop(self, reason: str = "stopped") -> None:
-        """Ask the cohort to stop this slot after the current epoch's callbacks."""
-        self._pending = reason
-
-    def get_weights(self) -> Any:
-        return self._cohort._get(self.index)
-
-    def set_weights(self, weights: Any) -> None:
-        self._cohort._put(self.index, weights)
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        return self._cohort.save(self.index, path)
 
 
 class Cohort:
@@ -513,11 +467,9 @@ class Cohort:
         """Compile the programs an epoch (or a piece of one) and its validation run, now.
 
         ``l2``: the variant with an L2 penalty (a slot with ``model.l2 > 0``). Training then
-        finds them compiled. Returns the seconds spent (0 when they already were).
-
-        Example:
-            >>> Cohort(cfg, data, width=2).compile() >= 0.0
-            True
+        finds them compiled. Returns the seconds spent (0 when they already were). It may
+        run in another thread while a cohort of another structure trains;
+        ``bench/compile_overlap.py`` measures whether that pays.
         """
         args = (self.state.tree(), self._x, self._y, self._data_seeds, np.int32(0), np.int32(0),
                 np.zeros(self.width, np.float32), np.zeros(self.width, bool),
