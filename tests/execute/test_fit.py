@@ -139,3 +139,26 @@ def test_fit_takes_data_as_names_paths_or_arrays(digits: Dataset) -> None:
     x, y = load_digits(return_X_y=True)
     on_arrays = fit(cfg, (x, y), progress=False)
     assert on_arrays.dataset == "arrays" and on_arrays.status == "done"
+
+
+def test_a_ctrl_c_that_python_dropped_still_stops_fit(digits: Dataset) -> None:
+    """A Ctrl-C that arrives where Python only prints "Exception ignored" (a gc callback, a
+    ``__del__``) stops the training after that step instead of being lost."""
+    import contextlib
+    import signal
+
+    from tunelab.train import Callback
+
+    epochs: list[int] = []
+
+    class DroppedCtrlC(Callback):
+        def on_epoch_end(self, slot: Any, epoch: int, logs: dict[str, float]) -> None:
+            epochs.append(epoch)
+            if epoch == 0:
+                # Dropped, as Python drops it inside a gc callback.
+                with contextlib.suppress(KeyboardInterrupt):
+                    signal.raise_signal(signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(small(training={"epochs": 5}), digits, progress=False, callbacks=[DroppedCtrlC()])
+    assert epochs == [0]

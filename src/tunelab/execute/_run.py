@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tunelab import errors
+from tunelab._interrupt import latched, raise_if_interrupted
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, TrialError
 from tunelab.execute._base import Executor
@@ -186,47 +187,51 @@ def train_runs(
     lanes = [_Lane() for _ in range(ex.lanes)]
     pending = list(groups.values())
     key = _data_key(data)
-    try:
-        if owned:
-            ex.start()
-        while len(results) < len(items):
-            for lane_no, lane in enumerate(lanes):
-                if lane_no in ex.busy() or lane.group is not None:
-                    continue
-                todo = next((g for g in pending if g.queue), None)
-                if todo is None:
-                    break
-                lane.group, lane.slots, lane.members = todo, {}, []
-                lane.compile_seconds = lane.train_seconds = 0.0
-                lane.cohort, state["cohorts"] = state["cohorts"], state["cohorts"] + 1
-                template = items[todo.queue[0]].config
-                request = StepRequest(template=template.model_dump(mode="json"),
-                                      width=todo.width, data=data, data_key=key,
-                                      builder=builder, collect=collect,
-                                      replicates=todo.replicates)
-                _refill(lane, items, request)
-                ex.submit(lane_no, request)
-            if not ex.busy():
-                raise TrialError("training stalled: no cohort is running and runs are left")
-            for lane_no, answer in ex.wait():
-                lane = lanes[lane_no]
-                _absorb(lane, answer, items, data, builder, results, state, total, on_epoch)
-                if not lane.slots and not (lane.group and lane.group.queue):
-                    lane.group = None
-                    continue
-                request = StepRequest(data_key=key, builder=builder, collect=collect)
-                _refill(lane, items, request)
-                if not lane.slots:
-                    lane.group = None
-                    continue
-                ex.submit(lane_no, request)
-    finally:
-        if owned:
-            ex.close()
-        else:
-            # A lent executor goes on serving its owner: leave no answer in flight.
-            while ex.busy():
-                ex.wait()
+    with latched():
+        try:
+            if owned:
+                ex.start()
+            while len(results) < len(items):
+                raise_if_interrupted()
+                for lane_no, lane in enumerate(lanes):
+                    if lane_no in ex.busy() or lane.group is not None:
+                        continue
+                    todo = next((g for g in pending if g.queue), None)
+                    if todo is None:
+                        break
+                    lane.group, lane.slots, lane.members = todo, {}, []
+                    lane.compile_seconds = lane.train_seconds = 0.0
+                    lane.cohort, state["cohorts"] = state["cohorts"], state["cohorts"] + 1
+                    template = items[todo.queue[0]].config
+                    request = StepRequest(template=template.model_dump(mode="json"),
+                                          width=todo.width, data=data, data_key=key,
+                                          builder=builder, collect=collect,
+                                          replicates=todo.replicates)
+                    _refill(lane, items, request)
+                    ex.submit(lane_no, request)
+                if not ex.busy():
+                    raise TrialError("training stalled: no cohort is running and runs are left")
+                answers = ex.wait()
+                raise_if_interrupted()
+                for lane_no, answer in answers:
+                    lane = lanes[lane_no]
+                    _absorb(lane, answer, items, data, builder, results, state, total, on_epoch)
+                    if not lane.slots and not (lane.group and lane.group.queue):
+                        lane.group = None
+                        continue
+                    request = StepRequest(data_key=key, builder=builder, collect=collect)
+                    _refill(lane, items, request)
+                    if not lane.slots:
+                        lane.group = None
+                        continue
+                    ex.submit(lane_no, request)
+        finally:
+            if owned:
+                ex.close()
+            else:
+                # A lent executor goes on serving its owner: leave no answer in flight.
+                while ex.busy():
+                    ex.wait()
     return [results[i] for i in range(len(items))]
 
 

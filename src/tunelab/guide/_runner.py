@@ -27,6 +27,7 @@ from typing import Any
 import tomli_w
 from rich.console import Console
 
+from tunelab._interrupt import latched, raise_if_interrupted
 from tunelab.config import RunConfig, with_overrides
 from tunelab.errors import ConfigError
 from tunelab.guide._display import GuideDisplay
@@ -170,7 +171,7 @@ def run_guide(
     emit: Event = on_event or (lambda event, data: None)
     display = GuideDisplay(console, live=progress)
     session = time.monotonic()
-    with display, pool:
+    with latched(), display, pool:
         data = load_dataset(start.data, seed=start.seed)
         enable_compilation_cache()
         metric = guide_metric(start, str(data.task))
@@ -189,6 +190,7 @@ def run_guide(
                       f" {len(chosen)} steps · {run.path}")
         current = start
         for i, step in enumerate(chosen):
+            raise_if_interrupted()
             index = proc.steps.index(step) + 1
             if step.name in done:
                 current = RunConfig.model_validate(done[step.name].config)

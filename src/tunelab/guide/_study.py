@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import warnings
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -176,14 +175,11 @@ def learning_rate_centres(plan: StepPlan, data: Any, folder: Path, current: RunC
 
 
 def _prepare_storage(folder: Path) -> str:
-    """The step's SQLite URL, the database switched to write-ahead logging once."""
+    """The step's SQLite URL. The database itself is made by ``make_storage``, whole or not at
+    all (a file opened here first would be a database without Optuna's unique index on study
+    names if a Ctrl-C stopped the table creation)."""
     folder.mkdir(parents=True, exist_ok=True)
-    db = RunLayout(folder).study_db
-    if not db.exists():
-        with sqlite3.connect(db) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-        conn.close()
-    return f"sqlite:///{db.resolve()}"
+    return f"sqlite:///{RunLayout(folder).study_db.resolve()}"
 
 
 def _queue(url: str, plan: StepPlan, direction: Any, lrs: dict[str, list[float]] | None

@@ -40,6 +40,7 @@ from typing import Any
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 
+from tunelab._interrupt import latched, raise_if_interrupted
 from tunelab.config import RunConfig
 from tunelab.execute import Assignment, Executor, StepRequest, StepResult
 from tunelab.runs import SlotStatus
@@ -588,7 +589,7 @@ class CohortScheduler:
             self._deadline = start + self.timeout
         self._emit()
         try:
-            with self.heartbeat:
+            with latched(), self.heartbeat:
                 self.executor.start()
                 self._sync()
                 while True:
@@ -601,7 +602,9 @@ class CohortScheduler:
                             continue
                         break
                     self._emit()
-                    for index, result in self.executor.wait():
+                    answers = self.executor.wait()
+                    raise_if_interrupted()
+                    for index, result in answers:
                         self._absorb(self.lanes[index], result)
                     self._sync()
                     self._emit()
