@@ -17,6 +17,7 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
     [
         ("digits", (8, 8), 1797, "multiclass", 10),
         ("iris", (4,), 150, "multiclass", 3),
+        ("wine", (13,), 178, "multiclass", 3),
         ("breast-cancer", (30,), 569, "binary", 2),
         ("diabetes", (10,), 442, "regression", 1),
     ],
@@ -37,6 +38,7 @@ def test_bundled_datasets(name: str, shape: tuple[int, ...], n: int, task: str,
 def test_bundled_class_names() -> None:
     assert load_dataset("iris").class_names == ["setosa", "versicolor", "virginica"]
     assert load_dataset("breast-cancer").class_names == ["malignant", "benign"]
+    assert load_dataset("wine").class_names == ["class_0", "class_1", "class_2"]
     assert load_dataset("digits").class_names == [str(i) for i in range(10)]
 
 

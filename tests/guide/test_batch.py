@@ -54,3 +54,18 @@ def test_pareto_front() -> None:
         True, False, False, True]
     assert pareto_front([0.2, 0.1], [1.0, 2.0], "minimize") == [True, True]
     assert pareto_front([0.2, 0.1, 0.3], [1.0, 2.0, 2.0], "minimize") == [True, True, False]
+
+
+def test_a_kept_batch_size_is_never_compared_with_itself() -> None:
+    current = bs(32, [39.9, 39.4, 38.9], 0.002, 23)
+    other = bs(128, [39.2, 39.8, 39.7], 0.0017, 25)
+    choice = choose_batch([current, other], current=current, direction="minimize")
+    assert not choice.adopted
+    assert "against batch_size 32" not in choice.reason
+    assert choice.reason.startswith("kept batch_size 32: the best,")
+    # Kept within noise of a better one: the reason carries the test that found it so.
+    better = bs(128, [39.8, 39.3, 38.9], 0.0017, 25)
+    kept = choose_batch([current, better], current=current, direction="minimize")
+    assert kept.reason.startswith("kept batch_size 32: within noise of the best,")
+    assert "batch_size 128 against it: paired test" in kept.reason
+    assert "trains in 0.046 s" in kept.reason  # small times keep their digits

@@ -136,3 +136,35 @@ def test_a_difference_of_exactly_one_validation_sample_is_not_evidence() -> None
     start = _v("start", [acc(k) for k in (286, 286, 282, 285, 284, 285)])
     adopted = _v("adopted", [acc(k) for k in (286, 286, 285, 286, 285, 286)])
     assert not compare(start, adopted, "maximize", resolution=1 / 288).better
+
+
+def test_without_evidence_on_the_current_value_the_least_diverged_is_adopted() -> None:
+    from tunelab.guide._evidence import least_diverged
+
+    nan = math.nan
+    wild = ValueStats(label="wild", scores=[nan, nan, 62.5, nan], replicates=[1, 2, 3, 4])
+    rough = ValueStats(label="rough", scores=[nan, 70.0, 71.0, 69.0], replicates=[1, 2, 3, 4])
+    calm = ValueStats(label="calm", scores=[80.0, 81.0, 79.0, 80.0], replicates=[1, 2, 3, 4])
+    assert least_diverged([wild, rough, calm], "minimize").label == "calm"
+    assert least_diverged([wild, rough], "minimize").label == "rough"
+    assert rough.text() == "diverged in 1 of 4 replicates (the others 70.0000 ± 1.0000)"
+    assert ValueStats(label="x", scores=[nan, nan]).text() == "diverged in all 2 replicates"
+
+
+def test_did_tuning_help_when_a_side_diverged() -> None:
+    from tunelab.guide._final import tuning_verdict
+
+    nan = math.nan
+    start = ValueStats(label="start", scores=[nan] * 3, replicates=[1, 2, 3])
+    adopted = ValueStats(label="adopted", scores=[40.1, 39.7, 39.9], replicates=[1, 2, 3])
+    helped, summary = tuning_verdict(start, adopted, compare(start, adopted, "minimize"),
+                                     "val_mae")
+    assert helped and "nan" not in summary
+    assert summary.startswith("tuning helped: the start diverged in all 3 replicates")
+    helped, summary = tuning_verdict(adopted, start, compare(adopted, start, "minimize"),
+                                     "val_mae")
+    assert not helped and "diverged in all 3" in summary
+    fine = ValueStats(label="start", scores=[41.0, 40.5, 40.9], replicates=[1, 2, 3])
+    helped, summary = tuning_verdict(fine, adopted, compare(fine, adopted, "minimize"),
+                                     "val_mae")
+    assert helped == compare(fine, adopted, "minimize").better

@@ -37,3 +37,28 @@ def test_a_ctrl_c_while_the_step_s_database_is_made_leaves_none(
     assert summary.study_name == plan.step.name
     assert sizes[0] == sizes[1] == len(optuna.load_study(study_name=plan.step.name,
                                                          storage=url).trials)
+
+
+@pytest.mark.parametrize("level", ["quick", "standard", "thorough"])
+@pytest.mark.parametrize("task", ["multiclass", "binary", "regression"])
+def test_every_default_step_plans_only_losses_its_task_allows(level: str, task: str) -> None:
+    """The tutorial's procedure runs on binary and regression data too: its quick and
+    standard optimizer steps keep the task's own loss, the thorough one compares the task's
+    losses, and no step plans a loss that cannot train."""
+    from tunelab.guide import LEVELS
+    from tunelab.model import LOSSES_BY_TASK
+
+    assert level in LEVELS
+    proc = default_procedure(level)
+    for step in proc.steps:
+        plan = plan_step(step, RunConfig(), task)
+        losses = {plan.config(v).training.loss for v in plan.values}
+        assert losses <= {*LOSSES_BY_TASK[task], "auto"}, (step.name, losses)
+    optimizer = plan_step(proc.step("optimizer"), RunConfig(), task)
+    losses = {optimizer.config(v).training.loss for v in optimizer.values}
+    expected = {"multiclass": "categorical_crossentropy", "binary": "binary_crossentropy",
+                "regression": "mse"}[task]
+    if level == "thorough":
+        assert expected in losses and len(losses) > 1
+    else:
+        assert losses == {expected}

@@ -73,6 +73,9 @@ def _sklearn(name: str) -> RawData:
     if name == "iris":
         b = skd.load_iris()
         task = "multiclass"
+    elif name == "wine":
+        b = skd.load_wine()
+        task = "multiclass"
     elif name == "breast-cancer":
         b = skd.load_breast_cancer()
         task = "binary"
@@ -105,6 +108,11 @@ DATASETS: dict[str, DatasetSpec] = {
             "iris", "multiclass", "tabular", 150, 0, (4,), 3,
             "iris flowers, 4 measurements, 3 species", True,
             ("setosa", "versicolor", "virginica"), lambda: _sklearn("iris"),
+        ),
+        DatasetSpec(
+            "wine", "multiclass", "tabular", 178, 0, (13,), 3,
+            "wines of three cultivars, 13 chemical measurements", True,
+            ("class_0", "class_1", "class_2"), lambda: _sklearn("wine"),
         ),
         DatasetSpec(
             "breast-cancer", "binary", "tabular", 569, 0, (30,), 2,

@@ -121,18 +121,21 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
             pareto=on_front, within_noise=bool(close.get(s.label, False))))
     rows.sort(key=lambda r: r.batch_size)
     test = compare(current, chosen, direction, resolution)
-    numbers = (f"{chosen.label} {chosen.text()} trains in {chosen.train_seconds:.1f} s"
-               f" ({chosen.epochs:.0f} epochs x {chosen.seconds_per_epoch:.3f} s)")
+    numbers = (f"{chosen.label} {chosen.text()} trains in {chosen.train_seconds:.3g} s"
+               f" ({chosen.epochs:.0f} epochs x {chosen.seconds_per_epoch:.3g} s)")
     if best is not chosen:
         numbers += f"; the best is {best.label} {best.text()}"
     if current is not chosen:
         numbers += (f"; {current.label} {current.text()} trains in"
-                    f" {current.train_seconds:.1f} s")
-    numbers += f"; against {current.label}: {test.text()}"
+                    f" {current.train_seconds:.3g} s; against {current.label}: {test.text()}")
+    elif best is not current:  # kept: the test that found it within noise of the best
+        numbers += (f"; {best.label} against it:"
+                    f" {compare(current, best, direction, resolution).text()}")
     if chosen.label == current.label:
-        return BatchChoice(chosen, best, False, f"kept {current.label}: within noise of the"
-                           " best, and no batch size within noise saves a fifth of its time"
-                           f" and a second; {numbers}", rows, None)
+        standing = "the best" if best is current else "within noise of the best"
+        return BatchChoice(chosen, best, False, f"kept {current.label}: {standing}, and no"
+                           " batch size within noise saves a fifth of its time and a second;"
+                           f" {numbers}", rows, None)
     if not close.get(current.label, False):
         why = "the current batch size is worse than the best by more than the noise"
     elif chosen is best:

@@ -29,7 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from tunelab.runs import Decisions, FinalResult, StepDecision
+from tunelab.runs import Decisions, FinalResult, StepDecision, ValueStats
 
 __all__ = ["GuideDisplay", "decision_line", "summary_table"]
 
@@ -51,6 +51,11 @@ def _fmt(x: Any) -> str:
     return "—" if x is None else str(x)
 
 
+def _score(v: ValueStats) -> str:
+    """``mean ± std``, or how many replicates diverged."""
+    return f"diverged {v.diverged}/{v.n}" if v.diverged else f"{_fmt(v.mean)} ± {_fmt(v.std)}"
+
+
 def summary_table(decisions: Decisions, final: FinalResult | None) -> Table:
     """The run in one table: per step what was chosen, its score, and the time it took;
     then the tuning check and the final model."""
@@ -65,7 +70,7 @@ def summary_table(decisions: Decisions, final: FinalResult | None) -> Table:
     table.add_column("seconds", justify="right")
     for s in decisions.steps:
         chosen = s.chosen()
-        score = f"{_fmt(chosen.mean)} ± {_fmt(chosen.std)}" if chosen else "—"
+        score = _score(chosen) if chosen else "—"
         test = s.comparison
         shown = f"{test.test} n={test.n}" if test is not None else "—"
         table.add_row(s.step, "adopted" if s.adopted else "kept",
@@ -73,8 +78,7 @@ def summary_table(decisions: Decisions, final: FinalResult | None) -> Table:
     check = decisions.tuning or (final.tuning if final else None)
     if check is not None:
         table.add_row("tuning check", "helped" if check.helped else "no gain beyond noise",
-                      "adopted vs start", f"{_fmt(check.adopted.mean)} ± {_fmt(check.adopted.std)}"
-                      f" vs {_fmt(check.start.mean)} ± {_fmt(check.start.std)}",
+                      "adopted vs start", f"{_score(check.adopted)} vs {_score(check.start)}",
                       f"{check.comparison.test} n={check.comparison.n}", "")
     if final is not None:
         acc = final.test.get("test_accuracy")

@@ -44,8 +44,8 @@ from typing import Any
 from tunelab.config import RunConfig
 from tunelab.runs import Comparison, TestKind, ValueStats
 
-__all__ = ["Adoption", "ReplicateRun", "adopt", "best_epoch", "compare", "reduce_of",
-           "replicate_runs", "run_key", "score"]
+__all__ = ["Adoption", "ReplicateRun", "adopt", "best_epoch", "compare", "least_diverged",
+           "reduce_of", "replicate_runs", "run_key", "score"]
 
 
 def reduce_of(cfg: RunConfig) -> str:
@@ -151,6 +151,25 @@ def compare(current: ValueStats, candidate: ValueStats, direction: str,
     return Comparison(test=test, current=current.label, candidate=candidate.label, n=n,
                       n_current=current.n, n_candidate=candidate.n, difference=diff, se=se,
                       threshold=limit, resolution=resolution, df=df, t=t, better=better)
+
+
+def least_diverged(stats: Sequence[ValueStats], direction: str) -> ValueStats:
+    """The value to adopt when the current one has no evidence: the one that diverged in the
+    fewest re-runs, then the best on the replicates it did not diverge on.
+
+    Example:
+        >>> a = ValueStats(label="a", scores=[0.9, float("nan")])
+        >>> b = ValueStats(label="b", scores=[0.6, 0.7])
+        >>> least_diverged([a, b], "maximize").label
+        'b'
+    """
+    sign = _sign(direction)
+
+    def rank(s: ValueStats) -> tuple[int, float]:
+        finite = [x for x in s.scores if math.isfinite(x)]
+        return (-s.diverged, sign * statistics.fmean(finite) if finite else -math.inf)
+
+    return max(stats, key=rank)
 
 
 @dataclass

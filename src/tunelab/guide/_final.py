@@ -40,6 +40,7 @@ from tunelab.guide._evidence import compare, replicate_runs
 from tunelab.guide._procedure import Step
 from tunelab.guide._step import GuideContext
 from tunelab.runs import (
+    Comparison,
     FinalProtocol,
     FinalResult,
     StepDecision,
@@ -49,7 +50,7 @@ from tunelab.runs import (
 )
 
 __all__ = ["PROTOCOL", "cross_validate", "final_protocol", "fold_indices", "train_final",
-           "tuning_check"]
+           "tuning_check", "tuning_verdict"]
 
 #: How the final model is made: refit on training + validation data, members averaged.
 PROTOCOL: dict[str, Any] = {"refit": True, "combine": "ensemble"}
@@ -64,6 +65,39 @@ def _as_trials(ctx: GuideContext, step: Step, cfg: RunConfig) -> RunConfig:
     from tunelab.guide._study import trial_protocol
 
     return trial_protocol(step, cfg, ctx.metric, len(ctx.data.x_train))
+
+
+def tuning_verdict(start: ValueStats, adopted: ValueStats, test: Comparison, metric: str, *,
+                   same: bool = False) -> tuple[bool, str]:
+    """Whether tuning helped, and the sentence that says so.
+
+    A diverged replicate is the worst result, as in the adoption rule: a start that diverged
+    where the adopted configuration did not is beaten without a test; an adopted one that
+    diverged never helped.
+
+    Example:
+        >>> from tunelab.guide._evidence import compare
+        >>> a = ValueStats(label="start", scores=[float("nan"), float("nan")], replicates=[1, 2])
+        >>> b = ValueStats(label="adopted", scores=[40.1, 39.7], replicates=[1, 2])
+        >>> helped, summary = tuning_verdict(a, b, compare(a, b, "minimize"), "val_mae")
+        >>> helped, summary[:50]
+        (True, 'tuning helped: the start diverged in all 2 replica')
+    """
+    if same:
+        return False, ("tuning adopted nothing: the starting configuration stands"
+                       f" ({metric} {start.text()})")
+    if start.diverged and not adopted.diverged:
+        return True, (f"tuning helped: the start {start.text()}, the adopted configuration in"
+                      f" none ({metric} {adopted.text()})")
+    if adopted.diverged:
+        return False, (f"tuning did not help: the adopted configuration {adopted.text()}, the"
+                       f" start {start.text()} ({metric})")
+    if test.better:
+        return True, (f"tuning helped: the adopted configuration beats the start on the same"
+                      f" replicates by {test.difference:+.4f} {metric} ({test.text()})")
+    return False, (f"tuning did not help by more than the noise: the adopted configuration"
+                   f" differs from the start by {test.difference:+.4f} {metric}, within"
+                   f" the threshold ({test.text()})")
 
 
 def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: Step
@@ -86,18 +120,10 @@ def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: 
     if same:
         stats[START] = stats[ADOPTED].model_copy(update={"label": START})
     test = compare(stats[START], stats[ADOPTED], ctx.direction, ctx.resolution)
-    if same:
-        summary = ("tuning adopted nothing: the starting configuration stands"
-                   f" ({ctx.metric} {stats[START].text()})")
-    elif test.better:
-        summary = (f"tuning helped: the adopted configuration beats the start on the same"
-                   f" replicates by {test.difference:+.4f} {ctx.metric} ({test.text()})")
-    else:
-        summary = (f"tuning did not help by more than the noise: the adopted configuration"
-                   f" differs from the start by {test.difference:+.4f} {ctx.metric}, within"
-                   f" the threshold ({test.text()})")
-    check = TuningCheck(start=stats[START], adopted=stats[ADOPTED], comparison=test,
-                        helped=bool(test.better and not same), summary=summary)
+    first, last = stats[START], stats[ADOPTED]
+    helped, summary = tuning_verdict(first, last, test, ctx.metric, same=same)
+    check = TuningCheck(start=first, adopted=last, comparison=test, helped=helped,
+                        summary=summary)
     return check, configs
 
 

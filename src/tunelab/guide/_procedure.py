@@ -72,6 +72,9 @@ RANGE_TESTS: tuple[str, ...] = get_args(RangeTestMode)
 LR_KEY = "optimizer.learning_rate"
 # A scientific "training.loss" given as this word means: every loss the dataset's task allows.
 TASK_LOSSES = "task"
+# ... and as this one: the task's usual loss only (cross-entropy for classification, MSE for
+# regression), so that one procedure fits binary, multiclass and regression data.
+TASK_LOSS = "task_default"
 STEP_FIELDS = ("name", "kind", "title", "about", "optional", "range_test", "scientific",
                "nuisance", "fixed", "budget", *LEVELS)
 _LEVEL_FIELDS = ("title", "about", "range_test", "scientific", "nuisance", "fixed", "budget")
@@ -347,18 +350,32 @@ def task_losses(task: str | None) -> list[str]:
 
 
 def expand_losses(spec: Mapping[str, Any], task: str | None) -> dict[str, Any]:
-    """``spec`` with a ``training.loss = "task"`` entry replaced by the task's losses.
+    """``spec`` with a ``training.loss`` of ``"task"`` replaced by the task's losses, and of
+    ``"task_default"`` by the task's usual loss.
 
     Example:
         >>> expand_losses({"training.loss": "task"}, "regression")
         {'training.loss': ['mse', 'rmse', 'mae']}
+        >>> expand_losses({"training.loss": ["task_default"]}, "binary")
+        {'training.loss': ['binary_crossentropy']}
     """
+    from tunelab.model import resolve_loss
+
+    def losses(token: Any) -> list[str] | None:
+        if token in (TASK_LOSSES, [TASK_LOSSES]):
+            return task_losses(task)
+        if token in (TASK_LOSS, [TASK_LOSS]):
+            return [resolve_loss("auto", task or "multiclass")]
+        return None
+
     out = dict(spec)
     value = out.get("training.loss")
-    if value == TASK_LOSSES:
-        out["training.loss"] = task_losses(task)
-    elif isinstance(value, Mapping) and value.get("choices") == TASK_LOSSES:
-        out["training.loss"] = {**value, "choices": task_losses(task)}
+    if isinstance(value, Mapping):
+        chosen = losses(value.get("choices"))
+        if chosen is not None:
+            out["training.loss"] = {**value, "choices": chosen}
+    elif (chosen := losses(value)) is not None:
+        out["training.loss"] = chosen
     return out
 
 

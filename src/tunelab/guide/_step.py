@@ -17,7 +17,7 @@ from typing import Any
 from tunelab.config import RunConfig
 from tunelab.guide._batch import choose_batch
 from tunelab.guide._display import GuideDisplay
-from tunelab.guide._evidence import ReplicateRun, adopt, replicate_runs
+from tunelab.guide._evidence import ReplicateRun, adopt, least_diverged, replicate_runs
 from tunelab.guide._procedure import Step
 from tunelab.guide._record import GuideRun
 from tunelab.guide._study import StepPlan, learning_rate_centres, plan_step, run_study, study_width
@@ -127,11 +127,12 @@ def _decide(ctx: GuideContext, plan: StepPlan, stats: list[ValueStats]
     sign = 1.0 if ctx.direction == "maximize" else -1.0
     others = [s for s in stats if s is not current and math.isfinite(s.mean)]
     if current is None:
-        best = max(others or stats, key=lambda s: sign * s.mean if math.isfinite(s.mean)
-                   else -math.inf)
+        best = least_diverged(stats, ctx.direction)
+        caveat = "" if not best.diverged else (
+            "; every finalist diverged in some re-run, this one least often")
         return ({"current": best.label, "candidate": best.label, "adopted": True,
                  "reason": f"adopted {best.label}: the current value has no complete trial"
-                 f" in this step; best re-run score {best.text()}"}, best)
+                 f" in this step; best re-run score {best.text()}{caveat}"}, best)
     if not others:
         return ({"current": current.label, "candidate": current.label, "adopted": False,
                  "reason": f"kept {current.label}: no other value completed"}, current)

@@ -23,7 +23,7 @@ from typing import Any
 
 from tunelab.report._data import TrainingCurves
 from tunelab.report._figures import curves_png
-from tunelab.runs import Decisions, FinalResult
+from tunelab.runs import Decisions, FinalResult, ValueStats
 
 __all__ = [
     "decisions_html",
@@ -36,6 +36,13 @@ __all__ = [
 
 _STYLE = ("border-collapse:collapse;font-size:0.9em;margin:0.3em 0",
           "padding:2px 10px;border-bottom:1px solid #ddd;text-align:left")
+
+
+def _score(v: ValueStats) -> str:
+    """``mean ± std (n=N)``, or how many replicates diverged."""
+    if v.diverged:
+        return f"diverged in {v.diverged} of {v.n}"
+    return f"{_fmt(v.mean)} ± {_fmt(v.std)} (n={v.n})"
 
 
 def _fmt(value: Any) -> str:
@@ -132,7 +139,7 @@ def decisions_html(decisions: Decisions, final: FinalResult | None = None) -> st
     rows: list[list[Any]] = []
     for s in decisions.steps:
         chosen = s.chosen()
-        score = f"{_fmt(chosen.mean)} ± {_fmt(chosen.std)} (n={chosen.n})" if chosen else "—"
+        score = _score(chosen) if chosen else "—"
         test = s.comparison
         rows.append([s.step, "adopted" if s.adopted else "kept",
                      s.candidate if s.adopted else s.current, score,
@@ -141,8 +148,8 @@ def decisions_html(decisions: Decisions, final: FinalResult | None = None) -> st
     check = decisions.tuning or (final.tuning if final is not None else None)
     if check is not None:
         rows.append(["tuning check", "helped" if check.helped else "no gain beyond noise",
-                     "adopted vs start", f"{_fmt(check.adopted.mean)} vs"
-                     f" {_fmt(check.start.mean)}", f"{check.comparison.test}"
+                     "adopted vs start", f"{_score(check.adopted)} vs"
+                     f" {_score(check.start)}", f"{check.comparison.test}"
                      f" n={check.comparison.n}", ""])
     if final is not None:
         acc = final.test.get("test_accuracy")

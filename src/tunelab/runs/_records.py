@@ -135,9 +135,25 @@ class ValueStats(_Record):
         """Score per replicate seed."""
         return dict(zip(self.replicates, self.scores, strict=True))
 
+    @property
+    def diverged(self) -> int:
+        """Replicates whose run diverged (a NaN score)."""
+        return sum(1 for s in self.scores if not math.isfinite(s))
+
     def text(self) -> str:
-        """``mean ± std (n=N)``."""
-        return f"{self.mean:.4f} ± {self.std:.4f} (n={self.n})"
+        """``mean ± std (n=N)``; with diverged replicates, how many, and the others' mean.
+
+        Example:
+            >>> ValueStats(label="a", scores=[0.5, float("nan"), 0.7]).text()
+            'diverged in 1 of 3 replicates (the others 0.6000 ± 0.1414)'
+        """
+        if not self.diverged:
+            return f"{self.mean:.4f} ± {self.std:.4f} (n={self.n})"
+        finite = [s for s in self.scores if math.isfinite(s)]
+        if not finite:
+            return f"diverged in all {self.n} replicates"
+        return (f"diverged in {self.diverged} of {self.n} replicates (the others"
+                f" {statistics.fmean(finite):.4f} ± {self.std:.4f})")
 
 
 class Comparison(_Record):
