@@ -239,10 +239,11 @@ def _summary(result: StudyResult) -> None:
         click.echo("No trial completed.")
     s = result.stats
     if s is not None and s.cohort_epochs:
+        cohorts = f"{s.cohorts} cohort" + ("" if s.cohorts == 1 else "s")
         click.echo(
             f"Compile {s.compile_seconds:.1f} s, train {s.train_seconds:.1f} s "
             f"({100 * s.compile_share:.0f}% compiling); mean cohort width "
-            f"{s.mean_cohort_width:.2f} of {s.width}; {s.cohorts} cohorts; "
+            f"{s.mean_cohort_width:.2f} of {s.width}; {cohorts}; "
             f"wall {s.wall_seconds:.1f} s"
         )
     click.echo(f"Best configuration: tunelab best {result.run_dir} --out best.toml")
