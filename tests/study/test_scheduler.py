@@ -190,6 +190,20 @@ def test_pruned_slots_are_stopped_and_refilled(tmp_path: Path) -> None:
     assert stats.finished["pruned"] == len(pruned)
 
 
+def test_slots_that_reach_a_rung_together_compete_there_together(tmp_path: Path) -> None:
+    """Successive halving keeps the top 1/3 of the trials at a rung. A cohort's slots report
+    the same epoch at once: all are reported before the pruner is asked about any, so 8
+    trials at the first rung leave 8 // 3 = 2, the best two, whatever their slots (asked one
+    by one, the first slot would meet no rival at its rung and always be promoted)."""
+    sched, _ = _scheduler(tmp_path, LR, trials=8, width=8, pruner="asha")
+    sched.run()
+    trials = sched.study.trials
+    first = sorted(trials, key=lambda t: -t.intermediate_values[1])
+    survivors = [t.number for t in trials if t.state == TrialState.COMPLETE]
+    assert sorted(survivors) == sorted(t.number for t in first[:2])
+    assert all(t.state == TrialState.PRUNED for t in first[2:])
+
+
 def test_structures_train_in_their_own_cohorts(tmp_path: Path) -> None:
     space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 0.5, "log": True},
                    "training.batch_size": [32, 64, 128], "optimizer.name": ["SGD", "Adam"]})

@@ -1,7 +1,9 @@
 """Samplers and pruners by name, and the sampler wrapper that refills a cohort.
 
-Every name maps onto an Optuna class; nothing here samples or prunes by itself. TPE runs with
-``constant_liar=True`` because a cohort asks for many trials before any is told.
+Every name maps onto an Optuna class; ``asha`` onto Optuna's successive halving with the
+rivals at a rung read from what every trial reported (:class:`CohortHalvingPruner`: a
+cohort's slots reach a rung together). TPE runs with ``constant_liar=True`` because a cohort
+asks for many trials before any is told.
 
 Example:
     >>> from tunelab.study import Space
@@ -9,7 +11,7 @@ Example:
     >>> type(make_sampler("random", seed=0, space=space)).__name__
     'RandomSampler'
     >>> type(make_pruner("asha", n_objectives=1)).__name__
-    'SuccessiveHalvingPruner'
+    'CohortHalvingPruner'
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from tunelab.errors import ConfigError, SpaceError
+from tunelab.study._halving import CohortHalvingPruner
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -125,9 +128,7 @@ def make_pruner(
         return optuna.pruners.NopPruner()
     first = max(1, round(min_resource * parts))
     if key == "asha":
-        return optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=first, reduction_factor=reduction_factor
-        )
+        return CohortHalvingPruner(min_resource=first, reduction_factor=reduction_factor)
     if key == "hyperband":
         top = (max_epochs * parts if max_epochs is not None and max_epochs * parts > first
                else "auto")

@@ -461,42 +461,52 @@ class CohortScheduler:
         if epochs and not self.recorder.checked:
             self.recorder.check_metrics(epochs[0].log)
         share = 1.0 / max(1, result.trained)
+        # Every slot's value is reported before the pruner is asked about any of them: slots
+        # that reach a rung together compete there together (asked one by one, the first
+        # slot would meet no rival at its rung and always be promoted).
+        ask: list[tuple[int, Live]] = []
         for slot, report in sorted(result.slots.items()):
             live = lane.slots[slot]
             if live is None or live.number != report.tag:
                 continue
             try:
-                self._take_report(lane, slot, live, report, share)
+                if self._take_report(lane, slot, live, report, share):
+                    ask.append((slot, live))
             except UpdateFinishedTrialError:
-                if lane.slots[slot] is live:  # still training here: stop it
+                self._lost(lane, slot, live)
+        for slot, live in ask:
+            try:
+                if live.trial.should_prune():
+                    lane.stops[slot] = TrialStatus.PRUNED.value
                     lane.slots[slot] = None
-                    lane.stops[slot] = TrialStatus.STOPPED.value
-                self._taken_over(live)
+                    self.recorder.pruned(live)
+            except UpdateFinishedTrialError:
+                self._lost(lane, slot, live)
         for slot, live in enumerate(lane.slots):
             if live is not None and slot not in result.running:
                 lane.slots[slot] = None
                 self._fail(live, "error: the engine stopped this slot without a report",
                            live.logs)
 
+    def _lost(self, lane: _Lane, slot: int, live: Live) -> None:
+        """A trial another session has told (it took the trial over): stop it here."""
+        if lane.slots[slot] is live:  # still training here: stop it
+            lane.slots[slot] = None
+            lane.stops[slot] = TrialStatus.STOPPED.value
+        self._taken_over(live)
+
     def _take_report(self, lane: _Lane, slot: int, live: Live, report: Any,
-                     share: float) -> None:
-        """One slot's epoch: record it, report it, prune or finish the trial."""
+                     share: float) -> bool:
+        """Record one slot's report (an epoch, or a value mid-epoch), finish the trial if it
+        ended; return whether the pruner is to be asked about it."""
         if report.partial:  # mid-epoch: a value for the pruner only
-            if self.recorder.report_partial(live, report.log) and live.trial.should_prune():
-                lane.stops[slot] = TrialStatus.PRUNED.value
-                lane.slots[slot] = None
-                self.recorder.pruned(live)
-            return
+            return self.recorder.report_partial(live, report.log)
         for key, value in report.log.items():
             live.logs.setdefault(key, []).append(value)
         seconds = report.log.get("seconds", 0.0)
         live.logs.setdefault("slot_seconds", []).append(seconds * share)
         if report.status == SlotStatus.RUNNING:
-            if self.recorder.report(live) and live.trial.should_prune():
-                lane.stops[slot] = TrialStatus.PRUNED.value
-                lane.slots[slot] = None
-                self.recorder.pruned(live)
-            return
+            return self.recorder.report(live)
         lane.slots[slot] = None
         self.recorder.report(live)
         try:
@@ -504,8 +514,9 @@ class CohortScheduler:
         except ValueError:
             self.recorder.failed(live.trial, "error: the engine ended this slot with an"
                                  f" unknown status {report.status!r}", live.cfg, live.logs)
-            return
+            return False
         self._finish(lane, slot, live, status, report.history)
+        return False
 
     # -- the loop ------------------------------------------------------------------------------
 
