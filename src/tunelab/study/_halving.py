@@ -1,4 +1,4 @@
-"""Successive halving (ASHA) for trials that reach a rung together.
+"""Successive halving (ASHA) and Hyperband for trials that reach a rung together.
 
 Optuna's :class:`~optuna.pruners.SuccessiveHalvingPruner` keeps the top ``1 / reduction
 factor`` of the trials at a rung, and counts as a trial's rivals there the trials that were
@@ -14,7 +14,8 @@ value at a rung is its reported value at the first step at or past the rung, as 
 records it. The scheduler reports every slot of a step before it asks the pruner about any,
 so trials that reach a rung together compete there together; a trial that comes later meets
 every earlier one, as in ASHA. A promotion is never taken back: a trial is judged only at the
-rungs it crossed with its latest report.
+rungs it crossed with its latest report. :class:`CohortHyperbandPruner` is Optuna's Hyperband
+with this successive halving in each of its brackets.
 
 Example:
     >>> import optuna
@@ -39,20 +40,25 @@ from optuna.study import StudyDirection
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["CohortHalvingPruner"]
+__all__ = ["CohortHalvingPruner", "CohortHyperbandPruner"]
 
 
 class CohortHalvingPruner(optuna.pruners.SuccessiveHalvingPruner):
     """Successive halving whose rivals at a rung are every trial that reported there.
 
     Args:
-        min_resource: Steps before the first rung.
+        min_resource: Steps before the first rung when ``min_early_stopping_rate`` is 0.
         reduction_factor: One in ``reduction_factor`` trials is promoted at each rung.
+        min_early_stopping_rate: The first rung is at ``min_resource * reduction_factor **
+            min_early_stopping_rate`` steps (Hyperband's brackets differ in it).
     """
 
-    def __init__(self, min_resource: int = 1, reduction_factor: int = 3) -> None:
-        super().__init__(min_resource=min_resource, reduction_factor=reduction_factor)
-        self.first, self.factor = int(min_resource), int(reduction_factor)
+    def __init__(self, min_resource: int = 1, reduction_factor: int = 3,
+                 min_early_stopping_rate: int = 0) -> None:
+        super().__init__(min_resource=min_resource, reduction_factor=reduction_factor,
+                         min_early_stopping_rate=min_early_stopping_rate)
+        self.factor = int(reduction_factor)
+        self.first = int(min_resource) * self.factor ** int(min_early_stopping_rate)
 
     def rungs(self, up_to: int) -> list[int]:
         """The rung steps at or before ``up_to``."""
@@ -81,6 +87,17 @@ class CohortHalvingPruner(optuna.pruners.SuccessiveHalvingPruner):
             if not _promotable(value, [*rivals, value], self.factor, study.direction):
                 return True
         return False
+
+
+class CohortHyperbandPruner(optuna.pruners.HyperbandPruner):
+    """Optuna's Hyperband (the same brackets, budgets and bracket of each trial) with
+    :class:`CohortHalvingPruner` as the successive halving inside each bracket."""
+
+    def _try_initialization(self, study: optuna.Study) -> None:
+        super()._try_initialization(study)
+        self._pruners = [
+            CohortHalvingPruner(p._min_resource, p._reduction_factor, p._min_early_stopping_rate)
+            if p._min_resource is not None else p for p in self._pruners]
 
 
 def _value_at(trial: FrozenTrial, rung: int) -> float | None:

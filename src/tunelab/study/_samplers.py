@@ -1,9 +1,9 @@
 """Samplers and pruners by name, and the sampler wrapper that refills a cohort.
 
-Every name maps onto an Optuna class; ``asha`` onto Optuna's successive halving with the
-rivals at a rung read from what every trial reported (:class:`CohortHalvingPruner`: a
-cohort's slots reach a rung together). TPE runs with ``constant_liar=True`` because a cohort
-asks for many trials before any is told.
+Every name maps onto an Optuna class; ``asha`` and ``hyperband`` onto Optuna's successive
+halving and Hyperband with the rivals at a rung read from what every trial reported
+(:class:`CohortHalvingPruner`: a cohort's slots reach a rung together). TPE runs with
+``constant_liar=True`` because a cohort asks for many trials before any is told.
 
 Example:
     >>> from tunelab.study import Space
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from tunelab.errors import ConfigError, SpaceError
-from tunelab.study._halving import CohortHalvingPruner
+from tunelab.study._halving import CohortHalvingPruner, CohortHyperbandPruner
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -132,7 +132,7 @@ def make_pruner(
     if key == "hyperband":
         top = (max_epochs * parts if max_epochs is not None and max_epochs * parts > first
                else "auto")
-        return optuna.pruners.HyperbandPruner(
+        return CohortHyperbandPruner(
             min_resource=first, max_resource=top, reduction_factor=reduction_factor
         )
     if key == "median":
