@@ -219,12 +219,14 @@ class CohortScheduler:
 
     def _near_deadline(self) -> bool:
         """Whether a trial asked now for another structure than a running cohort's might
-        wait past the timeout: less time is left than one cohort takes to train its trials
-        to the end, at the speed measured so far."""
+        wait past the timeout: less time is left than the cohorts ahead of it (one per
+        structure already waiting, and one for its own) take to train their trials to the
+        end, at the speed measured so far."""
         if self._deadline is None or not self.stats.cohort_epochs:
             return False
         per_epoch = self.stats.train_seconds / self.stats.cohort_epochs
-        return self._deadline - time.monotonic() < per_epoch * self.max_epochs
+        ahead = sum(1 for queue in self.pending.values() if queue)
+        return self._deadline - time.monotonic() < per_epoch * self.max_epochs * (1 + ahead)
 
     def _ask_valid(self, fixed: dict[str, Any] | None) -> Live | None:
         """A valid new trial (invalid ones fail and another is asked), or None."""
@@ -258,7 +260,10 @@ class CohortScheduler:
             return None
         if self._near_deadline() and self.fix_structure and lane.fixed is not None:
             # Close to the timeout, a proposal of another structure could not get a cohort
-            # before it: ask for this cohort's structure only.
+            # before it: ask for this cohort's structure only, and only when no trial of
+            # another structure waits (those train anyway: they go first).
+            if any(queue for key, queue in self.pending.items() if key != lane.key):
+                return None
             return self._ask_valid(lane.fixed)
         if self.policy.explores(self.asker.asked):
             live = self._ask_valid(None)
