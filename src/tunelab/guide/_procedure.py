@@ -44,6 +44,7 @@ from pydantic import (
 
 from tunelab.config import PRUNERS, SAMPLERS, RunConfig, config_error, with_overrides
 from tunelab.errors import ConfigError, SpaceError
+from tunelab.guide._losses import expand_losses
 from tunelab.study import Categorical, Fixed, Int, Space
 
 __all__ = [
@@ -53,7 +54,6 @@ __all__ = [
     "LR_KEY",
     "RANGE_TESTS",
     "STEP_FIELDS",
-    "TASK_LOSSES",
     "Budget",
     "Procedure",
     "Step",
@@ -70,11 +70,6 @@ LEVELS: tuple[str, ...] = get_args(Level)
 KINDS: tuple[str, ...] = get_args(Kind)
 RANGE_TESTS: tuple[str, ...] = get_args(RangeTestMode)
 LR_KEY = "optimizer.learning_rate"
-# A scientific "training.loss" given as this word means: every loss the dataset's task allows.
-TASK_LOSSES = "task"
-# ... and as this one: the task's usual loss only (cross-entropy for classification, MSE for
-# regression), so that one procedure fits binary, multiclass and regression data.
-TASK_LOSS = "task_default"
 STEP_FIELDS = ("name", "kind", "title", "about", "optional", "range_test", "scientific",
                "nuisance", "fixed", "budget", *LEVELS)
 _LEVEL_FIELDS = ("title", "about", "range_test", "scientific", "nuisance", "fixed", "budget")
@@ -334,49 +329,6 @@ class Step(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain data (TOML-ready) of the step at its level."""
         return copy.deepcopy(self.model_dump(mode="python"))
-
-
-def task_losses(task: str | None) -> list[str]:
-    """The losses a task allows (sparse cross-entropy left out: it is the same function).
-
-    Example:
-        >>> task_losses("binary")
-        ['binary_crossentropy', 'mse', 'rmse', 'mae']
-    """
-    from tunelab.model import LOSSES_BY_TASK
-
-    allowed = LOSSES_BY_TASK.get(task or "multiclass", LOSSES_BY_TASK["multiclass"])
-    return [loss for loss in allowed if loss != "sparse_categorical_crossentropy"]
-
-
-def expand_losses(spec: Mapping[str, Any], task: str | None) -> dict[str, Any]:
-    """``spec`` with a ``training.loss`` of ``"task"`` replaced by the task's losses, and of
-    ``"task_default"`` by the task's usual loss.
-
-    Example:
-        >>> expand_losses({"training.loss": "task"}, "regression")
-        {'training.loss': ['mse', 'rmse', 'mae']}
-        >>> expand_losses({"training.loss": ["task_default"]}, "binary")
-        {'training.loss': ['binary_crossentropy']}
-    """
-    from tunelab.model import resolve_loss
-
-    def losses(token: Any) -> list[str] | None:
-        if token in (TASK_LOSSES, [TASK_LOSSES]):
-            return task_losses(task)
-        if token in (TASK_LOSS, [TASK_LOSS]):
-            return [resolve_loss("auto", task or "multiclass")]
-        return None
-
-    out = dict(spec)
-    value = out.get("training.loss")
-    if isinstance(value, Mapping):
-        chosen = losses(value.get("choices"))
-        if chosen is not None:
-            out["training.loss"] = {**value, "choices": chosen}
-    elif (chosen := losses(value)) is not None:
-        out["training.loss"] = chosen
-    return out
 
 
 class Procedure(BaseModel):

@@ -37,8 +37,9 @@ from tunelab.guide._design import (
     with_current,
 )
 from tunelab.guide._evidence import reduce_of
+from tunelab.guide._losses import expand_losses
 from tunelab.guide._lr_range import RangeTest, lr_range_test, plot_range_test
-from tunelab.guide._procedure import LR_KEY, Step, expand_losses, step_base
+from tunelab.guide._procedure import LR_KEY, Step, step_base
 from tunelab.runs import RangeTests, RunLayout, read_record, write_record
 from tunelab.study import Float, Space
 

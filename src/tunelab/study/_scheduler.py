@@ -34,7 +34,6 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -47,6 +46,7 @@ from tunelab.runs import SlotStatus
 from tunelab.study._asking import TrialAsker
 from tunelab.study._cost import measured_prices
 from tunelab.study._heartbeat import Heartbeat
+from tunelab.study._lane import Lane
 from tunelab.study._objective import Objective
 from tunelab.study._padding import Padder, structure_count
 from tunelab.study._policy import CohortPolicy
@@ -61,24 +61,6 @@ from tunelab.study._status import TrialStateName, TrialStatus
 from tunelab.study._storage import owner_token, retire
 
 __all__ = ["CohortScheduler"]
-
-
-@dataclass
-class _Lane:
-    index: int
-    width: int
-    key: Hashable | None = None
-    fixed: dict[str, Any] | None = None
-    started: int = 0
-    slots: list[Live | None] = field(default_factory=list)
-    saves: dict[int, str] = field(default_factory=dict)
-    stops: dict[int, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.slots = [None] * self.width
-
-    def running(self) -> list[Live]:
-        return [t for t in self.slots if t is not None]
 
 
 class CohortScheduler:
@@ -146,8 +128,7 @@ class CohortScheduler:
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
-        self.budget = max(0, int(n_trials))
-        self.pad = pad
+        self.budget, self.pad = max(0, int(n_trials)), pad
         self.parts, self.report_at = int(parts), [int(p) for p in report_at]
         self._engine_key = key_fn
         self.timeout, self.on_progress = timeout, on_progress
@@ -169,7 +150,7 @@ class CohortScheduler:
         if not fix_structure:
             self.structural = []
         self.stats = SessionStats(width=self.width)
-        self.lanes = [_Lane(i, self.width) for i in range(executor.lanes)]
+        self.lanes = [Lane(i, self.width) for i in range(executor.lanes)]
         owner = owner_token()
         self._deadline: float | None = None
         self.heartbeat = Heartbeat(study)
@@ -236,12 +217,12 @@ class CohortScheduler:
                 return live
         return None
 
-    def _should_drain(self, lane: _Lane) -> bool:
+    def _should_drain(self, lane: Lane) -> bool:
         """Whether ``lane``'s cohort takes no new trial (:meth:`CohortPolicy.drains`)."""
         return self.policy.drains(lane.key, lane.started,
                                   {k: len(q) for k, q in self.pending.items()})
 
-    def _take(self, lane: _Lane) -> Live | None:
+    def _take(self, lane: Lane) -> Live | None:
         """A trial for a free slot of ``lane``'s cohort, or None to let the cohort drain.
 
         Waiting trials of the cohort's structure come first. Else the sampler proposes freely
@@ -309,7 +290,7 @@ class CohortScheduler:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def _place(self, lane: _Lane, slot: int, live: Live, request: StepRequest) -> None:
+    def _place(self, lane: Lane, slot: int, live: Live, request: StepRequest) -> None:
         lane.slots[slot] = live
         lane.started += 1
         request.assigns[slot] = Assignment(live.engine_cfg.model_dump(mode="json"), live.number,
@@ -324,7 +305,7 @@ class CohortScheduler:
             prices=measured_prices(self.stats, len(self._widths)),
             compiled=lambda width: (key, width) in self._widths)
 
-    def _refill(self, lane: _Lane, request: StepRequest) -> None:
+    def _refill(self, lane: Lane, request: StepRequest) -> None:
         for slot in range(lane.width):
             if lane.slots[slot] is None and slot not in request.assigns:
                 live = self._take(lane)
@@ -332,22 +313,20 @@ class CohortScheduler:
                     return
                 self._place(lane, slot, live, request)
 
-    def _dispatch(self, lane: _Lane) -> None:
+    def _dispatch(self, lane: Lane) -> None:
         request = StepRequest(width=lane.width, saves=lane.saves, stops=lane.stops)
         lane.saves, lane.stops = {}, {}
         if lane.key is not None:
             self._refill(lane, request)
             if not lane.running():
-                lane.key, lane.fixed = None, None
+                lane.close()
         if lane.key is None:
             first = self._take_any()
             if first is not None:
-                lane.width = request.width = self._width_for(first.key)
-                self._widths.add((first.key, lane.width))
-                lane.slots = [None] * lane.width
-                lane.key, lane.started = first.key, 0
-                lane.fixed = {n: first.trial.params[n] for n in self.structural
-                              if n in first.trial.params}
+                request.width = self._width_for(first.key)
+                self._widths.add((first.key, request.width))
+                lane.open(first.key, request.width, {n: first.trial.params[n] for n in
+                                                    self.structural if n in first.trial.params})
                 request.template = first.engine_cfg.model_dump(mode="json")
                 request.parts = self.parts
                 self.stats.cohorts += 1
@@ -359,7 +338,7 @@ class CohortScheduler:
         if request.run_epoch or request.saves:
             self.executor.submit(lane.index, request)
 
-    def _narrow(self, lane: _Lane, request: StepRequest) -> None:
+    def _narrow(self, lane: Lane, request: StepRequest) -> None:
         """Move a draining cohort's last trials to a narrower cohort when that pays.
 
         A cohort that gets no new trials computes its idle slots until its last trial ends;
@@ -368,25 +347,21 @@ class CohortScheduler:
         key = lane.key
         if key is None or request.template is not None or request.assigns:
             return
-        running = [slot for slot, live in enumerate(lane.slots) if live is not None]
+        running = lane.running()
         if not running:
             return
-        left = max(self.max_epochs - len(live.logs.get("loss", [])) for live in lane.running())
+        left = max(self.max_epochs - len(live.logs.get("loss", [])) for live in running)
         width = self.policy.narrowed_width(
             running=len(running), width=lane.width, epochs_left=left,
             prices=measured_prices(self.stats, len(self._widths)),
             compiled=lambda w: (key, w) in self._widths)
         if width is None:
             return
-        free = [slot for slot in range(lane.width) if lane.slots[slot] is None]
-        keep = running + free[:width - len(running)]
-        request.keep = keep
-        lane.slots = [lane.slots[i] for i in keep]
-        lane.width = width
-        self._widths.add((lane.key, width))
+        request.keep = lane.narrow(width)
+        self._widths.add((key, width))
         self.stats.narrowed += 1
 
-    def _end_over_budget(self, lane: _Lane, request: StepRequest) -> None:
+    def _end_over_budget(self, lane: Lane, request: StepRequest) -> None:
         """End the trials of ``lane`` that the epoch budget has no epoch left for.
 
         They finish with the epochs they trained (status ``budget``), those with the fewest
@@ -414,7 +389,7 @@ class CohortScheduler:
 
     # -- results -------------------------------------------------------------------------------
 
-    def _finish(self, lane: _Lane, slot: int, live: Live, status: TrialStatus,
+    def _finish(self, lane: Lane, slot: int, live: Live, status: TrialStatus,
                 engine_history: dict[str, list[float]] | None) -> None:
         try:
             path = self.recorder.finish(live, status, engine_history)
@@ -424,9 +399,11 @@ class CohortScheduler:
         if path is not None:
             lane.saves[slot] = path
 
-    def _taken_over(self, live: Live) -> None:
-        """Another session failed this trial (its heartbeat looked stale) and retries it:
-        this session lets it go, unrecorded."""
+    def _taken_over(self, live: Live, lane: Lane | None = None, slot: int = -1) -> None:
+        """Another session failed this trial (its heartbeat looked stale) and retries it: let
+        it go, unrecorded, and stop it in ``lane``'s ``slot`` if it trains there still."""
+        if lane is not None and lane.slots[slot] is live:
+            lane.stop(slot, TrialStatus.STOPPED.value)
         self.heartbeat.forget(live.trial)
         self.stats.taken_over += 1
 
@@ -437,34 +414,26 @@ class CohortScheduler:
         except UpdateFinishedTrialError:
             self._taken_over(live)
 
-    def _absorb(self, lane: _Lane, result: StepResult) -> None:
-        self.stats.compile_seconds += result.compile_seconds
-        self.stats.train_seconds += result.train_seconds
-        self.stats.lost_workers += result.retries
+    def _absorb(self, lane: Lane, result: StepResult) -> None:
+        self.stats.count_step(result, lane.width)
         for path in result.saved.values():
             self.recorder.saved(path)
         for slot, message in result.save_errors.items():
             warnings.warn(f"could not save the model of slot {slot}: {message}", stacklevel=2)
         if result.error is not None:
             reason = "error: " + result.error.strip().splitlines()[0]
-            for slot, live in enumerate(lane.slots):
-                if live is not None:
-                    self._fail(live, reason, live.logs, detail=result.error)
-                    lane.slots[slot] = None
-            lane.key, lane.fixed = None, None
+            for trial in lane.running():
+                self._fail(trial, reason, trial.logs, detail=result.error)
+            lane.close()
             return
         for slot, message in result.assign_errors.items():
             live = lane.slots[slot]
             if live is not None:
                 self._fail(live, f"could not start: {message}", {})
                 lane.slots[slot] = None
-        if result.trained:
-            self.stats.cohort_epochs += result.fraction
-            self.stats.slot_epochs += result.trained * result.fraction
-            self.stats.lane_epochs += lane.width * result.fraction
-        epochs = [r for r in result.slots.values() if not r.partial]
-        if epochs and not self.recorder.checked:
-            self.recorder.check_metrics(epochs[0].log)
+        epoch = next((r for r in result.slots.values() if not r.partial), None)
+        if epoch is not None and not self.recorder.checked:
+            self.recorder.check_metrics(epoch.log)
         share = 1.0 / max(1, result.trained)
         # Every slot's value is reported before the pruner is asked about any of them: slots
         # that reach a rung together compete there together (asked one by one, the first
@@ -478,29 +447,21 @@ class CohortScheduler:
                 if self._take_report(lane, slot, live, report, share):
                     ask.append((slot, live))
             except UpdateFinishedTrialError:
-                self._lost(lane, slot, live)
+                self._taken_over(live, lane, slot)
         for slot, live in ask:
             try:
                 if live.trial.should_prune():
-                    lane.stops[slot] = TrialStatus.PRUNED.value
-                    lane.slots[slot] = None
+                    lane.stop(slot, TrialStatus.PRUNED.value)
                     self.recorder.pruned(live)
             except UpdateFinishedTrialError:
-                self._lost(lane, slot, live)
+                self._taken_over(live, lane, slot)
         for slot, live in enumerate(lane.slots):
             if live is not None and slot not in result.running:
                 lane.slots[slot] = None
                 self._fail(live, "error: the engine stopped this slot without a report",
                            live.logs)
 
-    def _lost(self, lane: _Lane, slot: int, live: Live) -> None:
-        """A trial another session has told (it took the trial over): stop it here."""
-        if lane.slots[slot] is live:  # still training here: stop it
-            lane.slots[slot] = None
-            lane.stops[slot] = TrialStatus.STOPPED.value
-        self._taken_over(live)
-
-    def _take_report(self, lane: _Lane, slot: int, live: Live, report: Any,
+    def _take_report(self, lane: Lane, slot: int, live: Live, report: Any,
                      share: float) -> bool:
         """Record one slot's report (an epoch, or a value mid-epoch), finish the trial if it
         ended; return whether the pruner is to be asked about it."""
@@ -526,9 +487,8 @@ class CohortScheduler:
     # -- the loop ------------------------------------------------------------------------------
 
     def _unfinished(self) -> list[Live]:
-        out = [t for lane in self.lanes for t in lane.running()]
-        out += [t for queue in self.pending.values() for t in queue]
-        return out
+        waiting = [t for queue in self.pending.values() for t in queue]
+        return [t for lane in self.lanes for t in lane.running()] + waiting
 
     def _retire_all(self, reason: str) -> None:
         for live in self._unfinished():
@@ -541,8 +501,7 @@ class CohortScheduler:
             self.stats.retried += 1
         self.pending.clear()
         for lane in self.lanes:
-            lane.slots = [None] * lane.width
-            lane.key = None
+            lane.close()
 
     def progress(self) -> Progress:
         """The numbers a display shows now."""

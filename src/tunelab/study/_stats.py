@@ -9,7 +9,10 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunelab.execute import StepResult
 
 __all__ = ["Progress", "SessionStats"]
 
@@ -53,6 +56,16 @@ class SessionStats:
     retried: int = 0
     taken_over: int = 0
     lost_workers: int = 0
+
+    def count_step(self, result: StepResult, width: int) -> None:
+        """Add one engine step's seconds and epochs (``width``: its cohort's slots)."""
+        self.compile_seconds += result.compile_seconds
+        self.train_seconds += result.train_seconds
+        self.lost_workers += result.retries
+        if result.trained:
+            self.cohort_epochs += result.fraction
+            self.slot_epochs += result.trained * result.fraction
+            self.lane_epochs += width * result.fraction
 
     @property
     def mean_cohort_width(self) -> float:
