@@ -192,7 +192,6 @@ def train_runs(
             if owned:
                 ex.start()
             while len(results) < len(items):
-                raise_if_interrupted()
                 for lane_no, lane in enumerate(lanes):
                     if lane_no in ex.busy() or lane.group is not None:
                         continue

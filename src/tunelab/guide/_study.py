@@ -180,7 +180,7 @@ def _prepare_storage(folder: Path) -> str:
     all (a file opened here first would be a database without Optuna's unique index on study
     names if a Ctrl-C stopped the table creation)."""
     folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{RunLayout(folder).study_db.resolve()}"
+    return RunLayout(folder).default_storage()
 
 
 def _queue(url: str, plan: StepPlan, direction: Any, lrs: dict[str, list[float]] | None
