@@ -25,7 +25,7 @@ from tunelab.config import RunConfig
 from tunelab.guide._batch import choose_batch
 from tunelab.guide._credit import ablation_label, attribute
 from tunelab.guide._display import GuideDisplay
-from tunelab.guide._evidence import ReplicateRun, least_diverged, replicate_runs
+from tunelab.guide._evidence import ReplicateRun, compare, least_diverged, replicate_runs
 from tunelab.guide._procedure import Step
 from tunelab.guide._record import GuideRun
 from tunelab.guide._study import StepPlan, learning_rate_centres, plan_step, run_study, study_width
@@ -223,10 +223,13 @@ def _decide(ctx: GuideContext, plan: StepPlan, stats: list[ValueStats],
                 None)
     best = max(others, key=lambda s: sign * s.mean)
     if math.isfinite(current.mean) and not sign * (best.mean - current.mean) > 0:
+        seen = compare(current, best, ctx.direction, ctx.resolution, alpha)
         return ({**base, "current": current.label, "candidate": best.label, "adopted": False,
+                 "comparison": seen,
                  "reason": f"kept {current.label}: the best challenger {best.label}"
                  f" {best.text()} does not score above it {current.text()} in the selection"
-                 " runs, so nothing goes to confirmation"}, None)
+                 f" runs, so nothing goes to confirmation; selection runs: {seen.text()}"},
+                None)
     cur_trial, win_trial = reps[current.label][0], reps[best.label][0]
     configs = {current.label: result.config_of(cur_trial),
                best.label: result.config_of(win_trial)}

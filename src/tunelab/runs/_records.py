@@ -205,6 +205,20 @@ class Comparison(_Record):
     critical: Num = math.nan
     better: bool
 
+    def brief(self) -> str:
+        """The test in a table cell: kind, n, df, t, p and alpha.
+
+        Example:
+            >>> Comparison(test="paired", current="a", candidate="b", n=3, n_current=3,
+            ...            n_candidate=3, difference=0.01, se=0.002, threshold=0.0058,
+            ...            df=2, t=5.0, p=0.0189, critical=2.92, better=True).brief()
+            'paired n=3 df=2 t=5.00 p=0.0189 (alpha 0.05)'
+        """
+        df = f"{self.df:.3g}" if math.isfinite(self.df) else "—"
+        t = f"{self.t:.2f}" if not math.isnan(self.t) else "—"
+        p = f"{self.p:.3g}" if math.isfinite(self.p) else "—"
+        return f"{self.test} n={self.n} df={df} t={t} p={p} (alpha {self.alpha:g})"
+
     def text(self) -> str:
         """One line: the test, alpha, n, df, the difference, the statistic and p.
 
