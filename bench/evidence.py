@@ -14,8 +14,10 @@ on its own data split and seeds (the run's index is its seed), at the tutorial p
   the wider layer is the power; the effect's size is measured as the mean confirmation
   difference between the wider layer and the ablation arm (same learning rate).
 
-For every run both rules are read from the same step: the **new** one (the decision the
-step made: ``credited == "scientific"``) and the rule **before** it (the best challenger of
+For every run three rules are read from the same step: the **new** one (the decision the
+step made, ``credited == "scientific"``: confirmation in up to two looks), the new tests
+with **one look** only (its first look's replicates at the whole alpha), and the rule
+**before** it (the best challenger of
 the selection runs adopted when its mean paired difference exceeds ``max(2 SE, one
 validation sample)`` on those same runs: what the guide did before, recomputed from the
 step's selection runs). Rates carry 95 % Clopper-Pearson intervals
@@ -107,6 +109,24 @@ def old_rule(decision: Any) -> bool:
     return mean > max(2 * se, resolution) + 1e-6
 
 
+def one_look(decision: Any, n: int, alpha: float = 0.05) -> bool:
+    """The rule without a second look: the step's tests on its first ``n`` confirmation
+    replicates, at the whole alpha (the same runs the step's first look saw)."""
+    from tunelab.guide import ablation_label, attribute
+    from tunelab.runs import ValueStats
+
+    if not decision.confirmation or decision.comparison is None:
+        return False
+    arms = {v.label: ValueStats.model_validate({**v.model_dump(), "scores": v.scores[:n],
+                                                "replicates": v.replicates[:n]})
+            for v in decision.confirmation}
+    challenger = decision.comparison.candidate
+    verdict = attribute(arms[decision.current], arms[challenger],
+                        arms.get(ablation_label(decision.current, challenger)),
+                        decision.direction, decision.comparison.resolution, alpha)
+    return str(verdict.credited) == "scientific"
+
+
 def one_run(kind: str, dataset: str, budget: str, index: int) -> dict[str, Any]:
     """One run of a cell: the step's decision, both rules, and what it cost."""
     from rich.console import Console
@@ -143,6 +163,7 @@ def one_run(kind: str, dataset: str, budget: str, index: int) -> dict[str, Any]:
     return {
         "index": index, "seconds": round(time.monotonic() - began, 2),
         "new": record.credited == "scientific", "credited": str(record.credited),
+        "looks": record.looks, "one_look": one_look(record, proc.steps[0].budget.seeds),
         "old": old_rule(record), "confirmed": bool(arms), "reason": record.reason,
         "effect": effect,
         "p": record.ablation.p if record.ablation is not None else (
@@ -165,11 +186,16 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     new = sum(r["new"] for r in runs)
     old = sum(r["old"] for r in runs)
     nuisance = sum(r["credited"] == "nuisance" for r in runs)
+    single = sum(r.get("one_look", False) for r in runs)
     effects = [r["effect"] for r in runs if math.isfinite(r["effect"])]
     return {
         "runs": n, "new_credited": new, "new_rate": round(new / n, 4) if n else math.nan,
         "new_ci95": _interval(new, n), "old_credited": old,
         "old_rate": round(old / n, 4) if n else math.nan, "old_ci95": _interval(old, n),
+        "one_look_credited": single,
+        "one_look_rate": round(single / n, 4) if n else math.nan,
+        "one_look_ci95": _interval(single, n),
+        "second_looks": sum(r.get("looks", 0) == 2 for r in runs),
         "nuisance_credited": nuisance, "confirmed": sum(r["confirmed"] for r in runs),
         "mean_effect": round(statistics.fmean(effects), 5) if effects else None,
         "median_seconds": round(statistics.median(r["seconds"] for r in runs), 2) if n else None,
@@ -252,7 +278,8 @@ def _table(cells: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(title="credited scientific changes (95 % interval)")
-    for col in ("cell", "runs", "new rule", "old rule", "effect (W - ablation)", "s/run"):
+    for col in ("cell", "runs", "new rule", "one look", "old rule", "effect (W - ablation)",
+                "s/run"):
         table.add_column(col)
     for name, entry in cells.items():
         s = entry.get("summary")
@@ -260,6 +287,8 @@ def _table(cells: dict[str, Any]) -> None:
             continue
         table.add_row(name, str(s["runs"]),
                       f"{s['new_rate']:.3f} [{s['new_ci95'][0]:.3f}, {s['new_ci95'][1]:.3f}]",
+                      f"{s['one_look_rate']:.3f} [{s['one_look_ci95'][0]:.3f},"
+                      f" {s['one_look_ci95'][1]:.3f}]",
                       f"{s['old_rate']:.3f} [{s['old_ci95'][0]:.3f}, {s['old_ci95'][1]:.3f}]",
                       "—" if s["mean_effect"] is None else f"{s['mean_effect']:+.4f}",
                       f"{s['median_seconds']}")

@@ -125,17 +125,20 @@ def _section(data: Any, path: str, depth: int) -> list[str]:
 def _evidence(data: dict[str, Any]) -> list[str]:
     """bench/results/evidence.json: the A/A and power table, both rules, with intervals."""
     lines = [f"One-sided alpha {_fmt(data.get('alpha'))}. {data.get('what', '')}.", "",
-             "| cell | runs | new rule: credited | 95 % interval | old rule: credited |"
-             " 95 % interval | effect (value vs ablation) | median s / run |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| cell | runs | new rule: credited | 95 % interval | one look: credited |"
+             " 95 % interval | old rule: credited | 95 % interval | second looks |"
+             " effect (value vs ablation) | median s / run |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, cell in data.get("cells", {}).items():
         s = cell.get("summary")
         if not s:
             continue
         lines.append(
             f"| {name} | {s['runs']} | {s['new_credited']} ({_fmt(s['new_rate'])}) |"
-            f" {_fmt(s['new_ci95'])} | {s['old_credited']} ({_fmt(s['old_rate'])}) |"
-            f" {_fmt(s['old_ci95'])} | {_fmt(s.get('mean_effect'))} |"
+            f" {_fmt(s['new_ci95'])} | {s.get('one_look_credited', '—')}"
+            f" ({_fmt(s.get('one_look_rate'))}) | {_fmt(s.get('one_look_ci95'))} |"
+            f" {s['old_credited']} ({_fmt(s['old_rate'])}) | {_fmt(s['old_ci95'])} |"
+            f" {_fmt(s.get('second_looks'))} | {_fmt(s.get('mean_effect'))} |"
             f" {_fmt(s.get('median_seconds'))} |")
     return [*lines, ""]
 

@@ -42,11 +42,12 @@ def test_the_evidence_table_shows_both_rules_with_their_intervals() -> None:
     gen = _generator()
     data = {"benchmark": "evidence", "alpha": 0.05, "what": "w", "cells": {"aa-digits-quick": {
         "summary": {"runs": 40, "new_credited": 1, "new_rate": 0.025, "new_ci95": [0.0006, 0.13],
+                    "one_look_credited": 2, "one_look_rate": 0.05, "one_look_ci95": [0.006, 0.17],
                     "old_credited": 7, "old_rate": 0.175, "old_ci95": [0.07, 0.33],
-                    "mean_effect": 0.0001, "median_seconds": 12.0}}}}
+                    "second_looks": 9, "mean_effect": 0.0001, "median_seconds": 12.0}}}}
     row = next(line for line in gen._evidence(data) if line.startswith("| aa-digits-quick"))
-    assert row == ("| aa-digits-quick | 40 | 1 (0.025) | [0.0006, 0.13] | 7 (0.175) |"
-                   " [0.07, 0.33] | 0.0001 | 12 |")
+    assert row == ("| aa-digits-quick | 40 | 1 (0.025) | [0.0006, 0.13] | 2 (0.05) |"
+                   " [0.006, 0.17] | 7 (0.175) | [0.07, 0.33] | 9 | 0.0001 | 12 |")
 
 
 def test_the_docs_speak_of_the_tool_not_of_a_machine() -> None:

@@ -1,4 +1,4 @@
-"""The test: one-sided t tests at a stated alpha, checked against scipy on known cases; replicates."""
+"""One-sided t tests at a stated alpha, checked against scipy on known cases; replicates."""
 
 from __future__ import annotations
 

@@ -119,6 +119,9 @@ class Budget(_Strict):
             step trains for more than ``epochs`` epochs.
         alpha: The one-sided level of every test that adopts a change (the share of steps
             that may credit a change that made no difference).
+        sequential: Confirm in two looks: ``seeds`` fresh replicates, then, when undecided
+            and the challenger is ahead, as many more, with ``alpha`` split between the
+            looks; False: one look at ``seeds`` replicates.
 
     Example:
         >>> Budget(trials=2).trials, Budget().seeds
@@ -137,6 +140,7 @@ class Budget(_Strict):
     folds: _AtLeast2 = 5
     min_updates: _AtLeast0 = 0
     alpha: _Alpha = 0.05
+    sequential: bool = True
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
@@ -184,6 +188,7 @@ class _BudgetTable(_Strict):
     folds: _AtLeast2 | None = None
     min_updates: _AtLeast0 | None = None
     alpha: _Alpha | None = None
+    sequential: bool | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> _BudgetTable:

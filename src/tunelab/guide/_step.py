@@ -23,7 +23,7 @@ from typing import Any
 
 from tunelab.config import RunConfig
 from tunelab.guide._batch import choose_batch
-from tunelab.guide._credit import ablation_label, attribute
+from tunelab.guide._credit import Attribution, ablation_label, attribute
 from tunelab.guide._display import GuideDisplay
 from tunelab.guide._evidence import ReplicateRun, compare, least_diverged, replicate_runs
 from tunelab.guide._procedure import Step
@@ -31,7 +31,8 @@ from tunelab.guide._record import GuideRun
 from tunelab.guide._study import StepPlan, learning_rate_centres, plan_step, run_study, study_width
 from tunelab.runs import Credit, Evidence, StepDecision, ValueStats, read_record, write_record
 
-__all__ = ["CONFIRMATION_FILE", "GuideContext", "finalists", "replicate_block", "run_step"]
+__all__ = ["CONFIRMATION_FILE", "FIRST_LOOK_ALPHA", "GuideContext", "finalists", "looks",
+           "promising", "replicate_block", "run_step"]
 
 #: A step's confirmation runs (cached as its selection runs are, in ``evidence.json``).
 CONFIRMATION_FILE = "confirmation.json"
@@ -162,16 +163,24 @@ def _same_run(a: RunConfig, b: RunConfig) -> bool:
     return a.model_dump(exclude={"seed"}) == b.model_dump(exclude={"seed"})
 
 
+def _first(stats: ValueStats, n: int) -> ValueStats:
+    """The first ``n`` replicates of a confirmation arm (an earlier look's runs)."""
+    return ValueStats.model_validate({**stats.model_dump(), "scores": stats.scores[:n],
+                                      "replicates": stats.replicates[:n],
+                                      "best_epochs": stats.best_epochs[:n]})
+
+
 def _confirm(ctx: GuideContext, plan: StepPlan, configs: dict[str, RunConfig], folder: Path,
-             index: int) -> dict[str, ValueStats]:
-    """Train the confirmation arms on the step's fresh replicate seeds; a resumed step
-    reloads them from its ``confirmation.json``."""
-    seeds = ctx.fresh_replicates(2 * index + 1, plan.step.budget.seeds)
+             index: int, n: int) -> dict[str, ValueStats]:
+    """Train the confirmation arms on the step's first ``n`` fresh replicate seeds; a resumed
+    step reloads them from its ``confirmation.json`` (a later look's file holds an earlier
+    look's runs too)."""
+    seeds = ctx.fresh_replicates(2 * index + 1, n)
     labels = list(configs)
     path = folder / CONFIRMATION_FILE
     cached = read_record(path, Evidence)
-    if cached is not None and cached.labels == labels and cached.replicates == seeds:
-        return {v.label: v for v in cached.values}
+    if cached is not None and cached.labels == labels and cached.replicates[:n] == seeds:
+        return {v.label: _first(v, n) for v in cached.values}
     info = f"{len(labels)} arms x {len(seeds)} fresh replicates"
     ctx.display.phase(f"{plan.step.name} · confirmation", None, info=info)
 
@@ -185,6 +194,34 @@ def _confirm(ctx: GuideContext, plan: StepPlan, configs: dict[str, RunConfig], f
     write_record(path, Evidence(labels=labels, replicates=seeds,
                                 values=[stats[label] for label in labels]))
     return stats
+
+
+#: The share of alpha spent at the first of two looks (little early, as O'Brien-Fleming
+#: spending does; the two levels add up to alpha, so the rate holds whatever the looks'
+#: correlation).
+FIRST_LOOK_ALPHA = 0.2
+
+
+def looks(seeds: int, alpha: float, sequential: bool) -> list[tuple[int, float]]:
+    """The confirmation's looks: (replicates so far, alpha spent at that look).
+
+    Example:
+        >>> looks(3, 0.05, True)
+        [(3, 0.01), (6, 0.04)]
+        >>> looks(3, 0.05, False)
+        [(3, 0.05)]
+    """
+    if not sequential:
+        return [(seeds, alpha)]
+    first = round(alpha * FIRST_LOOK_ALPHA, 10)
+    return [(seeds, first), (2 * seeds, round(alpha - first, 10))]
+
+
+def promising(verdict: Attribution) -> bool:
+    """Whether an undecided look is worth a second one: the challenger, or the challenger's
+    nuisance values on the current value, scored above the current configuration."""
+    ahead = [verdict.total, *([verdict.nuisance] if verdict.nuisance is not None else [])]
+    return any(math.isfinite(c.difference) and c.difference > 0 for c in ahead)
 
 
 def _decide(ctx: GuideContext, plan: StepPlan, stats: list[ValueStats],
@@ -237,13 +274,19 @@ def _decide(ctx: GuideContext, plan: StepPlan, stats: list[ValueStats],
     arm = ablation_label(current.label, best.label)
     if not _same_run(ablation, configs[current.label]):
         configs[arm] = ablation
-    confirmed = _confirm(ctx, plan, configs, folder, index)
-    verdict = attribute(confirmed[current.label], confirmed[best.label], confirmed.get(arm),
-                        ctx.direction, ctx.resolution, alpha)
+    plan_looks = looks(step.budget.seeds, alpha, step.budget.sequential)
+    for k, (n, spent) in enumerate(plan_looks, 1):
+        confirmed = _confirm(ctx, plan, configs, folder, index, n)
+        verdict = attribute(confirmed[current.label], confirmed[best.label],
+                            confirmed.get(arm), ctx.direction, ctx.resolution, spent)
+        if verdict.changed or k == len(plan_looks) or not promising(verdict):
+            break
     adopted = verdict.adopted.label
+    where = (f" [look {k} of {len(plan_looks)}: {n} fresh replicates, alpha {spent:g} of"
+             f" {alpha:g}]" if len(plan_looks) > 1 else "")
     return ({**base, "current": current.label,
-             "candidate": adopted if verdict.changed else best.label,
-             "adopted": verdict.changed, "reason": verdict.reason,
+             "candidate": adopted if verdict.changed else best.label, "looks": k,
+             "adopted": verdict.changed, "reason": verdict.reason + where,
              "credited": verdict.credited, "comparison": verdict.total,
              "ablation": verdict.scientific, "nuisance_test": verdict.nuisance,
              "confirmation": [confirmed[k].model_copy(update={"config": None})

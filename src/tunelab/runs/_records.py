@@ -322,7 +322,9 @@ class StepDecision(_Record):
     ``comparison`` is the challenger against the current configuration, ``ablation`` the
     challenger against the ablation arm, ``nuisance_test`` the ablation arm against the
     current configuration, all on those seeds. ``credited`` says what the gain was
-    credited to (:class:`~tunelab.runs.Credit`), at the one-sided level ``alpha``.
+    credited to (:class:`~tunelab.runs.Credit`), at the one-sided level ``alpha``;
+    ``looks`` is how many looks at the confirmation runs were taken (0: none, the step
+    ended at selection), each test recording the share of ``alpha`` spent at its look.
     """
 
     step: str
@@ -358,6 +360,7 @@ class StepDecision(_Record):
     confirmation: list[ValueStats] = Field(default_factory=list)
     ablation: Comparison | None = None
     nuisance_test: Comparison | None = None
+    looks: int = 0
 
     def chosen(self) -> ValueStats | None:
         """The statistics of the value the step ended with (adopted or kept): its
