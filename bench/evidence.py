@@ -7,8 +7,9 @@ on its own data split and seeds (the run's index is its seed), at the tutorial p
 
 - **A/A**: the step compares ``model.kernel_initializer`` ``he_uniform`` against
   ``he_normal``: the same variance (2 / fan-in) in every layer, different random draws. The
-  values cannot differ in expectation; each keeps its own tuned learning rate, as every step
-  does. The share of runs that credit the scientific value is the false-credit rate.
+  values cannot differ in expectation; each keeps its own tuned learning rate, centred on
+  its own learning-rate range test (as the optimizer step does), so their rates differ.
+  The share of runs that credit the scientific value is the false-credit rate.
 - **power**: the step compares a narrow hidden layer (the current value) with 32 units: a
   real effect whose size shrinks as the narrow width grows. The share of runs that credit
   the wider layer is the power; the effect's size is measured as the mean confirmation
@@ -66,6 +67,9 @@ DATA = {
 }
 #: Planted effects: the current hidden width against 32 units.
 EFFECTS = {"w24": 24, "w12": 12, "w6": 6}
+#: A/A steps centre each value's learning rates on its own range test (as the optimizer step
+#: does), so the values' tuned rates differ: the gain a rate makes is there to be misread.
+RANGE_TEST = {"aa": "per_value", "w2": "none", "w1": "none", "w6": "none"}
 
 
 def procedure(kind: str, dataset: str, budget: str) -> dict[str, Any]:
@@ -82,7 +86,7 @@ def procedure(kind: str, dataset: str, budget: str) -> dict[str, Any]:
                   "optimizer": {"name": "SGD", "learning_rate": 0.1, "momentum": 0.8},
                   "training": {"batch_size": 32}},
         "budget": dict(BUDGETS[budget]),
-        "steps": [{"name": "step", "scientific": scientific,
+        "steps": [{"name": "step", "scientific": scientific, "range_test": RANGE_TEST[kind[:2]],
                    "nuisance": {"optimizer.learning_rate": LR}}],
     }
 
@@ -255,6 +259,7 @@ def _write(path: Path, cells: dict[str, Any]) -> None:
                 " effect possible) and planted effects; the step's rule (new) and the rule"
                 " before it (old: 2 SE on the selection runs), on the same runs",
         "budgets": BUDGETS,
+        "range_test": RANGE_TEST,
         "data": DATA,
         "cells": cells,
     }

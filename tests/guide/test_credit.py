@@ -105,3 +105,31 @@ def test_the_scientific_credit_rate_under_no_effect_is_at_most_alpha(n: int) -> 
     # Crediting the value on the challenger against the current configuration alone (the
     # rule before the ablation arm) credits it most of the time.
     assert old_rule / runs > 0.75
+
+
+def test_two_looks_spend_alpha_in_two_parts_and_keep_the_rate() -> None:
+    from tunelab.guide._step import looks, promising
+
+    (n1, a1), (n2, a2) = looks(3, 0.05, True)
+    assert (n1, n2) == (3, 6) and a1 + a2 == pytest.approx(0.05) and a1 < a2
+    assert looks(4, 0.1, False) == [(4, 0.1)]
+    # Under no effect, crediting at either look (at its own share of alpha) stays within
+    # alpha: simulated on plain data as the step runs it.
+    rng = np.random.default_rng(11)
+    runs, credited = 3000, 0
+    for _ in range(runs):
+        shared = rng.normal(0.95, 0.01, 6)
+        arms = {k: shared + 0.01 * (k != "a") + rng.normal(0, 0.004, 6) for k in "abc"}
+        for n, spent in looks(3, 0.05, True):
+            v = {k: ValueStats(label=k, scores=list(x[:n]), replicates=list(range(n)))
+                 for k, x in arms.items()}
+            verdict = attribute(v["a"], v["b"], v["c"], "maximize", alpha=spent)
+            if verdict.changed or not promising(verdict):
+                break
+        credited += verdict.credited == Credit.SCIENTIFIC
+    assert scipy_stats.binomtest(credited, runs).proportion_ci(0.95).low <= 0.05
+    assert credited / runs <= 0.06
+    # A look with the challenger behind the current configuration is not worth another.
+    behind = attribute(_v("a", [0.96, 0.97, 0.95]), _v("b", [0.94, 0.95, 0.93]), None,
+                       "maximize")
+    assert not promising(behind)

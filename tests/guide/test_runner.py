@@ -201,5 +201,6 @@ def test_every_training_of_a_run_goes_through_the_executor_it_is_given(
     # tuning check and the final members (the guide's dataset object) all went through it.
     assert any(r.data is None and r.data_key is None for r in opened)
     assert any(r.data_key is not None for r in opened)
-    # The replicates (seeds 1 and 2) trained side by side, each on its own data order.
-    assert any(r.replicates == [1, 2] for r in opened)
+    # The first step's selection replicates (seeds 2001 and 2002: block 2 of seed 0) trained
+    # side by side, each on its own data order.
+    assert any(r.replicates == [2001, 2002] for r in opened)
