@@ -289,6 +289,10 @@ def _write(path: Path, cells: dict[str, Any]) -> None:
         "range_test": RANGE_TEST,
         "data": DATA,
         "cells": cells,
+        # Every A/A run together: the rate over all cells (the values make no difference in
+        # any of them), for a tighter interval than one cell's.
+        "pooled": {"aa": summarise([_nan(r) for name, entry in cells.items()
+                                    if name.startswith("aa-") for r in entry["runs"]])},
     }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(_clean(payload), indent=1, allow_nan=False) + "\n")
