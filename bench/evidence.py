@@ -285,6 +285,12 @@ def _write(path: Path, cells: dict[str, Any]) -> None:
         "what": "share of one-step guide runs that credit the scientific value: A/A (no"
                 " effect possible) and planted effects; the step's rule (new) and the rule"
                 " before it (old: 2 SE on the selection runs), on the same runs",
+        "legend": "cells are kind-dataset-budget. aa: A/A, kernel_initializer he_uniform"
+                  " against he_normal, each value's learning rates centred on its own range"
+                  " test; aa0: the same A/A with the rates centred on the current rate (no"
+                  " range test); wN: a planted effect, N hidden units (current) against 32."
+                  " One look: the step's tests on its first look's replicates at the whole"
+                  " alpha. Second looks: runs whose confirmation took a second look",
         "budgets": BUDGETS,
         "range_test": RANGE_TEST,
         "data": DATA,

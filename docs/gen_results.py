@@ -125,6 +125,7 @@ def _section(data: Any, path: str, depth: int) -> list[str]:
 def _evidence(data: dict[str, Any]) -> list[str]:
     """bench/results/evidence.json: the A/A and power table, both rules, with intervals."""
     lines = [f"One-sided alpha {_fmt(data.get('alpha'))}. {data.get('what', '')}.", "",
+             *([f"{data['legend']}.", ""] if data.get("legend") else []),
              "| cell | runs | new rule: credited | 95 % interval | one look: credited |"
              " 95 % interval | old rule: credited | 95 % interval | second looks |"
              " effect (value vs ablation) | median s / run |",
