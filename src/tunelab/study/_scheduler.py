@@ -50,7 +50,7 @@ from tunelab.study._lane import Lane
 from tunelab.study._objective import Objective
 from tunelab.study._padding import Padder, structure_count
 from tunelab.study._policy import CohortPolicy
-from tunelab.study._recorder import Live, Recorder
+from tunelab.study._recorder import Live, Recorder, TrialCallback
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
 from tunelab.study._shared import StudyLedger
@@ -99,6 +99,8 @@ class CohortScheduler:
             not spend this session's ``n_trials``, and a session with nothing left to start
             waits while others' trials run where heartbeats can tell a dead session's
             trials, to retry them.
+        callbacks: Called in order with the study and the told ``FrozenTrial`` right after
+            each trial is told COMPLETE, PRUNED or FAIL (``Study.optimize``'s contract).
     """
 
     def __init__(
@@ -125,6 +127,7 @@ class CohortScheduler:
         shared: bool = False,
         parts: int = 1,
         report_at: Sequence[int] = (),
+        callbacks: Sequence[TrialCallback] = (),
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
@@ -158,7 +161,7 @@ class CohortScheduler:
         self.recorder = Recorder(study, objective, run_dir, self.stats,
                                  heartbeat=self.heartbeat,
                                  track_epochs=shared and epoch_budget is not None,
-                                 parts=self.parts)
+                                 parts=self.parts, callbacks=callbacks)
         self._widths: set[tuple[Hashable, int]] = set()  # (structure, width) compiled so far
         self.asker = TrialAsker(study=study, sampler=sampler, space=space, base=base, pad=pad,
                                 engine_key=key_fn, heartbeat=self.heartbeat,

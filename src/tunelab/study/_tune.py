@@ -21,7 +21,7 @@ import socket
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from tunelab.study._display import LiveDisplay
 from tunelab.study._objective import Objective
 from tunelab.study._padding import choose_padding, padder
 from tunelab.study._params import Categorical, Fixed, Int
+from tunelab.study._recorder import TrialCallback
 from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import (
@@ -148,6 +149,7 @@ def tune(
     study_name: str | None = None,
     progress: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
+    callbacks: Sequence[TrialCallback] | None = None,
     **study_keys: Any,
 ) -> StudyResult:
     """Run a study, or resume it when ``run_dir`` already holds it.
@@ -162,6 +164,9 @@ def tune(
         study_name: Override ``study.name`` (the same as ``name=``).
         progress: Show a live progress display on standard error.
         on_progress: Also call this after every round with a :class:`Progress`.
+        callbacks: Functions ``f(study, frozen_trial)`` called in order right after each trial
+            is told COMPLETE, PRUNED or FAIL, as ``optuna.Study.optimize(callbacks=...)``
+            calls them (so trackers written for that contract work here).
         **study_keys: Override the ``[study]`` keys of the same names: every field of
             :class:`~tunelab.config.StudyConfig` (``trials``, ``cohort``, ``sampler``,
             ``pad_widths``, ...); None leaves a key as the configuration has it.
@@ -275,6 +280,7 @@ def tune(
             resolve_pruner(settings.pruner, len(obj.metrics)), parts=settings.pieces(),
             max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
             min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs),
+        callbacks=list(callbacks or ()),
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
