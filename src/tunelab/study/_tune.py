@@ -284,11 +284,11 @@ def tune(
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
-        callbacks = [c for c in (display if progress else None, on_progress) if c is not None]
+        watchers = [c for c in (display if progress else None, on_progress) if c is not None]
 
         def notify(p: Progress) -> None:
-            for callback in callbacks:
-                callback(p)
+            for watcher in watchers:
+                watcher(p)
 
         scheduler.on_progress = notify
         try:
