@@ -39,9 +39,9 @@ from typing import Any
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 
-from tunelab._interrupt import latched, raise_if_interrupted
+from tunelab._interrupt import latched
 from tunelab.config import RunConfig
-from tunelab.execute import Assignment, Executor, StepRequest, StepResult
+from tunelab.execute import Assignment, Executor, StepRequest, StepResult, drive
 from tunelab.runs import SlotStatus
 from tunelab.study._asking import TrialAsker
 from tunelab.study._cost import measured_prices
@@ -316,7 +316,7 @@ class CohortScheduler:
                     return
                 self._place(lane, slot, live, request)
 
-    def _dispatch(self, lane: Lane) -> None:
+    def _dispatch(self, lane: Lane) -> StepRequest | None:
         request = StepRequest(width=lane.width, saves=lane.saves, stops=lane.stops)
         lane.saves, lane.stops = {}, {}
         if lane.key is not None:
@@ -338,8 +338,7 @@ class CohortScheduler:
         self._end_over_budget(lane, request)
         self._narrow(lane, request)
         request.run_epoch = bool(lane.running())
-        if request.run_epoch or request.saves:
-            self.executor.submit(lane.index, request)
+        return request if request.run_epoch or request.saves else None
 
     def _narrow(self, lane: Lane, request: StepRequest) -> None:
         """Move a draining cohort's last trials to a narrower cohort when that pays.
@@ -557,6 +556,29 @@ class CohortScheduler:
             self._sync()
         return False
 
+    # -- the driver's policy (see tunelab.execute.drive) ---------------------------------------
+
+    def request(self, lane: int) -> StepRequest | None:
+        """The next request for idle ``lane``: stops, saves, refills, a new cohort."""
+        return self._dispatch(self.lanes[lane])
+
+    def absorb(self, lane: int, result: StepResult) -> None:
+        """Take ``lane``'s answer: report, prune, tell."""
+        self._absorb(self.lanes[lane], result)
+
+    def idle(self) -> bool:
+        """Nothing trains: wait for other sessions' trials (shared studies), or end."""
+        return self._linger()
+
+    def waiting(self) -> None:
+        """Show the round's progress while it trains."""
+        self._emit()
+
+    def after_round(self) -> None:
+        """Heartbeats and the shared study's counts, then the display."""
+        self._sync()
+        self._emit()
+
     def run(self) -> SessionStats:
         """Train until the budget is spent, the timeout passes, or nothing is left.
 
@@ -570,22 +592,7 @@ class CohortScheduler:
             with latched(), self.heartbeat:
                 self.executor.start()
                 self._sync()
-                while True:
-                    busy = self.executor.busy()
-                    for lane in self.lanes:
-                        if lane.index not in busy:
-                            self._dispatch(lane)
-                    if not self.executor.busy():
-                        if self._linger():
-                            continue
-                        break
-                    self._emit()
-                    answers = self.executor.wait()
-                    raise_if_interrupted()
-                    for index, result in answers:
-                        self._absorb(self.lanes[index], result)
-                    self._sync()
-                    self._emit()
+                drive(self.executor, self)
                 if self.pending:
                     self._retire_all("interrupted: not started before the study's epoch"
                                      " budget ran out; retried on resume")
