@@ -46,6 +46,10 @@ class StudyConfig(_Section):
     cohort: int = Field(8, ge=1, description="configurations trained at once per worker")
     pad_widths: Literal["auto", "none", "max", "pow2"] = Field(
         "auto", description="let hidden widths share cohorts by padding them (masked)")
+    share_batch_sizes: bool = Field(
+        False, description="train every searched batch size as gradient accumulation over one"
+        " micro-batch (their greatest common divisor), so batch sizes share cohorts and"
+        " compiled programs instead of each making a structure")
     executor: Annotated[str, AfterValidator(OneOf(EXECUTORS, "executor"))] = Field(
         "local", description="where cohorts train: in this process, in worker processes, or"
         " on Ray workers")

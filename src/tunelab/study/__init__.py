@@ -24,12 +24,13 @@ if TYPE_CHECKING:
     from tunelab.study._objective import Objective, default_metric, metric_direction
     from tunelab.study._params import Categorical, Fixed, Float, Int, Param
     from tunelab.study._policy import CohortPolicy
+    from tunelab.study._recorder import TrialCallback
     from tunelab.study._result import StudyResult, open_run, trial_state
     from tunelab.study._rundir import RunDir
     from tunelab.study._samplers import CohortSampler, make_pruner, make_sampler
     from tunelab.study._scheduler import CohortScheduler
     from tunelab.study._shared import StudyLedger
-    from tunelab.study._sizing import structural_names
+    from tunelab.study._sizing import shared_micro_batch, structural_names
     from tunelab.study._space import Space
     from tunelab.study._stats import Progress, SessionStats
     from tunelab.study._status import (
@@ -58,6 +59,7 @@ _WHERE = {
     "Int": "_params",
     "Param": "_params",
     "CohortPolicy": "_policy",
+    "TrialCallback": "_recorder",
     "StudyResult": "_result",
     "open_run": "_result",
     "trial_state": "_result",
@@ -67,6 +69,7 @@ _WHERE = {
     "make_sampler": "_samplers",
     "StudyLedger": "_shared",
     "CohortScheduler": "_scheduler",
+    "shared_micro_batch": "_sizing",
     "structural_names": "_sizing",
     "Space": "_space",
     "Progress": "_stats",
@@ -120,6 +123,7 @@ __all__ = [
     "StudyLedger",
     "StudyResult",
     "TrialStateName",
+    "TrialCallback",
     "TrialStatus",
     "as_tune_config",
     "default_metric",
@@ -133,6 +137,7 @@ __all__ = [
     "open_study",
     "pays_to_compile",
     "retire_stale",
+    "shared_micro_batch",
     "structural_names",
     "trial_state",
     "tune",

@@ -57,6 +57,7 @@ from tunelab.study._sizing import (
     epochs_trained,
     expected_epochs,
     expected_trials,
+    shared_micro_batch,
     structural_names,
 )
 from tunelab.study._space import Space
@@ -202,6 +203,12 @@ def tune(
         assert isinstance(changed, TuneConfig)
         cfg = changed
     settings = cfg.study
+    micro = shared_micro_batch(the_space) if settings.share_batch_sizes else None
+    if micro is not None and cfg.training.model_dump().get("micro_batch") is None:
+        shared = with_overrides(cfg, {"training.micro_batch": micro},
+                                source=f"{source} (study.share_batch_sizes)")
+        assert isinstance(shared, TuneConfig)
+        cfg = shared
     base = cfg.base()
     the_space.check(base)
     check_grid(the_space, settings.sampler)
