@@ -25,11 +25,13 @@ from tunelab.study._objective import TOTALS, Objective
 from tunelab.study._rundir import RunDir
 from tunelab.study._stats import SessionStats
 from tunelab.study._status import (
+    EPOCHS_ATTR,
     REASON_ATTR,
-    RETRIED_ATTR,
     STATUS_ATTR,
     TrialStateName,
     TrialStatus,
+    counts,
+    epochs_in,
 )
 
 __all__ = ["Live", "Recorder", "TrialCallback"]
@@ -99,7 +101,7 @@ class Recorder:
                 self.counts[TrialStateName.COMPLETE] += 1
             elif t.state == TrialState.PRUNED:
                 self.counts[TrialStateName.PRUNED] += 1
-            elif t.state == TrialState.FAIL and not t.user_attrs.get(RETRIED_ATTR):
+            elif t.state == TrialState.FAIL and counts(t):
                 self.counts[TrialStateName.FAILED] += 1
         self._claims: set[int] = set()
         self.checked = False
@@ -130,7 +132,7 @@ class Recorder:
     def report(self, live: Live) -> bool:
         """Report the first objective's value at this epoch; False when it cannot be."""
         if self.track_epochs:
-            live.trial.set_user_attr("epochs", len(live.logs.get("loss", [])))
+            live.trial.set_user_attr(EPOCHS_ATTR, epochs_in(live.logs))
         if self.objective.multi:
             return False
         metric = self.objective.metrics[0]
@@ -140,7 +142,7 @@ class Recorder:
             return False
         if not math.isfinite(value):
             return False
-        live.trial.report(value, step=len(live.logs.get("loss", [])) * self.parts)
+        live.trial.report(value, step=epochs_in(live.logs) * self.parts)
         return True
 
     def report_partial(self, live: Live, log: dict[str, float]) -> bool:
@@ -166,7 +168,7 @@ class Recorder:
         history = self._history(live, engine_history)
         self._attrs(live, status, history)
         if status == TrialStatus.DIVERGED:
-            epoch = len(history.get("loss", []))
+            epoch = epochs_in(history)
             self.failed(live.trial, f"diverged: the loss became nan or inf at epoch {epoch}",
                         live.cfg, history)
             return None
@@ -264,7 +266,7 @@ class Recorder:
         if metric == "seconds":
             return float(sum(logs.get("slot_seconds", logs["seconds"])))
         if metric == "epochs":
-            return float(len(logs.get("loss", [])))
+            return float(epochs_in(logs))
         return float(logs[metric][-1])
 
     def _values(self, history: dict[str, Any]) -> list[float]:
@@ -277,9 +279,8 @@ class Recorder:
         return out
 
     def _attrs(self, live: Live, status: TrialStatus, history: dict[str, Any]) -> None:
-        epochs = len(history.get("loss", []))
         live.trial.set_user_attr(STATUS_ATTR, status.value)
-        live.trial.set_user_attr("epochs", epochs)
+        live.trial.set_user_attr(EPOCHS_ATTR, epochs_in(history))
         live.trial.set_user_attr("seconds", round(float(sum(history.get("slot_seconds", []))), 4))
         last = {k: v[-1] for k, v in history.items() if v and k not in ("epoch",)}
         live.trial.set_user_attr("last", {k: (v if math.isfinite(v) else None)

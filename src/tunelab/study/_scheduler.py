@@ -57,7 +57,7 @@ from tunelab.study._shared import StudyLedger
 from tunelab.study._sizing import KeyFn, epochs_trained, expected_trials, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
-from tunelab.study._status import TrialStateName, TrialStatus
+from tunelab.study._status import TrialStateName, TrialStatus, epochs_in
 from tunelab.study._storage import owner_token, retire
 
 __all__ = ["CohortScheduler"]
@@ -352,7 +352,7 @@ class CohortScheduler:
         running = lane.running()
         if not running:
             return
-        left = max(self.max_epochs - len(live.logs.get("loss", [])) for live in running)
+        left = max(self.max_epochs - epochs_in(live.logs) for live in running)
         width = self.policy.narrowed_width(
             running=len(running), width=lane.width, epochs_left=left,
             prices=measured_prices(self.stats, len(self._widths)),
@@ -377,7 +377,7 @@ class CohortScheduler:
         # Slots the budget can pay one more step (an epoch, or a piece of one) for.
         room = max(0, math.floor((self.epoch_budget - self.epochs_used()) * self.parts + 1e-9)
                    - others)
-        running = [(len(live.logs.get("loss", [])), -slot, slot, live)
+        running = [(epochs_in(live.logs), -slot, slot, live)
                    for slot, live in enumerate(lane.slots) if live is not None]
         excess = len(running) - room
         if excess <= 0:

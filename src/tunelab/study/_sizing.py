@@ -16,6 +16,7 @@ from tunelab.config import RunConfig
 from tunelab.errors import SpaceError, TunelabError
 from tunelab.study._params import Categorical, Fixed, Float, Int
 from tunelab.study._space import Space
+from tunelab.study._status import counts, epochs_of
 
 __all__ = ["KeyFn", "epochs_trained", "expected_epochs", "expected_trials", "shared_micro_batch",
            "structural_names"]
@@ -63,8 +64,9 @@ def expected_trials(trials: int, epoch_budget: int | None, epochs_before: int,
 
 
 def epochs_trained(study: optuna.Study) -> int:
-    """Epochs the study's finished trials trained (their ``epochs`` attribute)."""
-    return sum(int(t.user_attrs.get("epochs", 0)) for t in study.get_trials(deepcopy=False))
+    """Epochs the study's trials trained (:func:`epochs_of`), those retried left out (their
+    copies count: :func:`counts`)."""
+    return sum(epochs_of(t) for t in study.get_trials(deepcopy=False) if counts(t))
 
 
 def structural_names(space: Space, base: RunConfig, key_fn: KeyFn) -> list[str]:
