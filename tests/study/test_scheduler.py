@@ -186,6 +186,12 @@ def test_pruned_slots_are_stopped_and_refilled(tmp_path: Path) -> None:
     stops = {req.stops.get(slot) for _, req in ex.requests for slot in req.stops}
     assert stops == {"pruned"}
     assert all(len(t.intermediate_values) < 3 for t in pruned)
+    # TPE learns from pruned trials by their deepest intermediate value (Optuna ranks them
+    # by step, then value): each was told with the value of its last epoch at that step.
+    for t in pruned:
+        deepest = max(t.intermediate_values)
+        assert deepest == t.user_attrs["epochs"]
+        assert t.intermediate_values[deepest] == t.user_attrs["last"]["val_accuracy"]
     # Refilled slots keep the cohort full until the budget runs out.
     assert stats.mean_cohort_width > 3.0
     assert stats.finished["pruned"] == len(pruned)
