@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tunelab.study._heartbeat import Heartbeat, fail_stale
     from tunelab.study._objective import Objective, default_metric, metric_direction
     from tunelab.study._params import Categorical, Fixed, Float, Int, Param
-    from tunelab.study._policy import CohortPolicy
+    from tunelab.study._policy import CohortPolicy, Refill, SlotView
     from tunelab.study._recorder import TrialCallback
     from tunelab.study._result import StudyResult, open_run, trial_state
     from tunelab.study._rundir import RunDir
@@ -63,6 +63,8 @@ _WHERE = {
     "Int": "_params",
     "Param": "_params",
     "CohortPolicy": "_policy",
+    "Refill": "_policy",
+    "SlotView": "_policy",
     "TrialCallback": "_recorder",
     "StudyResult": "_result",
     "open_run": "_result",
@@ -125,8 +127,10 @@ __all__ = [
     "Param",
     "Prices",
     "Progress",
+    "Refill",
     "RunDir",
     "SessionStats",
+    "SlotView",
     "Space",
     "StudyLedger",
     "StudyResult",

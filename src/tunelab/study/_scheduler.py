@@ -49,7 +49,7 @@ from tunelab.study._heartbeat import Heartbeat
 from tunelab.study._lane import Lane
 from tunelab.study._objective import Objective
 from tunelab.study._padding import Padder, structure_count
-from tunelab.study._policy import CohortPolicy
+from tunelab.study._policy import CohortPolicy, Refill, SlotView
 from tunelab.study._recorder import Live, Recorder, TrialCallback
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
@@ -226,49 +226,31 @@ class CohortScheduler:
                                   {k: len(q) for k, q in self.pending.items()})
 
     def _take(self, lane: Lane) -> Live | None:
-        """A trial for a free slot of ``lane``'s cohort, or None to let the cohort drain.
-
-        Waiting trials of the cohort's structure come first. Else the sampler proposes freely
-        (while few trials wait and the budget is not nearly spent); a proposal of another
-        structure waits for its own cohort, and the slot gets a trial asked with the
-        structural parameters fixed to the cohort's.
-        """
+        """A trial for a free slot of ``lane``'s cohort, or None to leave it free: the
+        sources :meth:`CohortPolicy.refill` names, in order, until one gives a trial of the
+        cohort's structure (a proposal of another structure waits for its own cohort)."""
         if self._no_room():
             return None
         # After the timeout no trial is asked, but those asked before it all train (an asked
         # trial is a started one, as in Optuna): none is left unstarted.
-        live = self.asker.pop(lane.key)
-        if live is not None:
-            return live
-        if not self._may_ask() or self._should_drain(lane):
-            return None
-        if self._near_deadline() and self.fix_structure and lane.fixed is not None:
-            # Close to the timeout, a proposal of another structure could not get a cohort
-            # before it: ask for this cohort's structure only, and only when no trial of
-            # another structure waits (those train anyway: they go first).
-            if any(queue for key, queue in self.pending.items() if key != lane.key):
+        assert lane.key is not None
+        view = SlotView(
+            key=lane.key, started=lane.started,
+            waiting={k: len(q) for k, q in self.pending.items()}, asked=self.asker.asked,
+            left=self.asker.left, can_ask=self._may_ask(), near_deadline=self._near_deadline(),
+            can_fix=self.fix_structure and lane.fixed is not None)
+        for source in self.policy.refill(view):
+            if source == Refill.WAITING:
+                live = self.asker.pop(lane.key)
+                if live is not None:
+                    return live
+                continue
+            live = self._ask_valid(lane.fixed if source == Refill.FIXED else None)
+            if live is None or live.key == lane.key:
+                return live
+            self.asker.queue(live)
+            if source == Refill.EXPLORE:
                 return None
-            return self._ask_valid(lane.fixed)
-        if self.policy.explores(self.asker.asked):
-            live = self._ask_valid(None)
-            if live is None or live.key == lane.key:
-                return live
-            self.asker.queue(live)
-            return None
-        free = self.policy.asks_freely(waiting=self.asker.waiting(lane.key),
-                                       left=self.asker.left)
-        if free or not (self.fix_structure and lane.fixed is not None):
-            live = self._ask_valid(None)
-            if live is None or live.key == lane.key:
-                return live
-            self.asker.queue(live)
-            if not (self.fix_structure and lane.fixed is not None):
-                return None
-        for _ in range(3):  # an enqueued retry of another structure can come first
-            live = self._ask_valid(lane.fixed)
-            if live is None or live.key == lane.key:
-                return live
-            self.asker.queue(live)
         return None
 
     def _take_any(self) -> Live | None:
