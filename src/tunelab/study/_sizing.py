@@ -15,6 +15,7 @@ import optuna
 from tunelab.config import RunConfig
 from tunelab.errors import SpaceError, TunelabError
 from tunelab.study._params import Categorical, Fixed, Float, Int
+from tunelab.study._samplers import PRUNER_KINDS, halving
 from tunelab.study._space import Space
 from tunelab.study._status import counts, epochs_of
 
@@ -38,7 +39,7 @@ def expected_epochs(max_epochs: int, pruner: str, reduction_factor: int = 3,
         >>> expected_epochs(9, "none")
         9.0
     """
-    if pruner not in ("asha", "hyperband"):
+    if pruner not in PRUNER_KINDS or not halving(pruner):
         return float(max_epochs)
     total, done, keep, rung = 0.0, 0.0, 1.0, float(min_resource)
     while done < max_epochs:

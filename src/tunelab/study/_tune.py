@@ -262,10 +262,9 @@ def tune(
     from tunelab.train import structure_key
 
     max_epochs = _max_epochs(the_space, base)
-    halving = isinstance(the_pruner, optuna.pruners.SuccessiveHalvingPruner
-                         | optuna.pruners.HyperbandPruner)
-    per_trial = expected_epochs(max_epochs, "asha" if halving else "none",
-                                settings.reduction_factor, settings.min_resource)
+    pruner_name = resolve_pruner(settings.pruner, len(obj.metrics))
+    per_trial = expected_epochs(max_epochs, pruner_name, settings.reduction_factor,
+                                settings.min_resource)
     # Padding is chosen for the trials the session can expect: an epoch budget may pay for
     # fewer than `trials` (it still stops the study itself, whatever the trials started).
     expected = expected_trials(budget, settings.epoch_budget,
@@ -284,7 +283,7 @@ def tune(
         epoch_budget=settings.epoch_budget, expected_epochs=per_trial, shared=True,
         parts=settings.pieces(),
         report_at=report_points(
-            resolve_pruner(settings.pruner, len(obj.metrics)), parts=settings.pieces(),
+            pruner_name, parts=settings.pieces(),
             max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
             min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs),
         callbacks=list(callbacks or ()),
