@@ -44,6 +44,7 @@ from tunelab.errors import ConfigError, TrialError
 from tunelab.model import Builder, export_model, initial_values, save_model
 from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay, step_growth
 from tunelab.runs import SlotStatus
+from tunelab.train._accumulate import update_positions
 from tunelab.train._arrays import device_data
 from tunelab.train._callbacks import (
     Callback,
@@ -120,7 +121,8 @@ class Cohort:
         tv, ntv = initial_values(self.program.model, template.model, self.spec, template.seed,
                                  builder=builder)
         opt_state = self._init_optimizer(optimizer_hyperparams(template.optimizer), list(tv))
-        self.state = SlotState(*repeat((list(tv), list(ntv), opt_state), self.width))
+        self.state = SlotState(*repeat((list(tv), list(ntv), opt_state,
+                                        self.program.zero_accum(list(tv))), self.width))
         self._slots = [_Slot(self, i) for i in range(self.width)]
 
     # ------------------------------------------------------------------ slots
@@ -267,6 +269,7 @@ class Cohort:
         s.learning_rate, s.lr_scale, s.decay = hyper["learning_rate"], 1.0, decay
         s.growth, s.record_steps, s.step_losses = hyper["growth"], bool(record_steps), []
         s.l2 = float(cfg.model.l2)
+        s.period = int(cfg.training.batch_size) // self.program.batch_size
         s.piece, s.report_at, s.sums = 0, points, None
         s._history = {k: [] for k in self._log_keys()}
         try:
@@ -314,8 +317,9 @@ class Cohort:
         one = ([jnp.asarray(a) for a in tv], [jnp.asarray(a) for a in ntv])
         st.trainable, st.non_trainable = self._run(
             "put", (st.trainable, st.non_trainable), one, np.int32(slot))
-        if opt_state is not None:
-            st.opt_state = self._run("put", st.opt_state, opt_state, np.int32(slot))
+        if opt_state is not None:  # a fresh start: the optimizer and an empty open batch
+            st.opt_state, st.accum = self._run("put", (st.opt_state, st.accum), (
+                opt_state, self.program.zero_accum(one[0])), np.int32(slot))
 
     def narrow(self, slots: Sequence[int]) -> None:
         """Keep only ``slots``, in this order: slot ``slots[i]`` becomes slot ``i``.
@@ -389,7 +393,7 @@ class Cohort:
         active = self._vector("status", object) == SlotStatus.RUNNING
         args = (self.state.tree(), self._x, self._y, self._data_seeds, np.int32(epoch),
                 np.int32(first), self._vector("learning_rate", np.float32), active,
-                self._vector("l2", np.float32))
+                self._vector("l2", np.float32), self._vector("period", np.int32))
         uses_l2 = any(s.l2 > 0 for s in running)
         # Everything this piece runs is compiled before the clock starts, so ``seconds`` is
         # the piece's own time (training and validation), the first one's included.
@@ -413,8 +417,11 @@ class Cohort:
         out: dict[int, dict[str, float]] = {}
         for s in running:
             k = s.index
+            # The piece's update steps: every micro-step, or the ones closing a batch.
+            updates = (update_positions(first, real, self.steps_per_epoch, s.period)
+                       if self.program.accumulate else np.arange(real))
             if s.record_steps:
-                s.step_losses += [float(v) for v in stats["step_loss"][:real, k]]
+                s.step_losses += [float(v) for v in stats["step_loss"][updates, k]]
             loss, metrics = float(stats["loss"][k]), np.asarray(stats["metrics"][k], np.float64)
             before = s.sums if s.sums is not None else (0.0, 0.0, 0, 0.0)
             s.sums = (before[0] + loss, before[1] + metrics, before[2] + rows,
@@ -422,7 +429,7 @@ class Cohort:
             s.piece += 1
             finite = bool(stats["finite"][k]) and math.isfinite(loss)
             if finite:
-                s.iterations += real
+                s.iterations += len(updates)
             if s.piece == self.parts or not finite:
                 out[k] = self._end_epoch(s, finite, val)
             elif s in reports:
@@ -473,7 +480,7 @@ class Cohort:
         """
         args = (self.state.tree(), self._x, self._y, self._data_seeds, np.int32(0), np.int32(0),
                 np.zeros(self.width, np.float32), np.zeros(self.width, bool),
-                np.zeros(self.width, np.float32))
+                np.zeros(self.width, np.float32), np.ones(self.width, np.int32))
         length = None if self.parts == 1 else self.piece_steps
         seconds = self.program.compiled("epoch" if l2 else "epoch_no_l2", args,
                                         length=length)[1]

@@ -18,7 +18,14 @@ import numpy as np
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, DataError
-from tunelab.model import Builder, ModelSpec, hidden_widths, num_outputs, resolve_loss
+from tunelab.model import (
+    Builder,
+    ModelSpec,
+    hidden_widths,
+    loss_term,
+    num_outputs,
+    resolve_loss,
+)
 from tunelab.optim import optimizer_family
 
 __all__ = ["DatasetLike", "StructureKey", "check_data", "model_spec", "structure_key"]
@@ -87,7 +94,9 @@ def structure_key(cfg: RunConfig, builder: Builder | None = None) -> StructureKe
     return (
         ("network", network),
         ("optimizer", optimizer_family(cfg.optimizer)),
-        ("batch_size", int(training.batch_size)),
+        # With a micro-batch, a batch size is a per-slot number of micro-steps per update.
+        (("micro_batch", int(training.micro_batch)) if training.micro_batch is not None
+         else ("batch_size", int(training.batch_size))),
         ("shuffle", bool(training.shuffle)),
         ("loss", training.loss),
         ("metrics", tuple(training.metrics)),
@@ -131,4 +140,8 @@ def check_data(cfg: RunConfig, data: DatasetLike, builder: Builder | None = None
             f"training.batch_size: {bsz} is larger than the {n} training samples of"
             f" {data.name!r}; use at most {n}"
         )
-    resolve_loss(cfg.training.loss, data.task)
+    loss = resolve_loss(cfg.training.loss, data.task)
+    if cfg.training.micro_batch is not None and loss_term(loss, data.task).root:
+        raise ConfigError(
+            f"training.micro_batch: the loss {loss!r} is the square root of a batch mean, which"
+            " micro-batches cannot sum to; remove micro_batch or use loss = 'mse'")
