@@ -45,7 +45,7 @@ from tunelab.model import Builder, export_model, initial_values, save_model
 from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay, step_growth
 from tunelab.runs import SlotStatus
 from tunelab.train._accumulate import update_positions
-from tunelab.train._arrays import device_data
+from tunelab.train._arrays import DataShape, device_data, evaluation_rows
 from tunelab.train._callbacks import (
     Callback,
     CSVLogger,
@@ -54,13 +54,12 @@ from tunelab.train._callbacks import (
     ReduceLROnPlateau,
     _BuiltinSchedule,
 )
+from tunelab.train._precompile import compile_program
 from tunelab.train._program import SlotState, enable_compilation_cache, get_program, repeat
 from tunelab.train._slot import _Slot
 from tunelab.train._structure import DatasetLike, check_data, model_spec, structure_key
 
 __all__ = ["STATUSES", "Cohort"]
-
-_EVAL_LIMIT = 32_768  # slots x rows of one evaluation call (see Cohort._pieces)
 
 #: Every slot status, in order (``SlotStatus`` members; they compare equal to the words).
 STATUSES = tuple(SlotStatus)
@@ -96,6 +95,7 @@ class Cohort:
         check_data(template, data, builder)
         enable_compilation_cache()
         self.data = data
+        self.template = template
         self.width = int(width)
         self.builder = builder
         self.key = structure_key(template, builder)
@@ -450,23 +450,17 @@ class Cohort:
         return logs
 
     def _pieces(self, split: str) -> list[tuple[Any, Any, Any]]:
-        """The split's evaluation chunks, cut so that slots x rows stays within 32,768.
+        """The split's evaluation chunks, cut to :func:`evaluation_rows` rows each.
 
-        XLA's CPU backend returned another slot's loss for some slots of a wider evaluation
-        (a width-17 cohort on 2,048 rows gave slot 16 slot 0's loss); below that size the
-        sums are right. Pieces of one split all have one shape: one compilation.
+        Pieces of one split all have one shape: one compilation.
         """
         chunks = self._splits[split]
         if not chunks:
             return []
         rows = int(chunks[0][0].shape[0])
-        cuts = 1
-        while self.width * rows // cuts > _EVAL_LIMIT and rows % (2 * cuts) == 0 \
-                and rows // (2 * cuts) >= 8:
-            cuts *= 2
-        if cuts == 1:
+        size = evaluation_rows(self.width, rows)
+        if size == rows:
             return list(chunks)
-        size = rows // cuts
         return [(xc[i:i + size], yc[i:i + size], wc[i:i + size]) for xc, yc, wc in chunks
                 for i in range(0, rows, size)]
 
@@ -476,15 +470,13 @@ class Cohort:
         ``l2``: the variant with an L2 penalty (a slot with ``model.l2 > 0``). Training then
         finds them compiled. Returns the seconds spent (0 when they already were). It may
         run in another thread while a cohort of another structure trains;
-        ``bench/compile_overlap.py`` measures whether that pays.
+        ``bench/compile_overlap.py`` measures whether that pays. Before the data is read,
+        :func:`tunelab.train.compile_cohort` compiles the same from shapes.
         """
-        args = (self.state.tree(), self._x, self._y, self._data_seeds, np.int32(0), np.int32(0),
-                np.zeros(self.width, np.float32), np.zeros(self.width, bool),
-                np.zeros(self.width, np.float32), np.ones(self.width, np.int32))
-        length = None if self.parts == 1 else self.piece_steps
-        seconds = self.program.compiled("epoch" if l2 else "epoch_no_l2", args,
-                                        length=length)[1]
-        seconds += self._compile_evaluation("val")
+        seconds = compile_program(
+            self.program, self.template, DataShape.of(self.data), self.width,
+            groups=len(self.replicates), piece_steps=None if self.parts == 1
+            else self.piece_steps, l2=l2, builder=self.builder)
         self.compile_seconds += seconds
         return seconds
 
