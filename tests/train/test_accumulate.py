@@ -171,3 +171,12 @@ def test_a_square_rooted_loss_refuses_micro_batches(digits: Dataset) -> None:
     cfg = _cfg(64, {"name": "SGD"}, loss="rmse", metrics=[])
     with pytest.raises(ConfigError, match="training.micro_batch"):
         Cohort(cfg, digits, width=1)
+
+
+def test_a_copied_configuration_with_a_bad_batch_size_is_refused(digits: Dataset) -> None:
+    cfg = _cfg(64, {"name": "SGD"})
+    bad = cfg.model_copy(update={"training": cfg.training.model_copy(
+        update={"batch_size": 40})})  # model_copy skips the validator
+    cohort = Cohort(cfg, digits, width=1)
+    with pytest.raises(ConfigError, match=r"batch_size \(40\).*micro_batch \(16\)"):
+        cohort.assign(0, bad)
