@@ -12,6 +12,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+from tunelab.train._arrays import DataShape  # noqa: E402
 from tunelab.train._callbacks import (  # noqa: E402
     Callback,
     CSVLogger,
@@ -24,6 +25,7 @@ from tunelab.train._callbacks import (  # noqa: E402
 )
 from tunelab.train._cohort import STATUSES, Cohort  # noqa: E402
 from tunelab.train._curves import plot_history  # noqa: E402
+from tunelab.train._precompile import compile_cohort  # noqa: E402
 from tunelab.train._presets import list_presets, load_preset  # noqa: E402
 from tunelab.train._program import compile_stats, enable_compilation_cache  # noqa: E402
 from tunelab.train._result import CohortResult, Result, save_run  # noqa: E402
@@ -35,6 +37,7 @@ __all__ = [
     "Callback",
     "Cohort",
     "CohortResult",
+    "DataShape",
     "DatasetLike",
     "EarlyStopping",
     "LearningRateScheduler",
@@ -42,6 +45,7 @@ __all__ = [
     "ReduceLROnPlateau",
     "Result",
     "SlotHandle",
+    "compile_cohort",
     "compile_stats",
     "enable_compilation_cache",
     "history_csv",
