@@ -42,7 +42,15 @@ from pydantic import (
     model_validator,
 )
 
-from tunelab.config import PRUNERS, SAMPLERS, RunConfig, config_error, with_overrides
+from tunelab.config import (
+    OPTIMIZER_KEYS,
+    PRUNERS,
+    SAMPLERS,
+    RunConfig,
+    config_error,
+    read_toml,
+    with_overrides,
+)
 from tunelab.errors import ConfigError, SpaceError
 from tunelab.guide._losses import expand_losses
 from tunelab.study import Categorical, Fixed, Int, Space
@@ -423,10 +431,8 @@ def step_base(step: Step, start: RunConfig, train_samples: int = 0, *,
                          source=f"{where}: fixed")
     searched = set(step.scientific) | set(step.nuisance)
     if "optimizer.name" in searched:
-        cleared = {k: None for k in ("momentum", "rho", "epsilon", "beta_1", "beta_2",
-                                     "weight_decay")}
-        cfg = with_overrides(cfg, {**{f"optimizer.{k}": v for k, v in cleared.items()},
-                                   "optimizer.nesterov": False}, source=where)
+        cleared = {f"optimizer.{k}": None for k in OPTIMIZER_KEYS}
+        cfg = with_overrides(cfg, {**cleared, "optimizer.nesterov": False}, source=where)
     return cfg
 
 
@@ -545,16 +551,8 @@ def load_procedure(path: str | os.PathLike[str], budget: str = "standard") -> Pr
         >>> load_procedure(p).steps[0].name
         'w'
     """
-    p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such procedure file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise ConfigError(f"{p}: not a UTF-8 TOML file") from None
-    return parse_procedure(raw, source=str(p), budget=budget)
+    return parse_procedure(read_toml(path, "procedure file"), source=str(Path(path)),
+                           budget=budget)
 
 
 def default_procedure(budget: str = "standard") -> Procedure:
