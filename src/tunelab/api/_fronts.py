@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -228,8 +227,7 @@ def _known_names() -> set[str]:
 
 
 def _study_run_dir(out: str | os.PathLike[str] | None, name: str) -> Path:
-    return Path(out) if out is not None else Path("runs") / (
-        f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    return Path(out) if out is not None else RunLayout.default_path(name)
 
 
 class _NotebookStudy:

@@ -60,7 +60,6 @@ __all__ = [
     "KINDS",
     "LEVELS",
     "LR_KEY",
-    "RANGE_TESTS",
     "STEP_FIELDS",
     "Budget",
     "Procedure",
@@ -76,7 +75,6 @@ RangeTestMode = Literal["none", "once", "per_value"]
 
 LEVELS: tuple[str, ...] = get_args(Level)
 KINDS: tuple[str, ...] = get_args(Kind)
-RANGE_TESTS: tuple[str, ...] = get_args(RangeTestMode)
 LR_KEY = "optimizer.learning_rate"
 STEP_FIELDS = ("name", "kind", "title", "about", "optional", "range_test", "scientific",
                "nuisance", "fixed", "budget", *LEVELS)
@@ -329,10 +327,6 @@ class Step(BaseModel):
         """
         spec = {**expand_losses(self.scientific, task), **self.nuisance}
         return Space(spec, source=source or f"step {self.name}")
-
-    def scientific_space(self, task: str | None = None) -> Space:
-        """Only the scientific parameters (what one compared value is made of)."""
-        return Space(expand_losses(self.scientific, task), source=f"step {self.name}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (TOML-ready) of the step at its level."""

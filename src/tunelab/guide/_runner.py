@@ -36,7 +36,7 @@ from tunelab.guide._procedure import Procedure, default_procedure, load_procedur
 from tunelab.guide._record import GuideRun
 from tunelab.guide._step import GuideContext, run_step
 from tunelab.guide._template import stage_model, template_procedure
-from tunelab.runs import Decisions, FinalResult, GuideSettings, read_record
+from tunelab.runs import Decisions, FinalResult, GuideSettings, RunLayout, read_record
 
 __all__ = ["GuideResult", "run_guide"]
 
@@ -142,8 +142,8 @@ def run_guide(
         raise ConfigError(f"cohort: must be >= 1, got {cohort}")
     label = ("arrays" if is_array_data(dataset) else str(getattr(dataset, "name", "data"))) \
         if in_memory else Path(start.data.name).stem
-    folder = Path(run_dir) if run_dir is not None else Path("runs") / (
-        f"guide-{label}-{proc.level}")
+    folder = Path(run_dir) if run_dir is not None else RunLayout.default_path(
+        f"guide-{label}-{proc.level}", dated=False)
     inputs = GuideRun(folder).inputs_dir
     if in_memory:
         staged = stage_data(dataset, inputs, start.data)
