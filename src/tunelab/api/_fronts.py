@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,12 +94,6 @@ def _train_overrides(cfg: RunConfig, *, epochs: int | None, batch_size: int | No
     return out
 
 
-def _data_name(data: Any) -> str:
-    from tunelab.data import is_array_data
-
-    return "arrays" if is_array_data(data) else str(getattr(data, "name", "data"))
-
-
 def fit(
     config: RunConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
     *,
@@ -152,7 +145,7 @@ def fit(
         >>> str(r.status), len(r.history["val_accuracy"]), r.final["val_accuracy"] > 0.5
         ('done', 5, True)
     """
-    from tunelab.data import is_array_data, load_dataset, stage_data
+    from tunelab.data import data_label, is_array_data, load_dataset, stage_data
     from tunelab.execute import fit as engine_fit
     from tunelab.model import stage_model
 
@@ -174,20 +167,17 @@ def fit(
     if changes:
         cfg = with_overrides(cfg, changes, source="fit options")
     dataset: Any
-    if data is None or isinstance(data, str | os.PathLike):
+    if data is None or isinstance(data, str | os.PathLike) or run_dir is not None:
+        # A run folder must train again from its config.toml: arrays go in with it.
         if data is not None:
-            cfg = with_overrides(cfg, {"data.name": os.fspath(data), "data.path": None},
+            staged = stage_data(data, inputs, cfg.data)
+            cfg = with_overrides(cfg, {"data": staged.model_dump(mode="json")},
                                  source="fit data")
-        dataset = load_dataset(cfg.data, seed=cfg.seed)
-    elif run_dir is not None:
-        # A run folder must train again from its config.toml: the arrays go in with it.
-        staged = stage_data(data, RunLayout(run_dir).inputs_dir, cfg.data)
-        cfg = with_overrides(cfg, {"data": staged.model_dump(mode="json")}, source="fit data")
         dataset = load_dataset(cfg.data, seed=cfg.seed)
     else:
         dataset = load_dataset(data, seed=cfg.seed, config=cfg.data) if is_array_data(data) \
             else data
-        cfg = with_overrides(cfg, {"data.name": _data_name(data), "data.path": None},
+        cfg = with_overrides(cfg, {"data.name": data_label(data), "data.path": None},
                              source="fit data")
     result = engine_fit(cfg, dataset, out_dir=run_dir, progress=progress,
                         callbacks=callbacks, builder=builder, executor=executor)
@@ -228,8 +218,7 @@ def _known_names() -> set[str]:
 
 
 def _study_run_dir(out: str | os.PathLike[str] | None, name: str) -> Path:
-    return Path(out) if out is not None else Path("runs") / (
-        f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    return Path(out) if out is not None else RunLayout.default_path(name)
 
 
 class _NotebookStudy:

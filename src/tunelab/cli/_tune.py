@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from tunelab.cli._reporting import report_option, write_run_report
 from tunelab.config import OneOf, StudyConfig
 from tunelab.errors import ConfigError
+from tunelab.runs import RunLayout
 from tunelab.study import TrialStateName
 
 if TYPE_CHECKING:
@@ -196,13 +197,11 @@ def tune(config: Path, dataset: str | None, out: Path | None, quiet: bool, make_
     options override the file. Running the same command on the same --out folder resumes:
     finished trials are kept, unfinished ones are retried. Ctrl-C stops cleanly.
     """
-    import time
-
     from tunelab.study import tune as run_tune
 
     settings = _given(study)
     name = settings.get("name") or StudyConfig.model_fields["name"].get_default()
-    run_dir = out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = out or RunLayout.default_path(name)
     click.echo(f"Study in {run_dir} (run again with --out {run_dir} to resume)", err=True)
     try:
         result = run_tune(config, run_dir=run_dir, dataset=dataset, progress=not quiet,

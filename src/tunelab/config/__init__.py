@@ -24,7 +24,9 @@ from tunelab.config._names import (
     SAMPLERS,
     SCHEDULES,
     OneOf,
+    same_value,
 )
+from tunelab.config._optimizers import OPTIMIZER_KEYS, OPTIMIZER_SPECS, OptimizerSpec
 from tunelab.config._run import (
     CallbacksConfig,
     CSVLoggerConfig,
@@ -44,6 +46,7 @@ from tunelab.config._toml import (
     dump_config,
     load_config,
     parse_config,
+    read_toml,
     save_config,
     with_overrides,
 )
@@ -56,6 +59,8 @@ __all__ = [
     "LOSSES",
     "METRICS",
     "OPTIMIZERS",
+    "OPTIMIZER_KEYS",
+    "OPTIMIZER_SPECS",
     "PRUNERS",
     "SAMPLERS",
     "SCHEDULES",
@@ -67,6 +72,7 @@ __all__ = [
     "ModelConfig",
     "OneOf",
     "OptimizerConfig",
+    "OptimizerSpec",
     "ReduceLROnPlateauConfig",
     "RunConfig",
     "ScheduleConfig",
@@ -76,7 +82,9 @@ __all__ = [
     "config_error",
     "dump_config",
     "load_config",
+    "read_toml",
     "parse_config",
+    "same_value",
     "save_config",
     "with_overrides",
 ]

@@ -23,7 +23,7 @@ from tunelab.train._callbacks import (  # noqa: E402
     SlotHandle,
     history_csv,
 )
-from tunelab.train._cohort import STATUSES, Cohort  # noqa: E402
+from tunelab.train._cohort import Cohort  # noqa: E402
 from tunelab.train._curves import plot_history  # noqa: E402
 from tunelab.train._precompile import compile_cohort  # noqa: E402
 from tunelab.train._presets import list_presets, load_preset  # noqa: E402
@@ -32,7 +32,6 @@ from tunelab.train._result import CohortResult, Result, save_run  # noqa: E402
 from tunelab.train._structure import DatasetLike, model_spec, structure_key  # noqa: E402
 
 __all__ = [
-    "STATUSES",
     "CSVLogger",
     "Callback",
     "Cohort",
