@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from tunelab.train._callbacks import (  # noqa: E402
+    KERAS_CALLBACKS,
     Callback,
     CSVLogger,
     EarlyStopping,
@@ -20,6 +21,7 @@ from tunelab.train._callbacks import (  # noqa: E402
     ModelCheckpoint,
     ReduceLROnPlateau,
     SlotHandle,
+    from_keras,
     history_csv,
 )
 from tunelab.train._cohort import STATUSES, Cohort  # noqa: E402
@@ -30,6 +32,7 @@ from tunelab.train._result import CohortResult, Result, save_run  # noqa: E402
 from tunelab.train._structure import DatasetLike, model_spec, structure_key  # noqa: E402
 
 __all__ = [
+    "KERAS_CALLBACKS",
     "STATUSES",
     "CSVLogger",
     "Callback",
@@ -44,6 +47,7 @@ __all__ = [
     "SlotHandle",
     "compile_stats",
     "enable_compilation_cache",
+    "from_keras",
     "history_csv",
     "list_presets",
     "load_preset",
