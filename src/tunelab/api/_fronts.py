@@ -136,7 +136,9 @@ def fit(
             ``curves.png``); default none (``result.report()`` writes one).
         progress: Show the progress bar (an HTML block in a notebook).
         report: Also write ``report.html`` (needs a run folder: ``out``, else a new one).
-        callbacks: Extra :class:`tunelab.train.Callback` objects.
+        callbacks: ``keras.callbacks`` objects (EarlyStopping, ReduceLROnPlateau,
+            LearningRateScheduler, ModelCheckpoint, CSVLogger, TerminateOnNaN; files go in
+            ``out``) or :class:`tunelab.train.Callback` objects.
         executor: Where it trains (default: in this process).
 
     Raises:
@@ -189,8 +191,11 @@ def fit(
             else data
         cfg = with_overrides(cfg, {"data.name": _data_name(data), "data.path": None},
                              source="fit data")
+    from tunelab.train import from_keras
+
+    own = [from_keras(c, "fit(callbacks=)") for c in callbacks or []]
     result = engine_fit(cfg, dataset, out_dir=run_dir, progress=progress,
-                        callbacks=callbacks, builder=builder, executor=executor)
+                        callbacks=own, builder=builder, executor=executor)
     out_result = promote(FitResult, result, data=dataset)
     if run_dir is not None:
         save_fit_run(out_result, run_dir)

@@ -16,7 +16,8 @@ Keras Tuner          here
 RandomSearch         Optuna ``RandomSampler``, one round of every trial
 BayesianOptimization Optuna ``TPESampler`` (multivariate, constant liar), rounds of
                      ``num_initial_points`` trials
-GridSearch           Optuna ``GridSampler`` over every value of the explored space
+GridSearch           every combination of the explored space's values, in order,
+                     enqueued on the study
 Hyperband            Optuna ``HyperbandPruner`` (``max_epochs``, ``factor``): trials
                      pruned at its rungs while they train
 ==================== ============================================================
@@ -24,6 +25,7 @@ Hyperband            Optuna ``HyperbandPruner`` (``max_epochs``, ``factor``): tr
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
@@ -387,6 +389,9 @@ class Tuner:
     def _budget(self) -> int | None:
         return self.oracle.max_trials
 
+    def _before_ask(self, study: Any, count: int) -> None:
+        """Called before ``count`` trials are asked (a grid enqueues its next points)."""
+
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """Search: ``search(x, y, epochs=, validation_data=|validation_split=, batch_size=,
         callbacks=)``, the arguments ``model.fit`` takes.
@@ -395,17 +400,30 @@ class Tuner:
             ConfigError: An argument or a model tunelab cannot train (named).
             TrialError: ``max_consecutive_failed_trials`` trials in a row failed.
         """
+        from tunelab.execute import LocalExecutor
+
         FitArgs.parse(fit_args, fit_kwargs)  # bad arguments fail before any trial
+        executor = LocalExecutor()  # one for the whole search: its cohorts' programs stay
+        executor.start()
+        try:
+            self._search(executor, fit_args, fit_kwargs)
+        finally:
+            executor.close()
+
+    def _search(self, executor: Any, fit_args: Sequence[Any], fit_kwargs: dict[str, Any]
+                ) -> None:
         study = self._open_study()
         failed_in_row = 0
         while True:
             budget = self._budget()
             done = len(self.oracle.trials)
             left = (budget - done) if budget is not None else 0
-            if left <= 0 or getattr(study.sampler, "_exhausted", False):
+            if left <= 0:
                 break
             planned: list[_Planned] = []
-            for _ in range(self._round_size(left)):
+            count = self._round_size(left)
+            self._before_ask(study, count)
+            for _ in range(count):
                 trial = study.ask()
                 try:
                     planned.append(self._plan(trial, fit_args, fit_kwargs))
@@ -423,9 +441,9 @@ class Tuner:
                             f" {trial.number}: {type(err).__name__}: {err}") from err
             if planned:
                 failed_in_row = 0
-                self._train(planned)
+                self._train(planned, executor)
 
-    def _train(self, planned: list[_Planned]) -> None:
+    def _train(self, planned: list[_Planned], executor: Any) -> None:
         from tunelab.config import parse_config
         from tunelab.execute import Run, train_runs
 
@@ -445,7 +463,7 @@ class Tuner:
                     runs.append(Run(cfg, out_dir=folder,
                                     callbacks=[*self._callbacks(p), *self._extra(p, e)]))
                     owners.append(p)
-            results = train_runs(runs, data)
+            results = train_runs(runs, data, executor=executor)
             for p in members:
                 mine = [r for r, o in zip(results, owners, strict=True) if o is p]
                 self._finish(p, mine)
@@ -611,24 +629,35 @@ class BayesianOptimization(Tuner):
 
 class GridSearch(Tuner):
     """Keras Tuner's ``GridSearch``: every combination of the explored space's values (a
-    ``Float`` needs a ``step``), in Optuna's ``GridSampler``; ``max_trials`` caps it."""
+    ``Float`` needs a ``step``) in order, each enqueued on the study; ``max_trials`` caps it."""
 
     def __init__(self, hypermodel: Any = None, objective: Any = None,
                  max_trials: int | None = None, seed: int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(hypermodel, objective, max_trials, seed=seed, **kwargs)
+        self._points()  # a value without a finite grid fails before the search
 
-    def _grid(self) -> dict[str, list[Any]]:
-        return {p.name: p.grid() for p in self.oracle.hyperparameters.space}
-
-    def _sampler(self) -> Any:
-        import optuna
-
-        return optuna.samplers.GridSampler(self._grid(), seed=self.seed)
+    def _points(self) -> list[dict[str, Any]]:
+        space = self.oracle.hyperparameters.space
+        grids = [p.grid() for p in space]
+        return [dict(zip([p.name for p in space], combo, strict=True))
+                for combo in itertools.product(*grids)]
 
     def _budget(self) -> int | None:
-        size = math.prod(len(v) for v in self._grid().values())
+        size = len(self._points())
         return size if self.oracle.max_trials is None else min(size, self.oracle.max_trials)
+
+    def _before_ask(self, study: Any, count: int) -> None:
+        seen = {json.dumps(t.hyperparameters.values, sort_keys=True, default=str)
+                for t in self.oracle.trials.values()}
+        queued = 0
+        for point in self._points():
+            if queued == count:
+                break
+            if json.dumps(point, sort_keys=True, default=str) in seen:
+                continue
+            study.enqueue_trial(point, skip_if_exists=True)
+            queued += 1
 
 
 class Hyperband(Tuner):
@@ -671,7 +700,7 @@ def hyperband_trials(max_epochs: int, factor: int) -> int:
 
     Example:
         >>> hyperband_trials(9, 3), hyperband_trials(27, 3)
-        (16, 34)
+        (17, 49)
     """
     s_max = 0
     while factor ** (s_max + 1) <= max_epochs:

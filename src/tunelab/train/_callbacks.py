@@ -386,7 +386,22 @@ def _keras_checkpoint(cb: Any, where: str) -> Callback:
 def _keras_csv(cb: Any, where: str) -> Callback:
     if getattr(cb, "sep", ",") != "," or getattr(cb, "append", False):
         raise _refuse_keras(where, cb, "with another separator or append=True")
-    return CSVLogger(CSVLoggerConfig(filename=_keras_file(cb.filename, "CSVLogger", where)))
+    return _KerasCSVLogger(CSVLoggerConfig(filename=_keras_file(cb.filename, "CSVLogger",
+                                                                where)))
+
+
+class _KerasCSVLogger(CSVLogger):
+    """CSVLogger in Keras's layout: ``epoch``, then the logged values sorted by name (the
+    learning rate and epoch time tunelab also records are left out, as Keras's logs have
+    neither)."""
+
+    def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
+        assert slot.out_dir is not None
+        history = slot.history
+        keys = sorted(k for k in history if k not in ("epoch", "lr", "seconds"))
+        rows = {"epoch": history.get("epoch", list(range(epoch + 1))),
+                **{k: history[k] for k in keys}}
+        write_text(Path(slot.out_dir) / self.config.filename, history_csv(rows))
 
 
 def _keras_schedule(cb: Any, where: str) -> Callback:
