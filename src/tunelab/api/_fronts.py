@@ -264,6 +264,9 @@ def tune(
     run_dir: str | os.PathLike[str] | None = None,
     dataset: str | None = None,
     on_progress: Any = None,
+    callbacks: Sequence[Any] | None = None,
+    mlflow: str | None = None,
+    tensorboard: str | os.PathLike[str] | None = None,
     **study: Any,
 ) -> TuneResult:
     """Search a space, as ``tunelab tune`` does: an Optuna study trained in cohorts.
@@ -283,6 +286,13 @@ def tune(
         report: Write ``report.html`` at the end.
         run_dir, dataset: The names ``tunelab.study.tune`` gives ``out`` and ``data``.
         on_progress: Also called after every round with a ``tunelab.study.Progress``.
+        callbacks: Study callbacks ``f(study, frozen_trial)``, called after each trial is
+            told (Optuna's ``optimize(callbacks=)``: optuna-integration's ``MLflowCallback``
+            works as is); ``keras.callbacks`` objects (EarlyStopping, ReduceLROnPlateau,
+            ModelCheckpoint, CSVLogger, TerminateOnNaN) act on every trial, as ``[callbacks]``.
+        mlflow: An MLflow tracking URI: a parent run for the study, a nested run per trial
+            (default: the config's ``[tracking]`` table).
+        tensorboard: A TensorBoard log folder: per-trial scalars and HParams.
         **study: ``[study]`` keys (``trials``, ``cohort``, ``sampler``, ``pruner``, ...).
 
     Raises:
@@ -327,21 +337,56 @@ def tune(
                 " structure; search what does not change it: the optimizer and its numbers,"
                 " the learning rate and schedule, model.dropout, model.l2,"
                 " training.batch_size, training.epochs")
+    keras_cbs, study_cbs = _split_callbacks(callbacks)
+    if keras_cbs:
+        from tunelab.train import keras_callbacks_section
+
+        cfg = _tune_overrides(cfg, {"callbacks": keras_callbacks_section(
+            keras_cbs, "tune(callbacks=)")})
+    from tunelab.tracking import close_trackers, make_trackers
+
+    trackers = make_trackers(mlflow or cfg.tracking.mlflow,
+                             tensorboard or cfg.tracking.tensorboard, run_dir=folder,
+                             experiment=cfg.tracking.experiment, run_name=str(name))
     notebook = progress and in_notebook()
     shown = _NotebookStudy() if notebook else None
-    callbacks = [c for c in (shown, on_progress) if c is not None]
+    listeners = [c for c in (shown, on_progress) if c is not None]
 
     def notify(p: Any) -> None:
-        for callback in callbacks:
-            callback(p)
+        for listener in listeners:
+            listener(p)
 
-    result = study_tune(cfg, space=space, run_dir=folder, dataset=dataset,
-                        progress=progress and not notebook,
-                        on_progress=notify if callbacks else None, **study)
+    failed = True
+    try:
+        result = study_tune(cfg, space=space, run_dir=folder, dataset=dataset,
+                            progress=progress and not notebook,
+                            on_progress=notify if listeners else None,
+                            callbacks=[*study_cbs, *trackers], **study)
+        failed = False
+    finally:
+        close_trackers(trackers, best_model=folder / "best.keras", failed=failed)
     out_result = promote(TuneResult, result)
     if report:
         out_result.report()
     return out_result
+
+
+def _split_callbacks(callbacks: Sequence[Any] | None) -> tuple[list[Any], list[Any]]:
+    """``keras.callbacks`` objects (per trial) apart from study callbacks (per study)."""
+    import keras
+
+    from tunelab.train import Callback
+
+    per_trial, per_study = [], []
+    for callback in callbacks or []:
+        if isinstance(callback, keras.callbacks.Callback | Callback):
+            per_trial.append(callback)
+        elif callable(callback):
+            per_study.append(callback)
+        else:
+            raise ConfigError(f"tune(callbacks=): expected f(study, trial) or a"
+                              f" keras.callbacks object, got {type(callback).__name__}")
+    return per_trial, per_study
 
 
 def _tune_overrides(cfg: TuneConfig, changes: dict[str, Any]) -> TuneConfig:

@@ -10,13 +10,13 @@ value a progress display shows, so that no round has to query the storage for th
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError
@@ -81,6 +81,8 @@ class Recorder:
         self.parts = int(parts)  # the pruner's steps per epoch (sub-epoch fidelity)
         self.heartbeat = heartbeat
         self.track_epochs = track_epochs
+        # Optuna's optimize(callbacks=) contract: f(study, frozen_trial) after each tell.
+        self.after_tell: list[Callable[[optuna.Study, FrozenTrial], None]] = []
         # Failed counts diverged trials too (the display shows them as failed).
         self.counts = dict.fromkeys(
             (TrialStateName.COMPLETE, TrialStateName.PRUNED, TrialStateName.FAILED), 0)
@@ -225,6 +227,10 @@ class Recorder:
     def _told(self, trial: optuna.Trial) -> None:
         if self.heartbeat is not None:
             self.heartbeat.forget(trial)
+        if self.after_tell:
+            frozen = self.study.get_trials(deepcopy=False)[trial.number]
+            for callback in self.after_tell:
+                callback(self.study, frozen)
 
     def _count(self, state: TrialStateName) -> None:
         self.counts[state] += 1

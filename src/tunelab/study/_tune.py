@@ -21,7 +21,7 @@ import socket
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +148,7 @@ def tune(
     study_name: str | None = None,
     progress: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
+    callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None,
     **study_keys: Any,
 ) -> StudyResult:
     """Run a study, or resume it when ``run_dir`` already holds it.
@@ -162,6 +163,8 @@ def tune(
         study_name: Override ``study.name`` (the same as ``name=``).
         progress: Show a live progress display on standard error.
         on_progress: Also call this after every round with a :class:`Progress`.
+        callbacks: ``f(study, frozen_trial)`` called after each trial is told, as Optuna's
+            ``optimize(callbacks=)`` (optuna-integration's ``MLflowCallback`` works as is).
         **study_keys: Override the ``[study]`` keys of the same names: every field of
             :class:`~tunelab.config.StudyConfig` (``trials``, ``cohort``, ``sampler``,
             ``pad_widths``, ...); None leaves a key as the configuration has it.
@@ -276,13 +279,14 @@ def tune(
             max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
             min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs),
     )
+    scheduler.recorder.after_tell = list(callbacks or [])
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
-        callbacks = [c for c in (display if progress else None, on_progress) if c is not None]
+        listeners = [c for c in (display if progress else None, on_progress) if c is not None]
 
         def notify(p: Progress) -> None:
-            for callback in callbacks:
-                callback(p)
+            for listener in listeners:
+                listener(p)
 
         scheduler.on_progress = notify
         try:

@@ -23,6 +23,7 @@ from tunelab.train._callbacks import (  # noqa: E402
     SlotHandle,
     from_keras,
     history_csv,
+    keras_callbacks_section,
 )
 from tunelab.train._cohort import STATUSES, Cohort  # noqa: E402
 from tunelab.train._curves import plot_history  # noqa: E402
@@ -48,6 +49,7 @@ __all__ = [
     "compile_stats",
     "enable_compilation_cache",
     "from_keras",
+    "keras_callbacks_section",
     "history_csv",
     "list_presets",
     "load_preset",

@@ -17,7 +17,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +42,7 @@ __all__ = [
     "SlotHandle",
     "from_keras",
     "history_csv",
+    "keras_callbacks_section",
     "monitor_mode",
 ]
 
@@ -464,3 +465,37 @@ def from_keras(callback: Any, where: str = "callbacks") -> Callback:
                           f" tunelab honours {', '.join(KERAS_CALLBACKS)} (or a"
                           " tunelab.train.Callback)")
     return translate(callback, where)
+
+
+def keras_callbacks_section(callbacks: Sequence[Any], where: str = "callbacks"
+                            ) -> dict[str, Any]:
+    """``keras.callbacks`` objects as the ``[callbacks]`` table every trial of a study reads.
+
+    A study's trials are configurations (they travel to worker processes and a resume reads
+    them back), so its Keras callbacks become settings: EarlyStopping, ReduceLROnPlateau,
+    ModelCheckpoint and CSVLogger keep their arguments; TerminateOnNaN is always in effect.
+
+    Raises:
+        ConfigError: A callback that has no setting (a LearningRateScheduler: give
+            ``schedule.function``), or one :func:`from_keras` refuses.
+
+    Example:
+        >>> import keras
+        >>> keras_callbacks_section([keras.callbacks.EarlyStopping(patience=3)])
+        {'early_stopping': {'monitor': 'val_loss', 'patience': 3, 'min_delta': 0.0, \
+'mode': 'auto', 'baseline': None, 'restore_best_weights': False}}
+    """
+    sections = {EarlyStopping: "early_stopping", ReduceLROnPlateau: "reduce_lr_on_plateau",
+                ModelCheckpoint: "model_checkpoint", CSVLogger: "csv_logger"}
+    out: dict[str, Any] = {}
+    for callback in callbacks:
+        own = from_keras(callback, where)
+        if type(own) is Callback:
+            continue
+        key = next((k for cls, k in sections.items() if isinstance(own, cls)), None)
+        if key is None:
+            raise ConfigError(f"{where}: {type(callback).__name__} has no setting a study's"
+                              " trials can carry; give a schedule in [schedule] (name, or"
+                              " function = 'module:function')")
+        out[key] = own.config.model_dump(mode="json")  # type: ignore[attr-defined]
+    return out
