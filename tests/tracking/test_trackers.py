@@ -96,3 +96,23 @@ def test_tensorboard_scalars_and_hparams_read_back(tmp_path: Path) -> None:
         root.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content)
     assert [h.name for h in experiment.hparam_infos] == ["optimizer.learning_rate"]
     assert "val_loss" in {m.name.tag for m in experiment.metric_infos}
+
+
+def test_the_command_line_and_the_tracking_table(tmp_path: Path) -> None:
+    import tomli_w
+    from click.testing import CliRunner
+
+    from tunelab.cli import main
+
+    config = {**_CONFIG, "study": {"trials": 2, "cohort": 2, "pruner": "none"},
+              "tracking": {"tensorboard": str(tmp_path / "from-table")}}
+    path = tmp_path / "tune.toml"
+    path.write_text(tomli_w.dumps(config))
+    flag = CliRunner().invoke(main, ["tune", str(path), "--quiet", "--out", str(tmp_path / "a"),
+                                     "--tensorboard", str(tmp_path / "from-flag")])
+    assert flag.exit_code == 0, flag.output
+    assert sorted(p.name for p in (tmp_path / "from-flag").iterdir() if p.is_dir()) == \
+        ["trial_0", "trial_1"]
+    table = CliRunner().invoke(main, ["tune", str(path), "--quiet", "--out", str(tmp_path / "b")])
+    assert table.exit_code == 0, table.output
+    assert (tmp_path / "from-table" / "trial_1").is_dir()

@@ -343,11 +343,8 @@ def tune(
 
         cfg = _tune_overrides(cfg, {"callbacks": keras_callbacks_section(
             keras_cbs, "tune(callbacks=)")})
-    from tunelab.tracking import close_trackers, make_trackers
+    from tunelab.tracking import tracked
 
-    trackers = make_trackers(mlflow or cfg.tracking.mlflow,
-                             tensorboard or cfg.tracking.tensorboard, run_dir=folder,
-                             experiment=cfg.tracking.experiment, run_name=str(name))
     notebook = progress and in_notebook()
     shown = _NotebookStudy() if notebook else None
     listeners = [c for c in (shown, on_progress) if c is not None]
@@ -356,15 +353,13 @@ def tune(
         for listener in listeners:
             listener(p)
 
-    failed = True
-    try:
+    with tracked(mlflow or cfg.tracking.mlflow, tensorboard or cfg.tracking.tensorboard,
+                 run_dir=folder, experiment=cfg.tracking.experiment,
+                 run_name=str(name)) as trackers:
         result = study_tune(cfg, space=space, run_dir=folder, dataset=dataset,
                             progress=progress and not notebook,
                             on_progress=notify if listeners else None,
                             callbacks=[*study_cbs, *trackers], **study)
-        failed = False
-    finally:
-        close_trackers(trackers, best_model=folder / "best.keras", failed=failed)
     out_result = promote(TuneResult, result)
     if report:
         out_result.report()

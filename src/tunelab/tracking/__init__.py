@@ -12,7 +12,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tunelab.tracking._history import TrialRecord, epoch_history, trial_record
@@ -20,7 +23,7 @@ from tunelab.tracking._mlflow import MLflowTracker
 from tunelab.tracking._tensorboard import TensorBoardTracker
 
 __all__ = ["MLflowTracker", "TensorBoardTracker", "TrialRecord", "close_trackers",
-           "epoch_history", "make_trackers", "trial_record"]
+           "epoch_history", "make_trackers", "tracked", "trial_record"]
 
 
 def make_trackers(mlflow: str | None, tensorboard: str | os.PathLike[str] | None, *,
@@ -46,3 +49,25 @@ def close_trackers(trackers: list[Any], *, best_model: str | os.PathLike[str] | 
             tracker.close(best_model, artifacts, status="FAILED" if failed else "FINISHED")
         else:
             tracker.close()
+
+
+@contextlib.contextmanager
+def tracked(mlflow: str | None, tensorboard: str | os.PathLike[str] | None, *,
+            run_dir: str | os.PathLike[str], experiment: str | None = None,
+            run_name: str | None = None) -> Iterator[list[Any]]:
+    """The trackers asked for, closed when the block ends (the parent run ``FAILED`` if it
+    raised); ``RUN_DIR/best.keras`` is logged with MLflow's best run and parent.
+
+    Example:
+        >>> with tracked(None, None, run_dir=".") as trackers:
+        ...     trackers
+        []
+    """
+    trackers = make_trackers(mlflow, tensorboard, run_dir=run_dir, experiment=experiment,
+                             run_name=run_name)
+    failed = True
+    try:
+        yield trackers
+        failed = False
+    finally:
+        close_trackers(trackers, best_model=Path(run_dir) / "best.keras", failed=failed)
