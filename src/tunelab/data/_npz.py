@@ -41,6 +41,10 @@ def _labels(
     arr: np.ndarray, classes: list[str] | None, path: Path, key: str
 ) -> tuple[np.ndarray, list[str] | None]:
     if arr.dtype.kind in "US":
+        arr = _column(arr)
+        if arr.ndim != 1:
+            raise DataError(f"{path}: '{key}': text labels go one per sample, shape (N,);"
+                            f" got shape {arr.shape}")
         try:
             return encode_labels(arr, classes)
         except DataError as exc:
@@ -98,7 +102,11 @@ def read_npz(path: str | os.PathLike[str], name: str | None = None) -> RawData:
         xk, yk, xt, yt = layout
         classes: list[str] | None = None
         if "class_names" in keys:
-            classes = [str(c) for c in _get(npz, "class_names", p).tolist()]
+            names = _get(npz, "class_names", p)
+            if names.ndim != 1:
+                raise DataError(f"{p}: 'class_names' must be a 1-D array, one name per class;"
+                                f" got shape {names.shape}")
+            classes = [str(c) for c in names.tolist()]
         x_train = _get(npz, xk, p)
         y_train, classes = _labels(_get(npz, yk, p), classes, p, yk)
         x_test = y_test = None

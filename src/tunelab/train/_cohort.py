@@ -59,10 +59,9 @@ from tunelab.train._program import SlotState, enable_compilation_cache, get_prog
 from tunelab.train._slot import _Slot
 from tunelab.train._structure import DatasetLike, check_data, model_spec, structure_key
 
-__all__ = ["STATUSES", "Cohort"]
+__all__ = ["Cohort"]
 
-#: Every slot status, in order (``SlotStatus`` members; they compare equal to the words).
-STATUSES = tuple(SlotStatus)
+_EVAL_LIMIT = 32_768  # slots x rows of one evaluation call (see Cohort._pieces)
 
 
 class Cohort:

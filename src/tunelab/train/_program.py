@@ -62,7 +62,11 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> Path
     ``TUNELAB_CACHE`` to an empty string leaves the cache off.
 
     Example:
-        >>> enable_compilation_cache() is None or True
+        >>> import tempfile
+        >>> first = enable_compilation_cache(tempfile.mkdtemp())
+        >>> first.is_dir()
+        True
+        >>> enable_compilation_cache(tempfile.mkdtemp()) == first  # later calls keep the first
         True
     """
     global _CACHE_DIR
