@@ -129,7 +129,9 @@ def fit(
             ``curves.png``); default none (``result.report()`` writes one).
         progress: Show the progress bar (an HTML block in a notebook).
         report: Also write ``report.html`` (needs a run folder: ``out``, else a new one).
-        callbacks: Extra :class:`tunelab.train.Callback` objects.
+        callbacks: ``keras.callbacks`` objects (EarlyStopping, ReduceLROnPlateau,
+            LearningRateScheduler, ModelCheckpoint, CSVLogger, TerminateOnNaN; files go in
+            ``out``) or :class:`tunelab.train.Callback` objects.
         executor: Where it trains (default: in this process).
 
     Raises:
@@ -179,8 +181,11 @@ def fit(
             else data
         cfg = with_overrides(cfg, {"data.name": data_label(data), "data.path": None},
                              source="fit data")
+    from tunelab.train import from_keras
+
+    own = [from_keras(c, "fit(callbacks=)") for c in callbacks or []]
     result = engine_fit(cfg, dataset, out_dir=run_dir, progress=progress,
-                        callbacks=callbacks, builder=builder, executor=executor)
+                        callbacks=own, builder=builder, executor=executor)
     out_result = promote(FitResult, result, data=dataset)
     if run_dir is not None:
         save_fit_run(out_result, run_dir)
@@ -248,6 +253,9 @@ def tune(
     run_dir: str | os.PathLike[str] | None = None,
     dataset: str | None = None,
     on_progress: Any = None,
+    callbacks: Sequence[Any] | None = None,
+    mlflow: str | None = None,
+    tensorboard: str | os.PathLike[str] | None = None,
     **study: Any,
 ) -> TuneResult:
     """Search a space, as ``tunelab tune`` does: an Optuna study trained in cohorts.
@@ -267,6 +275,13 @@ def tune(
         report: Write ``report.html`` at the end.
         run_dir, dataset: The names ``tunelab.study.tune`` gives ``out`` and ``data``.
         on_progress: Also called after every round with a ``tunelab.study.Progress``.
+        callbacks: Study callbacks ``f(study, frozen_trial)``, called after each trial is
+            told (Optuna's ``optimize(callbacks=)``: optuna-integration's ``MLflowCallback``
+            works as is); ``keras.callbacks`` objects (EarlyStopping, ReduceLROnPlateau,
+            ModelCheckpoint, CSVLogger, TerminateOnNaN) act on every trial, as ``[callbacks]``.
+        mlflow: An MLflow tracking URI: a parent run for the study, a nested run per trial
+            (default: the config's ``[tracking]`` table).
+        tensorboard: A TensorBoard log folder: per-trial scalars and HParams.
         **study: ``[study]`` keys (``trials``, ``cohort``, ``sampler``, ``pruner``, ...).
 
     Raises:
@@ -311,21 +326,51 @@ def tune(
                 " structure; search what does not change it: the optimizer and its numbers,"
                 " the learning rate and schedule, model.dropout, model.l2,"
                 " training.batch_size, training.epochs")
+    keras_cbs, study_cbs = _split_callbacks(callbacks)
+    if keras_cbs:
+        from tunelab.train import keras_callbacks_section
+
+        cfg = _tune_overrides(cfg, {"callbacks": keras_callbacks_section(
+            keras_cbs, "tune(callbacks=)")})
+    from tunelab.tracking import tracked
+
     notebook = progress and in_notebook()
     shown = _NotebookStudy() if notebook else None
-    callbacks = [c for c in (shown, on_progress) if c is not None]
+    listeners = [c for c in (shown, on_progress) if c is not None]
 
     def notify(p: Any) -> None:
-        for callback in callbacks:
-            callback(p)
+        for listener in listeners:
+            listener(p)
 
-    result = study_tune(cfg, space=space, run_dir=folder, dataset=dataset,
-                        progress=progress and not notebook,
-                        on_progress=notify if callbacks else None, **study)
+    with tracked(mlflow or cfg.tracking.mlflow, tensorboard or cfg.tracking.tensorboard,
+                 run_dir=folder, experiment=cfg.tracking.experiment,
+                 run_name=str(name)) as trackers:
+        result = study_tune(cfg, space=space, run_dir=folder, dataset=dataset,
+                            progress=progress and not notebook,
+                            on_progress=notify if listeners else None,
+                            callbacks=[*study_cbs, *trackers], **study)
     out_result = promote(TuneResult, result)
     if report:
         out_result.report()
     return out_result
+
+
+def _split_callbacks(callbacks: Sequence[Any] | None) -> tuple[list[Any], list[Any]]:
+    """``keras.callbacks`` objects (per trial) apart from study callbacks (per study)."""
+    import keras
+
+    from tunelab.train import Callback
+
+    per_trial, per_study = [], []
+    for callback in callbacks or []:
+        if isinstance(callback, keras.callbacks.Callback | Callback):
+            per_trial.append(callback)
+        elif callable(callback):
+            per_study.append(callback)
+        else:
+            raise ConfigError(f"tune(callbacks=): expected f(study, trial) or a"
+                              f" keras.callbacks object, got {type(callback).__name__}")
+    return per_trial, per_study
 
 
 def _tune_overrides(cfg: TuneConfig, changes: dict[str, Any]) -> TuneConfig:

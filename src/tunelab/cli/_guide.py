@@ -58,8 +58,9 @@ def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple
 
     Each step is an Optuna study that compares the step's scientific values (topology,
     learning-rate schedule, optimizer and loss, batch size), every value with its learning
-    rate tuned. The best configuration of each value is re-run over several seeds; a change
-    is adopted only when it beats the current configuration by more than the noise. The run
+    rate tuned. The best configurations are re-run over several seeds to pick a challenger,
+    which is confirmed on fresh seeds beside the current value run with its learning rate: a
+    value is credited only when it beats both (one-sided paired t test, alpha 0.05). The run
     folder ends with decisions.json, final.toml, best.keras (evaluated on the test split in
     final.json) and report.html. Interrupt it and run the same command again: it continues
     after the last finished trial.

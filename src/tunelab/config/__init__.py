@@ -50,6 +50,7 @@ from tunelab.config._toml import (
     save_config,
     with_overrides,
 )
+from tunelab.config._tracking import TrackingConfig
 
 __all__ = [
     "ACTIVATIONS",
@@ -78,6 +79,7 @@ __all__ = [
     "ScheduleConfig",
     "StudyConfig",
     "TrainingConfig",
+    "TrackingConfig",
     "TuneConfig",
     "config_error",
     "dump_config",

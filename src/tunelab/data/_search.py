@@ -199,7 +199,7 @@ def _explicit(name: str, path: Path) -> Found:
 
 def probe(name: str, roots: SearchRoots | None = None, path: str | os.PathLike[str] | None = None
           ) -> Found | None:
-    """Find a dataset on this machine without downloading; ``None`` when it is not here.
+    """Find a dataset on the local disk without downloading; ``None`` when it is not here.
 
     Example:
         >>> import tempfile, pathlib

@@ -99,6 +99,7 @@ _AtLeast0 = Annotated[int, Field(ge=0)]
 _AtLeast1 = Annotated[int, Field(ge=1)]
 _AtLeast2 = Annotated[int, Field(ge=2)]
 _Spread = Annotated[float, Field(ge=1.0)]
+_Alpha = Annotated[float, Field(gt=0.0, le=0.5)]
 _Sampler = Annotated[str, _one_of(SAMPLERS, "a sampler")]
 _Pruner = Annotated[str, _one_of(PRUNERS, "a pruner")]
 _Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -120,6 +121,11 @@ class Budget(_Strict):
         folds: Folds of a cross-validation step.
         min_updates: At least this many minibatch updates per trial: on a small dataset a
             step trains for more than ``epochs`` epochs.
+        alpha: The one-sided level of every test that adopts a change (the share of steps
+            that may credit a change that made no difference).
+        sequential: Confirm in two looks: ``seeds`` fresh replicates, then, when undecided
+            and the challenger is ahead, as many more, with ``alpha`` split between the
+            looks; False: one look at ``seeds`` replicates.
 
     Example:
         >>> Budget(trials=2).trials, Budget().seeds
@@ -137,6 +143,8 @@ class Budget(_Strict):
     patience: _AtLeast0 = 5
     folds: _AtLeast2 = 5
     min_updates: _AtLeast0 = 0
+    alpha: _Alpha = 0.05
+    sequential: bool = True
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
