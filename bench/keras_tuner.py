@@ -186,11 +186,21 @@ def main(argv: list[str]) -> None:
     out.print(table)
     RESULTS.mkdir(exist_ok=True)
     name = "keras_tuner-quick.json" if quick else "keras_tuner.json"
-    (RESULTS / name).write_text(json.dumps({
-        "trials": trials, "epochs": epochs, "train": n_train, "val": n_val,
-        "searches": rows, "machine": machine(),
-        "command": "python bench/keras_tuner.py " + " ".join(argv)}, indent=2) + "\n",
-        encoding="utf-8")
+    setting = {"trials": trials, "epochs": epochs, "train": n_train, "val": n_val}
+    # Searches run one command at a time (--searches) are kept together when the settings
+    # match; a search run again replaces its row.
+    kept: list[dict[str, Any]] = []
+    old_path = RESULTS / name
+    if old_path.is_file():
+        old = json.loads(old_path.read_text(encoding="utf-8"))
+        if all(old.get(k) == v for k, v in setting.items()):
+            mine = {r["search"] for r in rows}
+            kept = [r for r in old.get("searches", []) if r["search"] not in mine]
+    for r in rows:
+        r["machine"] = machine()
+        r["command"] = "python bench/keras_tuner.py " + " ".join(argv)
+    (RESULTS / name).write_text(json.dumps({**setting, "searches": [*kept, *rows]},
+                                           indent=2) + "\n", encoding="utf-8")
     out.print(f"wrote {RESULTS / name}")
 
 
