@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunelab.study import CohortPolicy, Prices
+from tunelab.study import CohortPolicy, Prices, SlotView
 
 PRICED = Prices(epoch_seconds=0.1, compile_seconds=1.0)
 
@@ -71,3 +71,41 @@ def test_a_draining_cohort_narrows_to_a_power_of_two_when_that_pays() -> None:
                                  compiled=_never) is None  # 8 is already the power of two
     assert policy.narrowed_width(running=0, width=8, epochs_left=9, prices=PRICED,
                                  compiled=_never) is None
+
+
+def _plan(policy: CohortPolicy, **view: object) -> list[str]:
+    fields = {"key": "a", "started": 0, "waiting": {}, "asked": 10, "left": 50, **view}
+    return [str(r) for r in policy.refill(SlotView(**fields))]  # type: ignore[arg-type]
+
+
+def test_a_free_slot_is_refilled_in_the_round_it_was_freed() -> None:
+    policy = CohortPolicy(width=4, quota=8, pool=4)
+    fixed = ["fixed"] * 3
+    # Asked trials of its structure first; then a free proposal, then its structure fixed.
+    assert _plan(policy) == ["waiting", "free", *fixed]
+    # The pool of proposals of other structures is full: its structure fixed at once.
+    assert _plan(policy, waiting={"b": 3, "c": 1}) == ["waiting", *fixed]
+    # The budget nearly spent: no free proposal that could wait unstarted.
+    assert _plan(policy, left=4) == ["waiting", *fixed]
+    # Grid search cannot fix a structure: free proposals only.
+    assert _plan(policy, can_fix=False) == ["waiting", "free"]
+
+
+def test_a_slot_stays_free_when_its_cohort_drains_or_the_budget_is_spent() -> None:
+    policy = CohortPolicy(width=4, quota=8, pool=4)
+    assert _plan(policy, waiting={"b": 4}) == ["waiting"]  # a full cohort of b waits
+    assert _plan(policy, started=8, waiting={"b": 1}) == ["waiting"]  # quota spent
+    assert _plan(policy, started=8, waiting={"a": 1}) != ["waiting"]  # nothing else waits
+    assert _plan(policy, can_ask=False) == ["waiting"]  # budget or clock spent
+
+
+def test_near_the_timeout_other_structures_go_first() -> None:
+    policy = CohortPolicy(width=4, quota=8, pool=4)
+    assert _plan(policy, near_deadline=True) == ["waiting", "fixed", "fixed", "fixed"]
+    assert _plan(policy, near_deadline=True, waiting={"b": 1}) == ["waiting"]
+
+
+def test_exploring_asks_freely_and_never_forces_the_structure() -> None:
+    policy = CohortPolicy(width=3, quota=3, pool=3, explore=4, small=True)
+    assert _plan(policy, asked=2) == ["waiting", "explore"]
+    assert _plan(policy, asked=4) == ["waiting", "free", "fixed", "fixed", "fixed"]

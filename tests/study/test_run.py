@@ -31,12 +31,18 @@ def _tune(tmp_path: Path, search: dict, study: dict, **kwargs: object) -> StudyR
 
 
 def test_conditional_search_saves_the_best_model_as_evaluated(tmp_path: Path) -> None:
+    told: list[tuple[int, TrialState, bool]] = []
     result = _tune(tmp_path, {
         "optimizer.name": ["SGD", "Adam"],
         "optimizer.learning_rate": {"low": 1e-3, "high": 0.3, "log": True},
         "optimizer.momentum": {"low": 0.0, "high": 0.9, "when": {"optimizer.name": "SGD"}},
-    }, {"trials": 6, "cohort": 3, "sampler": "random", "pruner": "none"})
+    }, {"trials": 6, "cohort": 3, "sampler": "random", "pruner": "none"},
+        callbacks=[lambda study, t: told.append(
+            (t.number, t.state, (tmp_path / "run" / "trials" / str(t.number)
+                                 / "history.json").exists()))])
     trials = result.study.trials
+    # tune(callbacks=): each trial once, told, its files written.
+    assert sorted(told) == [(t.number, TrialState.COMPLETE, True) for t in trials]
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 6
     for t in trials:
         assert ("optimizer.momentum" in t.params) == (t.params["optimizer.name"] == "SGD")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+from pathlib import Path
 
 import optuna
 import pytest
 
+from tunelab.config._names import PRUNERS, SAMPLERS
 from tunelab.errors import ConfigError, SpaceError
 from tunelab.study import CohortSampler, Space, make_pruner, make_sampler
-from tunelab.study._samplers import check_grid
+from tunelab.study._samplers import PRUNER_KINDS, SAMPLER_KINDS, check_grid
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -20,19 +23,47 @@ SPACE = Space({
 })
 
 
-@pytest.mark.parametrize(
-    ("name", "cls"),
-    [
-        ("tpe", optuna.samplers.TPESampler),
-        ("TPE", optuna.samplers.TPESampler),
-        ("random", optuna.samplers.RandomSampler),
-        ("qmc", optuna.samplers.QMCSampler),
-        ("sobol", optuna.samplers.QMCSampler),
-        ("halton", optuna.samplers.QMCSampler),
-        ("cmaes", optuna.samplers.CmaEsSampler),
-        ("nsga2", optuna.samplers.NSGAIISampler),
-    ],
-)
+#: One row per sampler that samples SPACE (grid and gp have their own tests below).
+SAMPLER_ROWS = [
+    ("tpe", optuna.samplers.TPESampler),
+    ("TPE", optuna.samplers.TPESampler),
+    ("random", optuna.samplers.RandomSampler),
+    ("qmc", optuna.samplers.QMCSampler),
+    ("sobol", optuna.samplers.QMCSampler),
+    ("halton", optuna.samplers.QMCSampler),
+    ("cmaes", optuna.samplers.CmaEsSampler),
+    ("nsga2", optuna.samplers.NSGAIISampler),
+]
+#: One row per pruner name.
+PRUNER_ROWS = [
+    ("asha", optuna.pruners.SuccessiveHalvingPruner),
+    ("auto", optuna.pruners.SuccessiveHalvingPruner),
+    ("hyperband", optuna.pruners.HyperbandPruner),
+    ("median", optuna.pruners.MedianPruner),
+    ("percentile", optuna.pruners.PercentilePruner),
+    ("none", optuna.pruners.NopPruner),
+]
+DOC = Path(__file__).resolve().parents[2] / "docs" / "studies.md"
+
+
+def _doc_names(section: str) -> list[str]:
+    """The names in the first column of docs/studies.md's table under ``## section``."""
+    text = DOC.read_text(encoding="utf-8").split(f"\n## {section}\n", 1)[1].split("\n## ")[0]
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    return [name for row in rows for name in re.findall(r"`([a-z0-9_]+)`",
+                                                          row.split("|")[1])]
+
+
+def test_each_registry_entry_is_a_setting_a_test_row_and_a_docs_row() -> None:
+    assert tuple(SAMPLER_KINDS) == SAMPLERS and ("auto", *PRUNER_KINDS) == PRUNERS
+    tested = {n.lower() for n, _ in SAMPLER_ROWS} | {"grid", "gp"}
+    assert tested == set(SAMPLER_KINDS)
+    assert {n for n, _ in PRUNER_ROWS} == set(PRUNERS)
+    assert sorted(_doc_names("Samplers")) == sorted(SAMPLER_KINDS)
+    assert sorted(_doc_names("Pruners")) == sorted(PRUNER_KINDS)
+
+
+@pytest.mark.parametrize(("name", "cls"), SAMPLER_ROWS)
 def test_sampler_by_name_samples_the_space_reproducibly(name: str, cls: type) -> None:
     def draws() -> list[dict]:
         sampler = make_sampler(name, seed=3, space=SPACE)
@@ -98,17 +129,7 @@ def test_unknown_sampler_and_single_objective_only_samplers() -> None:
         make_sampler("cmaes", seed=0, space=SPACE, n_objectives=2)
 
 
-@pytest.mark.parametrize(
-    ("name", "cls"),
-    [
-        ("asha", optuna.pruners.SuccessiveHalvingPruner),
-        ("auto", optuna.pruners.SuccessiveHalvingPruner),
-        ("hyperband", optuna.pruners.HyperbandPruner),
-        ("median", optuna.pruners.MedianPruner),
-        ("percentile", optuna.pruners.PercentilePruner),
-        ("none", optuna.pruners.NopPruner),
-    ],
-)
+@pytest.mark.parametrize(("name", "cls"), PRUNER_ROWS)
 def test_pruner_by_name(name: str, cls: type) -> None:
     assert isinstance(make_pruner(name, n_objectives=1, max_epochs=9), cls)
 

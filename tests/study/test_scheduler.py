@@ -145,7 +145,8 @@ BASE = parse_config({"training": {"epochs": 3, "batch_size": 64},
 def _scheduler(tmp_path: Path, space: Space, *, trials: int = 12, width: int = 4,
                sampler: str = "random", pruner: str = "none", metrics=("val_accuracy",),
                executor: FakeExecutor | None = None, timeout: float | None = None,
-               base: RunConfig = BASE, seed: int = 0) -> tuple[CohortScheduler, FakeExecutor]:
+               base: RunConfig = BASE, seed: int = 0,
+               callbacks: Any = ()) -> tuple[CohortScheduler, FakeExecutor]:
     obj = Objective(list(metrics))
     cs = CohortSampler(make_sampler(sampler, seed=seed, space=space, n_objectives=len(metrics)))
     study, _ = open_study(storage=None, name="t", directions=obj.directions, sampler=cs,
@@ -156,7 +157,7 @@ def _scheduler(tmp_path: Path, space: Space, *, trials: int = 12, width: int = 4
     sched = CohortScheduler(study=study, sampler=cs, space=space, base=base, objective=obj,
                             executor=ex, run_dir=RunDir(tmp_path).make(), n_trials=trials,
                             width=width, timeout=timeout, key_fn=key_fn,
-                            fix_structure=sampler != "grid")
+                            fix_structure=sampler != "grid", callbacks=callbacks)
     return sched, ex
 
 
@@ -185,9 +186,42 @@ def test_pruned_slots_are_stopped_and_refilled(tmp_path: Path) -> None:
     stops = {req.stops.get(slot) for _, req in ex.requests for slot in req.stops}
     assert stops == {"pruned"}
     assert all(len(t.intermediate_values) < 3 for t in pruned)
+    # TPE learns from pruned trials by their deepest intermediate value (Optuna ranks them
+    # by step, then value): each was told with the value of its last epoch at that step.
+    for t in pruned:
+        deepest = max(t.intermediate_values)
+        assert deepest == t.user_attrs["epochs"]
+        assert t.intermediate_values[deepest] == t.user_attrs["last"]["val_accuracy"]
     # Refilled slots keep the cohort full until the budget runs out.
     assert stats.mean_cohort_width > 3.0
     assert stats.finished["pruned"] == len(pruned)
+
+
+def test_callbacks_see_every_trial_right_after_it_is_told(tmp_path: Path) -> None:
+    """Optuna's ``optimize(callbacks=)`` contract: each callback, in order, gets the study and
+    the told trial (COMPLETE, PRUNED or FAIL) once, when that trial is already finished in
+    the storage."""
+    seen: list[tuple[str, int, TrialState, TrialState]] = []
+
+    def recorder(name: str) -> Any:
+        def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            stored = study.get_trials(deepcopy=False)[trial.number].state
+            seen.append((name, trial.number, trial.state, stored))
+        return callback
+
+    space = Space({"optimizer.learning_rate": {"low": 1e-3, "high": 3.0, "log": True}})
+    sched, _ = _scheduler(tmp_path, space, trials=16, width=4, pruner="median", seed=1,
+                          callbacks=[recorder("a"), recorder("b")])
+    sched.run()
+    trials = sched.study.trials
+    states = {t.state for t in trials}
+    assert {TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL} <= states
+    assert [(n, s) for name, n, s, _ in seen if name == "a"] == \
+        [(n, s) for name, n, s, _ in seen if name == "b"]
+    assert seen[0::2] == [("a", *row[1:]) for row in seen[1::2]], "a before b, each trial"
+    assert sorted(n for name, n, _, _ in seen if name == "a") == [t.number for t in trials]
+    assert all(told == stored and told.is_finished() for _, _, told, stored in seen)
+    assert {n: s for _, n, s, _ in seen} == {t.number: t.state for t in trials}
 
 
 def test_slots_that_reach_a_rung_together_compete_there_together(tmp_path: Path) -> None:

@@ -9,13 +9,15 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tunelab.config import StudyConfig
+from tunelab.config import RunConfig, StudyConfig, TrainingConfig
 from tunelab.errors import ConfigError
 from tunelab.study import (
     RETRIED_ATTR,
     SessionStats,
+    Space,
     TrialStateName,
     TrialStatus,
+    shared_micro_batch,
     trial_state,
     tune,
 )
@@ -90,3 +92,38 @@ def test_a_grace_period_within_one_heartbeat_is_refused(tmp_path: Path) -> None:
         tune(BASE, run_dir=tmp_path / "run", progress=False, heartbeat_interval=5,
              grace_period=5)
     assert StudyConfig(heartbeat_interval=0, grace_period=1).heartbeat_interval == 0
+
+
+@pytest.mark.parametrize(("batch_sizes", "micro"), [
+    ([32, 64, 128, 256], 32), ([48, 96], 48), ([24, 64], 8), ([128], 128),
+    ({"low": 32, "high": 256, "step": 32}, 32), ({"low": 40, "high": 40, "step": 8}, 40),
+    ({"low": 16, "high": 64, "log": True}, 1),
+])
+def test_the_shared_micro_batch_divides_every_searched_batch_size(batch_sizes: object,
+                                                                  micro: int) -> None:
+    assert shared_micro_batch(Space({"training.batch_size": batch_sizes})) == micro
+
+
+def test_without_a_searched_batch_size_nothing_is_shared() -> None:
+    assert shared_micro_batch(Space(BASE["search"])) is None
+
+
+@pytest.mark.skipif("micro_batch" not in TrainingConfig.model_fields,
+                    reason="needs the engine's training.micro_batch (issue 18, engine side)")
+@pytest.mark.parametrize("share", [False, True])
+def test_shared_batch_sizes_train_in_one_cohort(tmp_path: Path, share: bool) -> None:
+    result = tune({**BASE, "search": {"training.batch_size": [32, 64],
+                                      "optimizer.learning_rate": {"low": 0.01, "high": 0.1}}},
+                  run_dir=tmp_path, progress=False, trials=4, cohort=4, sampler="random",
+                  pruner="none", share_batch_sizes=share)
+    assert result.trials_by_state() == {"complete": 4}
+    assert {t.params["training.batch_size"] for t in result.study.trials} == {32, 64}
+    stats = result.stats
+    assert stats is not None
+    if share:  # one structure: one full cohort
+        assert (stats.cohorts, stats.mean_cohort_width) == (1, 4.0)
+    else:  # a structure per batch size: a cohort each at least
+        assert stats.cohorts >= 2
+    cfg = result.best_config
+    assert isinstance(cfg, RunConfig)
+    assert cfg.training.model_dump()["micro_batch"] == (32 if share else None)

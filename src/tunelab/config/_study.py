@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from tunelab.config._names import DIRECTIONS, EXECUTORS, PRUNERS, SAMPLERS, OneOf, _Section
 from tunelab.config._run import RunConfig
+from tunelab.config._tracking import TrackingConfig
 
 __all__ = ["StudyConfig", "TuneConfig"]
 
@@ -46,6 +47,10 @@ class StudyConfig(_Section):
     cohort: int = Field(8, ge=1, description="configurations trained at once per worker")
     pad_widths: Literal["auto", "none", "max", "pow2"] = Field(
         "auto", description="let hidden widths share cohorts by padding them (masked)")
+    share_batch_sizes: bool = Field(
+        False, description="train every searched batch size as gradient accumulation over one"
+        " micro-batch (their greatest common divisor), so batch sizes share cohorts and"
+        " compiled programs instead of each making a structure")
     executor: Annotated[str, AfterValidator(OneOf(EXECUTORS, "executor"))] = Field(
         "local", description="where cohorts train: in this process, in worker processes, or"
         " on Ray workers")
@@ -140,7 +145,10 @@ class TuneConfig(RunConfig):
 
     search: dict[str, Any] = Field(default_factory=dict)
     study: StudyConfig = Field(default_factory=StudyConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     def base(self) -> RunConfig:
-        """The run configuration every trial starts from (without ``search`` and ``study``)."""
-        return RunConfig.model_validate(self.model_dump(exclude={"search", "study"}))
+        """The run configuration every trial starts from (without ``search``, ``study`` and
+        ``tracking``)."""
+        return RunConfig.model_validate(self.model_dump(exclude={"search", "study",
+                                                                 "tracking"}))

@@ -7,6 +7,7 @@ Example:
 """
 
 from tunelab.execute._base import Borrowed, Executor
+from tunelab.execute._drive import Policy, drive
 from tunelab.execute._fit import fit, fit_cohort
 from tunelab.execute._local import LocalExecutor
 from tunelab.execute._make import EXECUTORS, make_executor
@@ -24,6 +25,7 @@ __all__ = [
     "CohortWorker",
     "Executor",
     "LocalExecutor",
+    "Policy",
     "ProcessExecutor",
     "RayExecutor",
     "Run",
@@ -31,6 +33,7 @@ __all__ = [
     "SlotReport",
     "StepRequest",
     "StepResult",
+    "drive",
     "fit",
     "fit_cohort",
     "make_executor",

@@ -4,8 +4,9 @@
 learning-rate range tests and its final models call. It groups the runs into cohorts (one per
 structure, or one per structure and replicate seed), sends each cohort's requests to an idle
 lane of the executor, refills freed slots from the same group, and gathers one
-:class:`~tunelab.train.Result` per run. The studies' scheduler drives the same executors with
-the same messages (and adds asking, pruning and telling).
+:class:`~tunelab.train.Result` per run. It runs on the one driver loop,
+:func:`~tunelab.execute.drive`, with a first-in-first-out policy; a study session runs on the
+same loop with its own policy (asking, pruning and telling).
 
 **Replicates.** A run's seed decides everything random in it: initial arrays, dropout masks,
 and (because a cohort's data order comes from its seed) the order of the minibatches. With
@@ -32,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tunelab import errors
-from tunelab._interrupt import latched, raise_if_interrupted
+from tunelab._interrupt import latched
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, TrialError
 from tunelab.execute._base import Executor
+from tunelab.execute._drive import drive
 from tunelab.execute._local import LocalExecutor
 from tunelab.execute._protocol import Assignment, SlotReport, StepRequest, StepResult
 from tunelab.model import Builder
@@ -181,49 +183,13 @@ def train_runs(
         group.queue = list(group.runs)
     owned = executor is None
     ex = executor or LocalExecutor()
-    total = sum(int(r.config.training.epochs) for r in items)
-    state = {"done": 0, "cohorts": 0}
-    results: dict[int, Result] = {}
-    lanes = [_Lane() for _ in range(ex.lanes)]
-    pending = list(groups.values())
-    key = _data_key(data)
+    policy = _FirstInFirstOut(items, list(groups.values()), ex.lanes, data, builder, collect,
+                              on_epoch)
     with latched():
         try:
             if owned:
                 ex.start()
-            while len(results) < len(items):
-                for lane_no, lane in enumerate(lanes):
-                    if lane_no in ex.busy() or lane.group is not None:
-                        continue
-                    todo = next((g for g in pending if g.queue), None)
-                    if todo is None:
-                        break
-                    lane.group, lane.slots, lane.members = todo, {}, []
-                    lane.compile_seconds = lane.train_seconds = 0.0
-                    lane.cohort, state["cohorts"] = state["cohorts"], state["cohorts"] + 1
-                    template = items[todo.queue[0]].config
-                    request = StepRequest(template=template.model_dump(mode="json"),
-                                          width=todo.width, data=data, data_key=key,
-                                          builder=builder, collect=collect,
-                                          replicates=todo.replicates)
-                    _refill(lane, items, request)
-                    ex.submit(lane_no, request)
-                if not ex.busy():
-                    raise TrialError("training stalled: no cohort is running and runs are left")
-                answers = ex.wait()
-                raise_if_interrupted()
-                for lane_no, answer in answers:
-                    lane = lanes[lane_no]
-                    _absorb(lane, answer, items, data, builder, results, state, total, on_epoch)
-                    if not lane.slots and not (lane.group and lane.group.queue):
-                        lane.group = None
-                        continue
-                    request = StepRequest(data_key=key, builder=builder, collect=collect)
-                    _refill(lane, items, request)
-                    if not lane.slots:
-                        lane.group = None
-                        continue
-                    ex.submit(lane_no, request)
+            drive(ex, policy)
         finally:
             if owned:
                 ex.close()
@@ -231,7 +197,60 @@ def train_runs(
                 # A lent executor goes on serving its owner: leave no answer in flight.
                 while ex.busy():
                     ex.wait()
-    return [results[i] for i in range(len(items))]
+    return [policy.results[i] for i in range(len(items))]
+
+
+class _FirstInFirstOut:
+    """:func:`train_runs`'s policy for :func:`~tunelab.execute.drive`: groups open cohorts in
+    order, a freed slot takes its group's next run, every run trains to its end."""
+
+    def __init__(self, items: list[Run], groups: list[_Group], lanes: int, data: DatasetLike,
+                 builder: Builder | None, collect: bool,
+                 on_epoch: Callable[[RunsProgress], None] | None) -> None:
+        self.items, self.pending, self.data = items, groups, data
+        self.builder, self.collect, self.on_epoch = builder, collect, on_epoch
+        self.lanes = [_Lane() for _ in range(lanes)]
+        self.key = _data_key(data)
+        self.total = sum(int(r.config.training.epochs) for r in items)
+        self.state = {"done": 0, "cohorts": 0}
+        self.results: dict[int, Result] = {}
+
+    def request(self, lane_no: int) -> StepRequest | None:
+        lane = self.lanes[lane_no]
+        if lane.group is not None:
+            request = StepRequest(data_key=self.key, builder=self.builder,
+                                  collect=self.collect)
+            _refill(lane, self.items, request)
+            if lane.slots:
+                return request
+            lane.group = None  # its runs all finished: the lane opens the next group
+        todo = next((g for g in self.pending if g.queue), None)
+        if todo is None:
+            return None
+        lane.group, lane.slots, lane.members = todo, {}, []
+        lane.compile_seconds = lane.train_seconds = 0.0
+        lane.cohort, self.state["cohorts"] = self.state["cohorts"], self.state["cohorts"] + 1
+        template = self.items[todo.queue[0]].config
+        request = StepRequest(template=template.model_dump(mode="json"), width=todo.width,
+                              data=self.data, data_key=self.key, builder=self.builder,
+                              collect=self.collect, replicates=todo.replicates)
+        _refill(lane, self.items, request)
+        return request
+
+    def absorb(self, lane_no: int, answer: StepResult) -> None:
+        _absorb(self.lanes[lane_no], answer, self.items, self.data, self.builder, self.results,
+                self.state, self.total, self.on_epoch)
+
+    def idle(self) -> bool:
+        if len(self.results) < len(self.items):
+            raise TrialError("training stalled: no cohort is running and runs are left")
+        return False
+
+    def waiting(self) -> None:
+        pass
+
+    def after_round(self) -> None:
+        pass
 
 
 def _refill(lane: _Lane, items: list[Run], request: StepRequest) -> None:

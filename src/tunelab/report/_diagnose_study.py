@@ -12,7 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from tunelab.report._data import Finding, Severity
-from tunelab.study import RETRIED_ATTR
+from tunelab.study import is_retried
 
 if TYPE_CHECKING:
     import optuna
@@ -57,12 +57,6 @@ def failure_reason(trial: FrozenTrial) -> str:
     return str(reason) if reason else "unknown"
 
 
-# A trial stopped unfinished (a dead process, Ctrl-C) is marked failed with RETRIED_ATTR and run
-# again (see tunelab.study): it is not a failure of its configuration.
-def _is_retried(trial: FrozenTrial) -> bool:
-    return bool(trial.user_attrs.get(RETRIED_ATTR))
-
-
 def _is_diverged(trial: FrozenTrial) -> bool:
     return failure_reason(trial).lower().startswith("diverged")
 
@@ -92,7 +86,7 @@ def trial_states(study: optuna.Study) -> dict[str, int]:
             counts["complete"] += 1
         elif trial.state == state.PRUNED:
             counts["pruned"] += 1
-        elif trial.state == state.FAIL and _is_retried(trial):
+        elif is_retried(trial):
             counts["retried"] += 1
         elif trial.state == state.FAIL:
             counts["diverged" if _is_diverged(trial) else "failed"] += 1
@@ -219,7 +213,7 @@ def check_failures(study: optuna.Study, name: str = "") -> list[Finding]:
 
     state = optuna.trial.TrialState
     ended = study.get_trials(deepcopy=False, states=(state.COMPLETE, state.PRUNED, state.FAIL))
-    finished = [t for t in ended if not _is_retried(t)]
+    finished = [t for t in ended if not is_retried(t)]
     if not finished:
         return []
     failed = [t for t in finished if t.state == state.FAIL]

@@ -23,13 +23,14 @@ if TYPE_CHECKING:
     from tunelab.study._heartbeat import Heartbeat, fail_stale
     from tunelab.study._objective import Objective, default_metric, metric_direction
     from tunelab.study._params import Categorical, Fixed, Float, Int, Param
-    from tunelab.study._policy import CohortPolicy
+    from tunelab.study._policy import CohortPolicy, Refill, SlotView
+    from tunelab.study._recorder import TrialCallback
     from tunelab.study._result import StudyResult, open_run, trial_state
     from tunelab.study._rundir import RunDir
     from tunelab.study._samplers import CohortSampler, make_pruner, make_sampler
     from tunelab.study._scheduler import CohortScheduler
     from tunelab.study._shared import StudyLedger
-    from tunelab.study._sizing import structural_names
+    from tunelab.study._sizing import shared_micro_batch, structural_names
     from tunelab.study._space import Space
     from tunelab.study._stats import Progress, SessionStats
     from tunelab.study._status import (
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
         RETRIED_ATTR,
         TrialStateName,
         TrialStatus,
+        counts,
+        epochs_in,
+        epochs_of,
+        is_retried,
     )
     from tunelab.study._storage import make_storage, open_study, retire_stale
     from tunelab.study._tune import as_tune_config, tune
@@ -58,6 +63,9 @@ _WHERE = {
     "Int": "_params",
     "Param": "_params",
     "CohortPolicy": "_policy",
+    "Refill": "_policy",
+    "SlotView": "_policy",
+    "TrialCallback": "_recorder",
     "StudyResult": "_result",
     "open_run": "_result",
     "trial_state": "_result",
@@ -67,6 +75,7 @@ _WHERE = {
     "make_sampler": "_samplers",
     "StudyLedger": "_shared",
     "CohortScheduler": "_scheduler",
+    "shared_micro_batch": "_sizing",
     "structural_names": "_sizing",
     "Space": "_space",
     "Progress": "_stats",
@@ -76,6 +85,10 @@ _WHERE = {
     "RETRIED_ATTR": "_status",
     "TrialStateName": "_status",
     "TrialStatus": "_status",
+    "counts": "_status",
+    "epochs_in": "_status",
+    "epochs_of": "_status",
+    "is_retried": "_status",
     "make_storage": "_storage",
     "open_study": "_storage",
     "retire_stale": "_storage",
@@ -114,16 +127,23 @@ __all__ = [
     "Param",
     "Prices",
     "Progress",
+    "Refill",
     "RunDir",
     "SessionStats",
+    "SlotView",
     "Space",
     "StudyLedger",
     "StudyResult",
     "TrialStateName",
+    "TrialCallback",
     "TrialStatus",
     "as_tune_config",
+    "counts",
     "default_metric",
+    "epochs_in",
+    "epochs_of",
     "fail_stale",
+    "is_retried",
     "make_pruner",
     "make_sampler",
     "make_storage",
@@ -133,6 +153,7 @@ __all__ = [
     "open_study",
     "pays_to_compile",
     "retire_stale",
+    "shared_micro_batch",
     "structural_names",
     "trial_state",
     "tune",

@@ -27,58 +27,18 @@ import threading
 import time
 import warnings
 from types import TracebackType
-from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
-from tunelab.study._status import REASON_ATTR, RETRIED_ATTR, RETRY_OF_ATTR
+from tunelab.study._storage import (
+    HEARTBEAT_REASON,
+    fail_stale,
+    heartbeat_settings,
+    record_heartbeat,
+    trial_id,
+)
 
 __all__ = ["HEARTBEAT_REASON", "Heartbeat", "fail_stale"]
-
-#: Why a trial whose session stopped beating was failed (and retried).
-HEARTBEAT_REASON = ("interrupted: the session running it stopped sending heartbeats (killed,"
-                    " crashed or cut off); retried by another session")
-
-
-def _interval(storage: Any) -> int | None:
-    from optuna.storages._heartbeat import BaseHeartbeat
-
-    if not isinstance(storage, BaseHeartbeat):
-        return None
-    return storage.get_heartbeat_interval()
-
-
-def fail_stale(study: optuna.Study) -> list[int]:
-    """Fail the study's RUNNING trials whose heartbeat is older than the grace period, each
-    marked ``retried`` and enqueued again with its parameters; return their numbers.
-
-    Several sessions may do this at once: a trial is failed, and enqueued, by one of them.
-
-    Example:
-        >>> fail_stale(optuna.create_study())  # in memory: no heartbeats, nothing stale
-        []
-    """
-    storage: Any = study._storage  # an RDBStorage: _interval said so
-    if _interval(storage) is None:
-        return []
-    retried = []
-    for trial_id in storage._get_stale_trial_ids(study._study_id):
-        try:
-            trial = storage.get_trial(trial_id)
-            if trial.state != TrialState.RUNNING:
-                continue
-            storage.set_trial_user_attr(trial_id, REASON_ATTR, HEARTBEAT_REASON)
-            storage.set_trial_user_attr(trial_id, RETRIED_ATTR, True)
-            won = storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
-        except (optuna.exceptions.UpdateFinishedTrialError,
-                optuna.exceptions.StorageInternalError):
-            continue  # another session failed it first
-        if won:
-            study.enqueue_trial(dict(trial.params), user_attrs={RETRY_OF_ATTR: trial.number},
-                                skip_if_exists=False)
-            retried.append(trial.number)
-    return retried
 
 
 class Heartbeat:
@@ -93,11 +53,10 @@ class Heartbeat:
 
     def __init__(self, study: optuna.Study) -> None:
         self.study = study
-        self.interval = _interval(study._storage)
-        grace = getattr(study._storage, "grace_period", None)
-        #: Seconds without a heartbeat before a trial is stale (None without heartbeats).
-        self.grace = None if self.interval is None else float(grace or 2 * self.interval)
-        self._ids: set[int] = set()
+        #: Seconds between beats, and without one before a trial is stale (None, None
+        #: without heartbeats).
+        self.interval, self.grace = heartbeat_settings(study)
+        self._ids: dict[int, int] = {}  # trial number -> the storage's trial id
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -112,31 +71,31 @@ class Heartbeat:
         """Beat for ``trial`` from now until :meth:`forget` (the first beat is written now)."""
         if not self.enabled:
             return
+        tid = trial_id(self.study, trial.number)
         with self._lock:
-            self._ids.add(trial._trial_id)
-        self._beat(trial._trial_id)
+            self._ids[trial.number] = tid
+        self._beat(tid)
 
     def forget(self, trial: optuna.Trial | int) -> None:
-        """Stop beating for a trial that was told (or given up)."""
-        trial_id = trial if isinstance(trial, int) else trial._trial_id
+        """Stop beating for a trial (or trial number) that was told, or given up."""
+        number = trial if isinstance(trial, int) else trial.number
         with self._lock:
-            self._ids.discard(trial_id)
+            self._ids.pop(number, None)
 
-    def _beat(self, trial_id: int) -> None:
+    def _beat(self, tid: int) -> None:
         try:
-            storage: Any = self.study._storage
-            storage.record_heartbeat(trial_id)
+            record_heartbeat(self.study, tid)
         except Exception as exc:  # noqa: BLE001 - a missed beat is retried next interval
-            warnings.warn(f"could not record a heartbeat for trial id {trial_id}: {exc}",
+            warnings.warn(f"could not record a heartbeat for trial id {tid}: {exc}",
                           stacklevel=2)
 
     def _run(self) -> None:
         assert self.interval is not None
         while not self._stop.wait(self.interval):
             with self._lock:
-                ids = sorted(self._ids)
-            for trial_id in ids:
-                self._beat(trial_id)
+                ids = sorted(self._ids.values())
+            for tid in ids:
+                self._beat(tid)
 
     def check(self, force: bool = False) -> list[int]:
         """Fail and enqueue again the study's stale trials (at most once per interval, unless

@@ -19,10 +19,49 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from tunelab.study._cost import CompileTrade, Prices, pays_to_compile
 
-__all__ = ["CohortPolicy"]
+__all__ = ["CohortPolicy", "Refill", "SlotView"]
+
+
+class Refill(StrEnum):
+    """Where a free slot's next trial comes from (see :meth:`CohortPolicy.refill`)."""
+
+    #: The oldest trial already asked of the cohort's structure.
+    WAITING = "waiting"
+    #: A free proposal of the sampler; one of another structure waits for its own cohort.
+    FREE = "free"
+    #: A free proposal; one of another structure waits, and the slot stays free this round.
+    EXPLORE = "explore"
+    #: A trial asked with the cohort's structural parameters fixed, the rest sampled.
+    FIXED = "fixed"
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """What :meth:`CohortPolicy.refill` reads about a cohort with a free slot.
+
+    Attributes:
+        key: The cohort's structure.
+        started: Trials the cohort has started.
+        waiting: Trials asked and waiting for a cohort, by structure.
+        asked: Trials this session has asked.
+        left: Trials of this session's budget not asked yet.
+        can_ask: The budget and the clock let a new trial be asked.
+        near_deadline: A trial of another structure asked now might wait past the timeout.
+        can_fix: Trials can be asked with the cohort's structure fixed (not with grid search).
+    """
+
+    key: Hashable
+    started: int
+    waiting: Mapping[Hashable, int]
+    asked: int
+    left: int
+    can_ask: bool = True
+    near_deadline: bool = False
+    can_fix: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,6 +140,38 @@ class CohortPolicy:
         if any(n >= self.width for n in others.values()):
             return True
         return started >= self.quota and bool(others)
+
+    def refill(self, view: SlotView) -> tuple[Refill, ...]:
+        """Where a free slot's trial comes from, tried in order until one gives a trial of
+        the cohort's structure (an empty plan, or one that runs out, leaves the slot free).
+
+        Trials already asked of the structure come first. Then, unless the cohort
+        :meth:`drains`: near the timeout only a trial of its own structure, and only while
+        no other structure waits (those train first); while exploring, one free proposal
+        (another structure's waits, and the slot stays free); else a free proposal while
+        :meth:`asks_freely`, then up to three asks with the structure fixed (an enqueued
+        retry of another structure can come first), so the slot is refilled in the round it
+        was freed.
+
+        Example:
+            >>> policy = CohortPolicy(width=4, quota=8, pool=4)
+            >>> [str(r) for r in policy.refill(SlotView("a", 2, {}, asked=5, left=50))]
+            ['waiting', 'free', 'fixed', 'fixed', 'fixed']
+            >>> [str(r) for r in policy.refill(SlotView("a", 8, {"b": 1}, asked=5, left=50))]
+            ['waiting']
+        """
+        if not view.can_ask or self.drains(view.key, view.started, view.waiting):
+            return (Refill.WAITING,)
+        fixed = (Refill.FIXED,) * 3 if view.can_fix else ()
+        if view.near_deadline and view.can_fix:
+            others = any(n > 0 for k, n in view.waiting.items() if k != view.key)
+            return (Refill.WAITING,) if others else (Refill.WAITING, *fixed)
+        if self.explores(view.asked):
+            return (Refill.WAITING, Refill.EXPLORE)
+        elsewhere = sum(n for k, n in view.waiting.items() if k != view.key)
+        if self.asks_freely(waiting=elsewhere, left=view.left) or not view.can_fix:
+            return (Refill.WAITING, Refill.FREE, *fixed)
+        return (Refill.WAITING, *fixed)
 
     def new_width(self, *, can_fill: int, epochs: int, prices: Prices,
                   compiled: Callable[[int], bool]) -> int:

@@ -10,13 +10,13 @@ value a progress display shows, so that no round has to query the storage for th
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError
@@ -25,14 +25,20 @@ from tunelab.study._objective import TOTALS, Objective
 from tunelab.study._rundir import RunDir
 from tunelab.study._stats import SessionStats
 from tunelab.study._status import (
+    EPOCHS_ATTR,
     REASON_ATTR,
-    RETRIED_ATTR,
     STATUS_ATTR,
     TrialStateName,
     TrialStatus,
+    counts,
+    epochs_in,
 )
 
-__all__ = ["Live", "Recorder"]
+__all__ = ["Live", "Recorder", "TrialCallback"]
+
+#: Called with the study and the told trial right after each trial is told COMPLETE, PRUNED or
+#: FAIL: the contract of Optuna's ``Study.optimize(callbacks=...)``.
+TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
 
 @dataclass
@@ -72,12 +78,18 @@ class Recorder:
         heartbeat: The session's heartbeats (a told trial's stop).
         track_epochs: Keep every running trial's epochs so far in its ``epochs`` user
             attribute, for sessions sharing an epoch budget.
+        callbacks: Called in order, each with the study and the told
+            :class:`~optuna.trial.FrozenTrial`, right after a trial is told (COMPLETE, PRUNED
+            or FAIL), as ``Study.optimize(callbacks=...)`` does. A trial retired for a retry
+            (Ctrl-C, a dead session) is not told to them: its retry will be.
     """
 
     def __init__(self, study: optuna.Study, objective: Objective, run_dir: RunDir,
                  stats: SessionStats, *, heartbeat: Heartbeat | None = None,
-                 track_epochs: bool = False, parts: int = 1) -> None:
+                 track_epochs: bool = False, parts: int = 1,
+                 callbacks: Sequence[TrialCallback] = ()) -> None:
         self.study, self.objective, self.run_dir, self.stats = study, objective, run_dir, stats
+        self.callbacks = list(callbacks)
         self.parts = int(parts)  # the pruner's steps per epoch (sub-epoch fidelity)
         self.heartbeat = heartbeat
         self.track_epochs = track_epochs
@@ -89,7 +101,7 @@ class Recorder:
                 self.counts[TrialStateName.COMPLETE] += 1
             elif t.state == TrialState.PRUNED:
                 self.counts[TrialStateName.PRUNED] += 1
-            elif t.state == TrialState.FAIL and not t.user_attrs.get(RETRIED_ATTR):
+            elif t.state == TrialState.FAIL and counts(t):
                 self.counts[TrialStateName.FAILED] += 1
         self._claims: set[int] = set()
         self.checked = False
@@ -120,7 +132,7 @@ class Recorder:
     def report(self, live: Live) -> bool:
         """Report the first objective's value at this epoch; False when it cannot be."""
         if self.track_epochs:
-            live.trial.set_user_attr("epochs", len(live.logs.get("loss", [])))
+            live.trial.set_user_attr(EPOCHS_ATTR, epochs_in(live.logs))
         if self.objective.multi:
             return False
         metric = self.objective.metrics[0]
@@ -130,7 +142,7 @@ class Recorder:
             return False
         if not math.isfinite(value):
             return False
-        live.trial.report(value, step=len(live.logs.get("loss", [])) * self.parts)
+        live.trial.report(value, step=epochs_in(live.logs) * self.parts)
         return True
 
     def report_partial(self, live: Live, log: dict[str, float]) -> bool:
@@ -156,7 +168,7 @@ class Recorder:
         history = self._history(live, engine_history)
         self._attrs(live, status, history)
         if status == TrialStatus.DIVERGED:
-            epoch = len(history.get("loss", []))
+            epoch = epochs_in(history)
             self.failed(live.trial, f"diverged: the loss became nan or inf at epoch {epoch}",
                         live.cfg, history)
             return None
@@ -171,23 +183,24 @@ class Recorder:
             self.failed(live.trial, f"diverged: an objective value is not finite {values}",
                         live.cfg, history)
             return None
-        self.study.tell(live.trial, values)
-        self._told(live.trial)
+        frozen = self.study.tell(live.trial, values)
         if not self.objective.multi and (
                 self.best is None or self.objective.better(values[0], self.best[0])):
             self.best = (values[0], live.number)
         self._count(TrialStateName.COMPLETE)
         self.run_dir.write_trial(live.number, live.cfg, history)
-        return self._claim_best(live.number, values)
+        claim = self._claim_best(live.number, values)
+        self._told(live.trial, frozen)
+        return claim
 
     def pruned(self, live: Live) -> None:
         """Tell a trial the pruner stopped."""
         history = self._history(live, None)
         self._attrs(live, TrialStatus.PRUNED, history)
-        self.study.tell(live.trial, state=TrialState.PRUNED)
-        self._told(live.trial)
+        frozen = self.study.tell(live.trial, state=TrialState.PRUNED)
         self._count(TrialStateName.PRUNED)
         self.run_dir.write_trial(live.number, live.cfg, history)
+        self._told(live.trial, frozen)
 
     def failed(self, trial: optuna.Trial, reason: str, cfg: RunConfig | None,
                history: dict[str, Any], detail: str | None = None) -> None:
@@ -195,13 +208,13 @@ class Recorder:
         trial.set_user_attr(REASON_ATTR, reason)
         if detail and detail.strip() != reason:
             trial.set_user_attr("error", detail[-4000:])
-        self.study.tell(trial, state=TrialState.FAIL)
-        self._told(trial)
+        frozen = self.study.tell(trial, state=TrialState.FAIL)
         self.counts[TrialStateName.FAILED] += 1
         diverged = reason.startswith(TrialStateName.DIVERGED)
         name = TrialStateName.DIVERGED if diverged else TrialStateName.FAILED
         self.stats.finished[name] = self.stats.finished.get(name, 0) + 1
         self.run_dir.write_trial(trial.number, cfg, history)
+        self._told(trial, frozen)
 
     def saved(self, path: str) -> None:
         """A claimed model was written: it becomes ``best.keras`` if its trial is still the
@@ -222,9 +235,12 @@ class Recorder:
             return None
         return (best.number, float(best.values[0])) if best.values else None
 
-    def _told(self, trial: optuna.Trial) -> None:
+    def _told(self, trial: optuna.Trial, frozen: FrozenTrial) -> None:
+        """After a tell: stop the trial's heartbeat, then call the callbacks, in order."""
         if self.heartbeat is not None:
             self.heartbeat.forget(trial)
+        for callback in self.callbacks:
+            callback(self.study, frozen)
 
     def _count(self, state: TrialStateName) -> None:
         self.counts[state] += 1
@@ -250,7 +266,7 @@ class Recorder:
         if metric == "seconds":
             return float(sum(logs.get("slot_seconds", logs["seconds"])))
         if metric == "epochs":
-            return float(len(logs.get("loss", [])))
+            return float(epochs_in(logs))
         return float(logs[metric][-1])
 
     def _values(self, history: dict[str, Any]) -> list[float]:
@@ -263,9 +279,8 @@ class Recorder:
         return out
 
     def _attrs(self, live: Live, status: TrialStatus, history: dict[str, Any]) -> None:
-        epochs = len(history.get("loss", []))
         live.trial.set_user_attr(STATUS_ATTR, status.value)
-        live.trial.set_user_attr("epochs", epochs)
+        live.trial.set_user_attr(EPOCHS_ATTR, epochs_in(history))
         live.trial.set_user_attr("seconds", round(float(sum(history.get("slot_seconds", []))), 4))
         last = {k: v[-1] for k, v in history.items() if v and k not in ("epoch",)}
         live.trial.set_user_attr("last", {k: (v if math.isfinite(v) else None)

@@ -27,7 +27,7 @@ from tunelab.study._objective import Objective
 from tunelab.study._rundir import RunDir
 from tunelab.study._space import Space
 from tunelab.study._stats import SessionStats
-from tunelab.study._status import REASON_ATTR, RETRIED_ATTR, TrialStateName
+from tunelab.study._status import REASON_ATTR, TrialStateName, is_retried
 from tunelab.study._storage import make_storage
 
 __all__ = ["StudyResult", "open_run", "trial_state"]
@@ -46,7 +46,7 @@ def trial_state(trial: FrozenTrial) -> TrialStateName:
         (<TrialStateName.DIVERGED: 'diverged'>, True)
     """
     if trial.state == TrialState.FAIL:
-        if trial.user_attrs.get(RETRIED_ATTR):
+        if is_retried(trial):
             return TrialStateName.RETRIED
         reason = str(trial.user_attrs.get(REASON_ATTR, ""))
         diverged = reason.startswith(TrialStateName.DIVERGED)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -34,8 +35,64 @@ if TYPE_CHECKING:
 
     from tunelab.study._space import Space
 
-__all__ = ["CohortSampler", "check_grid", "make_pruner", "make_sampler", "report_points",
-           "resolve_pruner"]
+__all__ = ["PRUNER_KINDS", "SAMPLER_KINDS", "CohortSampler", "PrunerArgs", "PrunerKind",
+           "SamplerArgs", "check_grid", "halving", "make_pruner", "make_sampler",
+           "report_points", "resolve_pruner"]
+
+
+@dataclass(frozen=True)
+class SamplerArgs:
+    """What a sampler is built from: the study's seed, space, objectives and cohort width."""
+
+    seed: int | None
+    space: Space
+    n_objectives: int
+    cohort: int
+
+
+def _tpe(a: SamplerArgs) -> BaseSampler:
+    conditional = any(p.when for p in a.space.params.values())
+    return optuna.samplers.TPESampler(seed=a.seed, constant_liar=True, multivariate=True,
+                                      group=conditional)
+
+
+def _qmc(kind: str) -> Callable[[SamplerArgs], BaseSampler]:
+    def make(a: SamplerArgs) -> BaseSampler:
+        return optuna.samplers.QMCSampler(qmc_type=kind, scramble=True, seed=a.seed,
+                                          warn_independent_sampling=False,
+                                          warn_asynchronous_seeding=False)
+    return make
+
+
+def _gp(a: SamplerArgs) -> BaseSampler:
+    if importlib.util.find_spec("torch") is None:
+        raise ConfigError("study.sampler: 'gp' needs PyTorch, which is not installed;"
+                          " run: pip install 'tunelab[gp]' (or choose tpe)")
+    return optuna.samplers.GPSampler(seed=a.seed, warn_independent_sampling=False)
+
+
+def _cmaes(a: SamplerArgs) -> BaseSampler:
+    if a.n_objectives > 1:
+        raise ConfigError(f"study.sampler: 'cmaes' optimises one objective; use nsga2 or tpe"
+                          f" for {a.n_objectives} objectives")
+    return optuna.samplers.CmaEsSampler(seed=a.seed, warn_independent_sampling=False)
+
+
+#: Every sampler by its tunelab name: one entry each (``[study] sampler`` accepts exactly
+#: these; docs/studies.md's table lists them). TPE lies for running trials
+#: (``constant_liar``) because a cohort asks for many trials before any is told.
+SAMPLER_KINDS: dict[str, Callable[[SamplerArgs], BaseSampler]] = {
+    "tpe": _tpe,
+    "random": lambda a: optuna.samplers.RandomSampler(seed=a.seed),
+    "grid": lambda a: optuna.samplers.GridSampler(a.space.grid(), seed=a.seed),
+    "qmc": _qmc("sobol"),
+    "sobol": _qmc("sobol"),
+    "halton": _qmc("halton"),
+    "gp": _gp,
+    "cmaes": _cmaes,
+    "nsga2": lambda a: optuna.samplers.NSGAIISampler(
+        seed=a.seed, population_size=min(50, max(4, 2 * a.cohort))),
+}
 
 
 def make_sampler(
@@ -46,7 +103,7 @@ def make_sampler(
     n_objectives: int = 1,
     cohort: int = 8,
 ) -> BaseSampler:
-    """An Optuna sampler by tunelab name.
+    """An Optuna sampler by tunelab name (:data:`SAMPLER_KINDS`).
 
     Names: ``tpe`` (default), ``random``, ``grid`` (every float needs a ``step``), ``qmc`` or
     ``sobol`` (scrambled Sobol), ``halton``, ``gp`` (needs PyTorch: ``tunelab[gp]``), ``cmaes``,
@@ -55,50 +112,56 @@ def make_sampler(
     Raises:
         ConfigError: The name is unknown, or the sampler cannot serve this study.
     """
-    key = name.lower()
-    conditional = any(p.when for p in space.params.values())
+    make = SAMPLER_KINDS.get(name.lower())
+    if make is None:
+        raise ConfigError(f"study.sampler: unknown sampler {name!r}; expected one of:"
+                          f" {', '.join(SAMPLER_KINDS)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if key == "tpe":
-            return optuna.samplers.TPESampler(
-                seed=seed,
-                constant_liar=True,
-                multivariate=True,
-                group=conditional,
-            )
-        if key == "random":
-            return optuna.samplers.RandomSampler(seed=seed)
-        if key == "grid":
-            return optuna.samplers.GridSampler(space.grid(), seed=seed)
-        if key in ("qmc", "sobol", "halton"):
-            return optuna.samplers.QMCSampler(
-                qmc_type="halton" if key == "halton" else "sobol",
-                scramble=True,
-                seed=seed,
-                warn_independent_sampling=False,
-                warn_asynchronous_seeding=False,
-            )
-        if key == "gp":
-            if importlib.util.find_spec("torch") is None:
-                raise ConfigError(
-                    "study.sampler: 'gp' needs PyTorch, which is not installed;"
-                    " run: pip install 'tunelab[gp]' (or choose tpe)"
-                )
-            return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
-        if key == "cmaes":
-            if n_objectives > 1:
-                raise ConfigError(
-                    "study.sampler: 'cmaes' optimises one objective; use nsga2 or tpe for"
-                    f" {n_objectives} objectives"
-                )
-            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-        if key == "nsga2":
-            population = min(50, max(4, 2 * cohort))
-            return optuna.samplers.NSGAIISampler(seed=seed, population_size=population)
-    raise ConfigError(
-        f"study.sampler: unknown sampler {name!r}; expected one of: tpe, random, grid, qmc,"
-        " sobol, halton, gp, cmaes, nsga2"
-    )
+        return make(SamplerArgs(seed, space, n_objectives, cohort))
+
+
+@dataclass(frozen=True)
+class PrunerArgs:
+    """What a pruner is built from, in the pruner's steps (``1 / parts`` of an epoch)."""
+
+    first: int
+    max_steps: int | None
+    reduction_factor: int
+    percentile: float
+    startup_trials: int
+    warmup_steps: int
+
+
+@dataclass(frozen=True)
+class PrunerKind:
+    """One pruner of :data:`PRUNER_KINDS`.
+
+    Attributes:
+        make: Builds it.
+        halving: It cuts at rungs, ``min_resource`` times powers of the reduction factor
+            (trials report mid-epoch only there, and train the rungs' share of epochs).
+    """
+
+    make: Callable[[PrunerArgs], optuna.pruners.BasePruner]
+    halving: bool = False
+
+
+#: Every pruner by its tunelab name: one entry each (``[study] pruner`` accepts these and
+#: ``auto``; docs/studies.md's table lists them).
+PRUNER_KINDS: dict[str, PrunerKind] = {
+    "asha": PrunerKind(lambda a: CohortHalvingPruner(
+        min_resource=a.first, reduction_factor=a.reduction_factor), halving=True),
+    "hyperband": PrunerKind(lambda a: CohortHyperbandPruner(
+        min_resource=a.first, reduction_factor=a.reduction_factor,
+        max_resource=a.max_steps if a.max_steps is not None and a.max_steps > a.first
+        else "auto"), halving=True),
+    "median": PrunerKind(lambda a: optuna.pruners.MedianPruner(
+        n_startup_trials=a.startup_trials, n_warmup_steps=a.warmup_steps)),
+    "percentile": PrunerKind(lambda a: optuna.pruners.PercentilePruner(
+        a.percentile, n_startup_trials=a.startup_trials, n_warmup_steps=a.warmup_steps)),
+    "none": PrunerKind(lambda a: optuna.pruners.NopPruner()),
+}
 
 
 def make_pruner(
@@ -113,7 +176,8 @@ def make_pruner(
     warmup_epochs: int = 1,
     parts: int = 1,
 ) -> optuna.pruners.BasePruner:
-    """An Optuna pruner by tunelab name; one step is ``1 / parts`` of an epoch.
+    """An Optuna pruner by tunelab name (:data:`PRUNER_KINDS`); one step is ``1 / parts`` of
+    an epoch.
 
     Names: ``asha`` (successive halving), ``hyperband``, ``median``, ``percentile``, ``none``,
     and ``auto`` (asha for one objective, none for several: Optuna prunes one objective only).
@@ -123,25 +187,12 @@ def make_pruner(
     Raises:
         ConfigError: The name is unknown, or a pruner was asked for a multi-objective study.
     """
-    key = resolve_pruner(name, n_objectives)
-    if key == "none":
-        return optuna.pruners.NopPruner()
-    first = max(1, round(min_resource * parts))
-    if key == "asha":
-        return CohortHalvingPruner(min_resource=first, reduction_factor=reduction_factor)
-    if key == "hyperband":
-        top = (max_epochs * parts if max_epochs is not None and max_epochs * parts > first
-               else "auto")
-        return CohortHyperbandPruner(
-            min_resource=first, max_resource=top, reduction_factor=reduction_factor
-        )
-    if key == "median":
-        return optuna.pruners.MedianPruner(
-            n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs * parts
-        )
-    return optuna.pruners.PercentilePruner(
-        percentile, n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs * parts
-    )
+    kind = PRUNER_KINDS[resolve_pruner(name, n_objectives)]
+    return kind.make(PrunerArgs(
+        first=max(1, round(min_resource * parts)),
+        max_steps=None if max_epochs is None else max_epochs * parts,
+        reduction_factor=reduction_factor, percentile=percentile,
+        startup_trials=startup_trials, warmup_steps=warmup_epochs * parts))
 
 
 def resolve_pruner(name: str, n_objectives: int) -> str:
@@ -153,17 +204,20 @@ def resolve_pruner(name: str, n_objectives: int) -> str:
     key = name.lower()
     if key == "auto":
         key = "asha" if n_objectives == 1 else "none"
-    if key not in ("asha", "hyperband", "median", "percentile", "none"):
-        raise ConfigError(
-            f"study.pruner: unknown pruner {name!r}; expected one of: asha, hyperband, median,"
-            " percentile, none, auto"
-        )
+    if key not in PRUNER_KINDS:
+        raise ConfigError(f"study.pruner: unknown pruner {name!r}; expected one of:"
+                          f" {', '.join(PRUNER_KINDS)}, auto")
     if key != "none" and n_objectives > 1:
         raise ConfigError(
             f"study.pruner: {name!r} cannot prune a study with {n_objectives} objectives"
             " (Optuna prunes on one reported value); set pruner = 'none'"
         )
     return key
+
+
+def halving(pruner: str) -> bool:
+    """Whether the pruner (a resolved name) cuts at rungs (see :class:`PrunerKind`)."""
+    return PRUNER_KINDS[pruner].halving
 
 
 def report_points(pruner: str, *, parts: int, max_epochs: int, reduction_factor: int = 3,
@@ -186,7 +240,7 @@ def report_points(pruner: str, *, parts: int, max_epochs: int, reduction_factor:
     if parts == 1 or pruner == "none":
         return []
     last = max_epochs * parts
-    if pruner in ("asha", "hyperband"):
+    if halving(pruner):
         rungs, rung = [], max(1, round(min_resource * parts))
         while rung < last:
             rungs.append(rung)

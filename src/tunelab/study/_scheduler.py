@@ -1,10 +1,11 @@
-"""The ask/tell loop that keeps every cohort slot busy.
+"""A study session: the policy the one driver loop (:func:`tunelab.execute.drive`) runs.
 
-The driver asks the sampler for trials, groups them by structure (the engine's
+The session asks the sampler for trials, groups them by structure (the engine's
 ``structure_key``), and sends each group to an executor lane as a cohort of up to ``width``
 slots. After every epoch it reports each slot's value to its trial, asks the pruner, and
 tells finished trials. A slot freed by pruning, early stopping, divergence or the end of its
-epochs is refilled in the next request with a trial of the same structure:
+epochs is refilled in the next request with a trial of the same structure (the sources
+:meth:`CohortPolicy.refill` names, in order):
 
 1. a trial already asked whose structure matches (one the sampler chose freely earlier);
 2. else a fresh trial from the sampler; if its structure differs it waits for its own
@@ -39,9 +40,9 @@ from typing import Any
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 
-from tunelab._interrupt import latched, raise_if_interrupted
+from tunelab._interrupt import latched
 from tunelab.config import RunConfig
-from tunelab.execute import Assignment, Executor, StepRequest, StepResult
+from tunelab.execute import Assignment, Executor, StepRequest, StepResult, drive
 from tunelab.runs import SlotStatus
 from tunelab.study._asking import TrialAsker
 from tunelab.study._cost import measured_prices
@@ -49,15 +50,15 @@ from tunelab.study._heartbeat import Heartbeat
 from tunelab.study._lane import Lane
 from tunelab.study._objective import Objective
 from tunelab.study._padding import Padder, structure_count
-from tunelab.study._policy import CohortPolicy
-from tunelab.study._recorder import Live, Recorder
+from tunelab.study._policy import CohortPolicy, Refill, SlotView
+from tunelab.study._recorder import Live, Recorder, TrialCallback
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
 from tunelab.study._shared import StudyLedger
 from tunelab.study._sizing import KeyFn, epochs_trained, expected_trials, structural_names
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress, SessionStats
-from tunelab.study._status import TrialStateName, TrialStatus
+from tunelab.study._status import TrialStateName, TrialStatus, epochs_in
 from tunelab.study._storage import owner_token, retire
 
 __all__ = ["CohortScheduler"]
@@ -99,6 +100,8 @@ class CohortScheduler:
             not spend this session's ``n_trials``, and a session with nothing left to start
             waits while others' trials run where heartbeats can tell a dead session's
             trials, to retry them.
+        callbacks: Called in order with the study and the told ``FrozenTrial`` right after
+            each trial is told COMPLETE, PRUNED or FAIL (``Study.optimize``'s contract).
     """
 
     def __init__(
@@ -125,6 +128,7 @@ class CohortScheduler:
         shared: bool = False,
         parts: int = 1,
         report_at: Sequence[int] = (),
+        callbacks: Sequence[TrialCallback] = (),
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
@@ -158,7 +162,7 @@ class CohortScheduler:
         self.recorder = Recorder(study, objective, run_dir, self.stats,
                                  heartbeat=self.heartbeat,
                                  track_epochs=shared and epoch_budget is not None,
-                                 parts=self.parts)
+                                 parts=self.parts, callbacks=callbacks)
         self._widths: set[tuple[Hashable, int]] = set()  # (structure, width) compiled so far
         self.asker = TrialAsker(study=study, sampler=sampler, space=space, base=base, pad=pad,
                                 engine_key=key_fn, heartbeat=self.heartbeat,
@@ -223,49 +227,31 @@ class CohortScheduler:
                                   {k: len(q) for k, q in self.pending.items()})
 
     def _take(self, lane: Lane) -> Live | None:
-        """A trial for a free slot of ``lane``'s cohort, or None to let the cohort drain.
-
-        Waiting trials of the cohort's structure come first. Else the sampler proposes freely
-        (while few trials wait and the budget is not nearly spent); a proposal of another
-        structure waits for its own cohort, and the slot gets a trial asked with the
-        structural parameters fixed to the cohort's.
-        """
+        """A trial for a free slot of ``lane``'s cohort, or None to leave it free: the
+        sources :meth:`CohortPolicy.refill` names, in order, until one gives a trial of the
+        cohort's structure (a proposal of another structure waits for its own cohort)."""
         if self._no_room():
             return None
         # After the timeout no trial is asked, but those asked before it all train (an asked
         # trial is a started one, as in Optuna): none is left unstarted.
-        live = self.asker.pop(lane.key)
-        if live is not None:
-            return live
-        if not self._may_ask() or self._should_drain(lane):
-            return None
-        if self._near_deadline() and self.fix_structure and lane.fixed is not None:
-            # Close to the timeout, a proposal of another structure could not get a cohort
-            # before it: ask for this cohort's structure only, and only when no trial of
-            # another structure waits (those train anyway: they go first).
-            if any(queue for key, queue in self.pending.items() if key != lane.key):
+        assert lane.key is not None
+        view = SlotView(
+            key=lane.key, started=lane.started,
+            waiting={k: len(q) for k, q in self.pending.items()}, asked=self.asker.asked,
+            left=self.asker.left, can_ask=self._may_ask(), near_deadline=self._near_deadline(),
+            can_fix=self.fix_structure and lane.fixed is not None)
+        for source in self.policy.refill(view):
+            if source == Refill.WAITING:
+                live = self.asker.pop(lane.key)
+                if live is not None:
+                    return live
+                continue
+            live = self._ask_valid(lane.fixed if source == Refill.FIXED else None)
+            if live is None or live.key == lane.key:
+                return live
+            self.asker.queue(live)
+            if source == Refill.EXPLORE:
                 return None
-            return self._ask_valid(lane.fixed)
-        if self.policy.explores(self.asker.asked):
-            live = self._ask_valid(None)
-            if live is None or live.key == lane.key:
-                return live
-            self.asker.queue(live)
-            return None
-        free = self.policy.asks_freely(waiting=self.asker.waiting(lane.key),
-                                       left=self.asker.left)
-        if free or not (self.fix_structure and lane.fixed is not None):
-            live = self._ask_valid(None)
-            if live is None or live.key == lane.key:
-                return live
-            self.asker.queue(live)
-            if not (self.fix_structure and lane.fixed is not None):
-                return None
-        for _ in range(3):  # an enqueued retry of another structure can come first
-            live = self._ask_valid(lane.fixed)
-            if live is None or live.key == lane.key:
-                return live
-            self.asker.queue(live)
         return None
 
     def _take_any(self) -> Live | None:
@@ -313,7 +299,7 @@ class CohortScheduler:
                     return
                 self._place(lane, slot, live, request)
 
-    def _dispatch(self, lane: Lane) -> None:
+    def _dispatch(self, lane: Lane) -> StepRequest | None:
         request = StepRequest(width=lane.width, saves=lane.saves, stops=lane.stops)
         lane.saves, lane.stops = {}, {}
         if lane.key is not None:
@@ -335,8 +321,7 @@ class CohortScheduler:
         self._end_over_budget(lane, request)
         self._narrow(lane, request)
         request.run_epoch = bool(lane.running())
-        if request.run_epoch or request.saves:
-            self.executor.submit(lane.index, request)
+        return request if request.run_epoch or request.saves else None
 
     def _narrow(self, lane: Lane, request: StepRequest) -> None:
         """Move a draining cohort's last trials to a narrower cohort when that pays.
@@ -350,7 +335,7 @@ class CohortScheduler:
         running = lane.running()
         if not running:
             return
-        left = max(self.max_epochs - len(live.logs.get("loss", [])) for live in running)
+        left = max(self.max_epochs - epochs_in(live.logs) for live in running)
         width = self.policy.narrowed_width(
             running=len(running), width=lane.width, epochs_left=left,
             prices=measured_prices(self.stats, len(self._widths)),
@@ -375,7 +360,7 @@ class CohortScheduler:
         # Slots the budget can pay one more step (an epoch, or a piece of one) for.
         room = max(0, math.floor((self.epoch_budget - self.epochs_used()) * self.parts + 1e-9)
                    - others)
-        running = [(len(live.logs.get("loss", [])), -slot, slot, live)
+        running = [(epochs_in(live.logs), -slot, slot, live)
                    for slot, live in enumerate(lane.slots) if live is not None]
         excess = len(running) - room
         if excess <= 0:
@@ -554,6 +539,29 @@ class CohortScheduler:
             self._sync()
         return False
 
+    # -- the driver's policy (see tunelab.execute.drive) ---------------------------------------
+
+    def request(self, lane: int) -> StepRequest | None:
+        """The next request for idle ``lane``: stops, saves, refills, a new cohort."""
+        return self._dispatch(self.lanes[lane])
+
+    def absorb(self, lane: int, result: StepResult) -> None:
+        """Take ``lane``'s answer: report, prune, tell."""
+        self._absorb(self.lanes[lane], result)
+
+    def idle(self) -> bool:
+        """Nothing trains: wait for other sessions' trials (shared studies), or end."""
+        return self._linger()
+
+    def waiting(self) -> None:
+        """Show the round's progress while it trains."""
+        self._emit()
+
+    def after_round(self) -> None:
+        """Heartbeats and the shared study's counts, then the display."""
+        self._sync()
+        self._emit()
+
     def run(self) -> SessionStats:
         """Train until the budget is spent, the timeout passes, or nothing is left.
 
@@ -567,22 +575,7 @@ class CohortScheduler:
             with latched(), self.heartbeat:
                 self.executor.start()
                 self._sync()
-                while True:
-                    busy = self.executor.busy()
-                    for lane in self.lanes:
-                        if lane.index not in busy:
-                            self._dispatch(lane)
-                    if not self.executor.busy():
-                        if self._linger():
-                            continue
-                        break
-                    self._emit()
-                    answers = self.executor.wait()
-                    raise_if_interrupted()
-                    for index, result in answers:
-                        self._absorb(self.lanes[index], result)
-                    self._sync()
-                    self._emit()
+                drive(self.executor, self)
                 if self.pending:
                     self._retire_all("interrupted: not started before the study's epoch"
                                      " budget ran out; retried on resume")

@@ -32,8 +32,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from tunelab.study._status import RETRIED_ATTR
-from tunelab.study._storage import OWNER_ATTR
+from tunelab.study._status import counts, epochs_of
+from tunelab.study._storage import OWNER_ATTR, storage_of
 
 __all__ = ["StudyLedger"]
 
@@ -59,8 +59,8 @@ class StudyLedger:
                  owner: Mapping[str, Any] | None = None) -> None:
         self.study, self.target = study, int(target)
         self.owner = dict(owner or {})
-        self._storage = study._storage
-        self._study_id = study._study_id
+        self.storage = storage_of(study)
+        self.study_id = self.storage.get_study_id_from_name(study.study_name)
         self._fails = -1  # FAIL trials when the retried ones were last counted
         self._retried = 0
         self._epochs = 0  # the study's epochs at the last read
@@ -72,17 +72,16 @@ class StudyLedger:
     # -- trials --------------------------------------------------------------------------------
 
     def _retried_count(self) -> int:
-        fails = self._storage.get_n_trials(self._study_id, TrialState.FAIL)
+        fails = self.storage.get_n_trials(self.study_id, TrialState.FAIL)
         if fails != self._fails:
-            failed = self._storage.get_all_trials(self._study_id, deepcopy=False,
-                                                  states=(TrialState.FAIL,))
-            self._retried = sum(1 for t in failed if t.user_attrs.get(RETRIED_ATTR))
+            failed = self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            self._retried = sum(1 for t in failed if not counts(t))
             self._fails = fails
         return self._retried
 
     def claimed(self) -> int:
         """Trials that count toward ``trials`` or will once told (see the module's text)."""
-        return self._storage.get_n_trials(self._study_id) - self._retried_count()
+        return self.storage.get_n_trials(self.study_id) - self._retried_count()
 
     def room(self) -> int:
         """New trials the study may still start (never below 0)."""
@@ -90,7 +89,7 @@ class StudyLedger:
 
     def waiting(self) -> int:
         """Trials enqueued and not yet asked (retries of a dead session's trials, first)."""
-        return int(self._storage.get_n_trials(self._study_id, TrialState.WAITING))
+        return int(self.storage.get_n_trials(self.study_id, TrialState.WAITING))
 
     def others_running(self) -> bool:
         """Whether trials of another session are running now."""
@@ -98,8 +97,7 @@ class StudyLedger:
 
     def others_trials(self) -> frozenset[int]:
         """The numbers of the trials other sessions are running now."""
-        running = self._storage.get_all_trials(self._study_id, deepcopy=False,
-                                               states=(TrialState.RUNNING,))
+        running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         return frozenset(t.number for t in running
                          if not _same_owner(t.user_attrs.get(OWNER_ATTR), self.owner))
 
@@ -114,17 +112,15 @@ class StudyLedger:
             force: Read whatever the counts say.
         """
         now = time.monotonic()
-        running = self._storage.get_n_trials(self._study_id, TrialState.RUNNING)
+        running = self.storage.get_n_trials(self.study_id, TrialState.RUNNING)
         # Another session is at work when the study runs more trials than this one holds,
         # or has trials this session has not seen (finished since the last read).
-        count = self._storage.get_n_trials(self._study_id)
+        count = self.storage.get_n_trials(self.study_id)
         joined = running > held or count != self._count
         if not (force or joined or self._others or now - self._read_at >= _QUIET_SYNC):
             return
-        trials = self._storage.get_all_trials(self._study_id, deepcopy=False)
-        counted = [t for t in trials
-                   if not (t.state == TrialState.FAIL and t.user_attrs.get(RETRIED_ATTR))]
-        self._epochs = sum(int(t.user_attrs.get("epochs", 0)) for t in counted)
+        trials = self.study.get_trials(deepcopy=False)
+        self._epochs = sum(epochs_of(t) for t in trials if counts(t))
         self._others = any(t.state == TrialState.RUNNING and not _same_owner(
             t.user_attrs.get(OWNER_ATTR), self.owner) for t in trials)
         self._read_at, self._read_local, self._count = now, local, len(trials)

@@ -13,11 +13,14 @@ from collections.abc import Callable, Hashable
 import optuna
 
 from tunelab.config import RunConfig
-from tunelab.errors import TunelabError
-from tunelab.study._params import Fixed, Float, Int
+from tunelab.errors import SpaceError, TunelabError
+from tunelab.study._params import Categorical, Fixed, Float, Int
+from tunelab.study._samplers import PRUNER_KINDS, halving
 from tunelab.study._space import Space
+from tunelab.study._status import counts, epochs_of
 
-__all__ = ["KeyFn", "epochs_trained", "expected_epochs", "expected_trials", "structural_names"]
+__all__ = ["KeyFn", "epochs_trained", "expected_epochs", "expected_trials", "shared_micro_batch",
+           "structural_names"]
 
 KeyFn = Callable[[RunConfig], Hashable]
 
@@ -36,7 +39,7 @@ def expected_epochs(max_epochs: int, pruner: str, reduction_factor: int = 3,
         >>> expected_epochs(9, "none")
         9.0
     """
-    if pruner not in ("asha", "hyperband"):
+    if pruner not in PRUNER_KINDS or not halving(pruner):
         return float(max_epochs)
     total, done, keep, rung = 0.0, 0.0, 1.0, float(min_resource)
     while done < max_epochs:
@@ -62,8 +65,9 @@ def expected_trials(trials: int, epoch_budget: int | None, epochs_before: int,
 
 
 def epochs_trained(study: optuna.Study) -> int:
-    """Epochs the study's finished trials trained (their ``epochs`` attribute)."""
-    return sum(int(t.user_attrs.get("epochs", 0)) for t in study.get_trials(deepcopy=False))
+    """Epochs the study's trials trained (:func:`epochs_of`), those retried left out (their
+    copies count: :func:`counts`)."""
+    return sum(epochs_of(t) for t in study.get_trials(deepcopy=False) if counts(t))
 
 
 def structural_names(space: Space, base: RunConfig, key_fn: KeyFn) -> list[str]:
@@ -93,3 +97,32 @@ def structural_names(space: Space, base: RunConfig, key_fn: KeyFn) -> list[str]:
         if len(keys) > 1:
             out.append(name)
     return out
+
+
+def shared_micro_batch(space: Space) -> int | None:
+    """The micro-batch every searched batch size is a multiple of: their greatest common
+    divisor (None when ``training.batch_size`` is not searched).
+
+    With ``training.micro_batch`` set to it, the engine trains a batch of B samples as B / m
+    micro-batches whose gradients are summed before one update, so every searched batch size
+    shares one compiled program and one cohort (study setting ``share_batch_sizes``).
+
+    Example:
+        >>> shared_micro_batch(Space({"training.batch_size": [32, 64, 128, 256]}))
+        32
+        >>> shared_micro_batch(Space({"training.batch_size": {"low": 48, "high": 96,
+        ...                                                   "step": 16}}))
+        16
+        >>> shared_micro_batch(Space({"optimizer.learning_rate": {"low": 0.01, "high": 0.1}}))
+    """
+    param = space.params.get("training.batch_size")
+    if param is None:
+        return None
+    if isinstance(param, Int):
+        # low, low + step, ...: their divisor is gcd(low, step) once there are two of them.
+        return param.low if param.high < param.low + param.step else math.gcd(param.low,
+                                                                              param.step)
+    if isinstance(param, Categorical | Fixed):
+        return math.gcd(*(int(v) for v in param.probe_values()))
+    raise SpaceError(f"search parameter 'training.batch_size': batch sizes are integers, got"
+                     f" {param!r}; give a list or an int range")

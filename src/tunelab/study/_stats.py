@@ -91,6 +91,7 @@ class SessionStats:
             "mean_cohort_width": round(self.mean_cohort_width, 4),
             "width": self.width,
             "utilisation": round(self.utilisation, 4),
+            "compile_share": round(self.compile_share, 4),
             "cohort_epochs": round(self.cohort_epochs, 4),
             "lane_epochs": round(self.lane_epochs, 4),
             "slot_epochs": round(self.slot_epochs, 4),

@@ -1,4 +1,11 @@
-"""Opening a study: storage by URL, resume checks, and trials left behind by a dead process.
+"""The store: the only code that touches a study's Optuna storage.
+
+Opening a study (storage by URL, resume checks), the raw reads and writes others build on
+(trial ids, counts, heartbeats), and the trials to run again: those left behind by a dead
+process, those whose session stopped sending heartbeats, and those a session stops
+unfinished (:func:`retire`). Everything else (the recorder's asks and tells, the shared
+study's totals, the heartbeat thread) goes through Optuna's public ``Study`` API or through
+the functions here.
 
 Storage is SQLite in the run folder unless a URL is given: ``sqlite:///path.db``,
 ``postgresql://...``, ``mysql://...`` (any SQLAlchemy URL Optuna accepts), or
@@ -42,7 +49,7 @@ from optuna.trial import TrialState
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, SpaceError
 from tunelab.study._space import Space
-from tunelab.study._status import PARTS_ATTR, REASON_ATTR, RETRIED_ATTR, RETRY_OF_ATTR
+from tunelab.study._status import PARTS_ATTR, REASON_ATTR, RETRIED_ATTR, RETRY_OF_ATTR, counts
 
 if TYPE_CHECKING:
     from optuna.pruners import BasePruner
@@ -50,13 +57,19 @@ if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
 __all__ = [
+    "HEARTBEAT_REASON",
     "OWNER_ATTR",
     "counted_trials",
+    "fail_stale",
+    "heartbeat_settings",
     "make_storage",
     "open_study",
     "owner_token",
+    "record_heartbeat",
     "retire",
     "retire_stale",
+    "storage_of",
+    "trial_id",
 ]
 
 OWNER_ATTR = "tunelab_owner"
@@ -209,12 +222,83 @@ def _owner_alive(owner: Any) -> bool:
     return start is None or owner.get("start") in (None, start)
 
 
+def storage_of(study: optuna.Study) -> BaseStorage:
+    """The study's storage. Optuna has no public accessor, so this is the one read of
+    ``Study._storage``; the calls made on it below are the storage's public methods."""
+    return cast("BaseStorage", study._storage)
+
+
+def trial_id(study: optuna.Study, number: int) -> int:
+    """The storage's id of trial ``number`` (what its per-trial methods take)."""
+    storage = storage_of(study)
+    study_id = storage.get_study_id_from_name(study.study_name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, number)
+
+
+def heartbeat_settings(study: optuna.Study) -> tuple[int | None, float | None]:
+    """The storage's heartbeat interval and grace period in seconds (None, None without
+    heartbeats: in memory, journal files, or ``heartbeat_interval = 0``)."""
+    storage: Any = storage_of(study)  # a database storage, wrapped in Optuna's cache
+    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+    if interval is None:
+        return None, None
+    return interval, float(getattr(storage, "grace_period", None) or 2 * interval)
+
+
+def record_heartbeat(study: optuna.Study, trial: int) -> None:
+    """Record a heartbeat for the trial of storage id ``trial`` (see :func:`trial_id`)."""
+    storage: Any = storage_of(study)
+    storage.record_heartbeat(trial)
+
+
+#: Why a trial whose session stopped beating was failed (and retried).
+HEARTBEAT_REASON = ("interrupted: the session running it stopped sending heartbeats (killed,"
+                    " crashed or cut off); retried by another session")
+
+
+def fail_stale(study: optuna.Study) -> list[int]:
+    """Fail the study's RUNNING trials whose heartbeat is older than the grace period, each
+    marked ``retried`` and enqueued again with its parameters; return their numbers.
+
+    Several sessions may do this at once: a trial is failed, and enqueued, by one of them.
+    Optuna's public ``optuna.storages.fail_stale_trials`` fails them first and marks them
+    after (the retry's ``failed_trial`` system attribute), but a finished trial takes no user
+    attribute, and ``retried`` must be on the failed trial itself (every reader, resumes
+    of older studies included, tells a retry from a failure by it); so the stale trials are
+    read with the storage's ``_get_stale_trial_ids``, the one private call left here.
+
+    Example:
+        >>> fail_stale(optuna.create_study())  # in memory: no heartbeats, nothing stale
+        []
+    """
+    if heartbeat_settings(study)[0] is None:
+        return []
+    storage: Any = storage_of(study)
+    retried = []
+    study_id = storage.get_study_id_from_name(study.study_name)
+    for tid in storage._get_stale_trial_ids(study_id):
+        try:
+            trial = storage.get_trial(tid)
+            if trial.state != TrialState.RUNNING:
+                continue
+            storage.set_trial_user_attr(tid, REASON_ATTR, HEARTBEAT_REASON)
+            storage.set_trial_user_attr(tid, RETRIED_ATTR, True)
+            won = storage.set_trial_state_values(tid, state=TrialState.FAIL)
+        except (optuna.exceptions.UpdateFinishedTrialError,
+                optuna.exceptions.StorageInternalError):
+            continue  # another session failed it first
+        if won:
+            study.enqueue_trial(dict(trial.params), user_attrs={RETRY_OF_ATTR: trial.number},
+                                skip_if_exists=False)
+            retried.append(trial.number)
+    return retried
+
+
 def counted_trials(study: optuna.Study) -> int:
     """Finished trials that count toward the budget (a trial retried does not count twice)."""
     n = 0
     for t in study.get_trials(deepcopy=False):
-        finished = t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-        if finished or (t.state == TrialState.FAIL and not t.user_attrs.get(RETRIED_ATTR)):
+        if t.state.is_finished() and counts(t):
             n += 1
     return n
 
@@ -231,10 +315,9 @@ def retire(
     the budget, and its copy (:data:`RETRY_OF_ATTR`) runs first.
     """
     number = trial if isinstance(trial, int) else trial.number
-    storage = study._storage
-    trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
-    storage.set_trial_user_attr(trial_id, REASON_ATTR, reason)
-    storage.set_trial_user_attr(trial_id, RETRIED_ATTR, True)
+    storage, tid = storage_of(study), trial_id(study, number)
+    storage.set_trial_user_attr(tid, REASON_ATTR, reason)
+    storage.set_trial_user_attr(tid, RETRIED_ATTR, True)
     study.tell(trial, state=TrialState.FAIL)
     study.enqueue_trial(dict(params), user_attrs={RETRY_OF_ATTR: number})
 

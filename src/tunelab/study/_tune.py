@@ -21,7 +21,7 @@ import socket
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from tunelab.study._display import LiveDisplay
 from tunelab.study._objective import Objective
 from tunelab.study._padding import choose_padding, padder
 from tunelab.study._params import Categorical, Fixed, Int
+from tunelab.study._recorder import TrialCallback
 from tunelab.study._result import StudyResult
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import (
@@ -56,6 +57,7 @@ from tunelab.study._sizing import (
     epochs_trained,
     expected_epochs,
     expected_trials,
+    shared_micro_batch,
     structural_names,
 )
 from tunelab.study._space import Space
@@ -148,6 +150,7 @@ def tune(
     study_name: str | None = None,
     progress: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
+    callbacks: Sequence[TrialCallback] | None = None,
     **study_keys: Any,
 ) -> StudyResult:
     """Run a study, or resume it when ``run_dir`` already holds it.
@@ -162,6 +165,9 @@ def tune(
         study_name: Override ``study.name`` (the same as ``name=``).
         progress: Show a live progress display on standard error.
         on_progress: Also call this after every round with a :class:`Progress`.
+        callbacks: Functions ``f(study, frozen_trial)`` called in order right after each trial
+            is told COMPLETE, PRUNED or FAIL, as ``optuna.Study.optimize(callbacks=...)``
+            calls them (so trackers written for that contract work here).
         **study_keys: Override the ``[study]`` keys of the same names: every field of
             :class:`~tunelab.config.StudyConfig` (``trials``, ``cohort``, ``sampler``,
             ``pad_widths``, ...); None leaves a key as the configuration has it.
@@ -197,6 +203,12 @@ def tune(
         assert isinstance(changed, TuneConfig)
         cfg = changed
     settings = cfg.study
+    micro = shared_micro_batch(the_space) if settings.share_batch_sizes else None
+    if micro is not None and cfg.training.model_dump().get("micro_batch") is None:
+        shared = with_overrides(cfg, {"training.micro_batch": micro},
+                                source=f"{source} (study.share_batch_sizes)")
+        assert isinstance(shared, TuneConfig)
+        cfg = shared
     base = cfg.base()
     the_space.check(base)
     check_grid(the_space, settings.sampler)
@@ -250,10 +262,9 @@ def tune(
     from tunelab.train import structure_key
 
     max_epochs = _max_epochs(the_space, base)
-    halving = isinstance(the_pruner, optuna.pruners.SuccessiveHalvingPruner
-                         | optuna.pruners.HyperbandPruner)
-    per_trial = expected_epochs(max_epochs, "asha" if halving else "none",
-                                settings.reduction_factor, settings.min_resource)
+    pruner_name = resolve_pruner(settings.pruner, len(obj.metrics))
+    per_trial = expected_epochs(max_epochs, pruner_name, settings.reduction_factor,
+                                settings.min_resource)
     # Padding is chosen for the trials the session can expect: an epoch budget may pay for
     # fewer than `trials` (it still stops the study itself, whatever the trials started).
     expected = expected_trials(budget, settings.epoch_budget,
@@ -272,17 +283,18 @@ def tune(
         epoch_budget=settings.epoch_budget, expected_epochs=per_trial, shared=True,
         parts=settings.pieces(),
         report_at=report_points(
-            resolve_pruner(settings.pruner, len(obj.metrics)), parts=settings.pieces(),
+            pruner_name, parts=settings.pieces(),
             max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
             min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs),
+        callbacks=list(callbacks or ()),
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
-        callbacks = [c for c in (display if progress else None, on_progress) if c is not None]
+        watchers = [c for c in (display if progress else None, on_progress) if c is not None]
 
         def notify(p: Progress) -> None:
-            for callback in callbacks:
-                callback(p)
+            for watcher in watchers:
+                watcher(p)
 
         scheduler.on_progress = notify
         try:
