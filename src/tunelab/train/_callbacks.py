@@ -549,7 +549,8 @@ def keras_callbacks_section(callbacks: Sequence[Any], where: str = "callbacks"
         key = next((k for cls, k in sections.items() if isinstance(own, cls)), None)
         if key is None:
             raise ConfigError(f"{where}: {type(callback).__name__} has no setting a study's"
-                              " trials can carry; give a schedule in [schedule] (name, or"
-                              " function = 'module:function')")
+                              " trials can carry (for a LearningRateScheduler give [schedule]"
+                              " name or function = 'module:function'; for TensorBoard,"
+                              " tune(tensorboard=DIR))")
         out[key] = own.config.model_dump(mode="json")  # type: ignore[attr-defined]
     return out
