@@ -219,7 +219,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"cells to run, comma-separated, from {', '.join(CELLS)}")
     parser.add_argument("--first", type=int, default=0, help="index of the first run")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--merge", type=Path, nargs="*", default=[],
+                        help="merge these result files' runs into --out, run nothing")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
     os.environ.setdefault("KERAS_BACKEND", "jax")
     cells = [c for c in args.cells.split(",") if c]
     unknown = [c for c in cells if c not in CELLS]
@@ -249,6 +253,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def merge(paths: list[Path], out: Path) -> int:
+    """Merge the runs of several result files (runs of one cell from several processes or
+    sessions; a run index counted once) into ``out``."""
+    cells: dict[str, Any] = {}
+    for path in paths:
+        for name, entry in json.loads(path.read_text())["cells"].items():
+            into = cells.setdefault(name, {**{k: v for k, v in entry.items()
+                                               if k not in ("runs", "summary")}, "runs": []})
+            have = {r["index"] for r in into["runs"]}
+            into["runs"] += [r for r in entry["runs"] if r["index"] not in have]
+    for entry in cells.values():
+        entry["runs"].sort(key=lambda r: r["index"])
+        entry["summary"] = summarise([_nan(r) for r in entry["runs"]])
+    _write(out, cells)
+    _table(cells)
+    return 0
+
+
+def _nan(run: dict[str, Any]) -> dict[str, Any]:
+    """A run read back from JSON (null effects and p-values as NaN)."""
+    return {**run, **{k: math.nan for k in ("effect", "p") if run.get(k) is None}}
+
+
 def _write(path: Path, cells: dict[str, Any]) -> None:
     payload = {
         "benchmark": "evidence",
@@ -262,6 +289,10 @@ def _write(path: Path, cells: dict[str, Any]) -> None:
         "range_test": RANGE_TEST,
         "data": DATA,
         "cells": cells,
+        # Every A/A run together: the rate over all cells (the values make no difference in
+        # any of them), for a tighter interval than one cell's.
+        "pooled": {"aa": summarise([_nan(r) for name, entry in cells.items()
+                                    if name.startswith("aa-") for r in entry["runs"]])},
     }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(_clean(payload), indent=1, allow_nan=False) + "\n")

@@ -129,7 +129,9 @@ def _evidence(data: dict[str, Any]) -> list[str]:
              " 95 % interval | old rule: credited | 95 % interval | second looks |"
              " effect (value vs ablation) | median s / run |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for name, cell in data.get("cells", {}).items():
+    rows = [*data.get("cells", {}).items(),
+            *((f"all {k} cells", {"summary": v}) for k, v in data.get("pooled", {}).items())]
+    for name, cell in rows:
         s = cell.get("summary")
         if not s:
             continue

@@ -116,3 +116,38 @@ def test_the_command_line_and_the_tracking_table(tmp_path: Path) -> None:
     table = CliRunner().invoke(main, ["tune", str(path), "--quiet", "--out", str(tmp_path / "b")])
     assert table.exit_code == 0, table.output
     assert (tmp_path / "from-table" / "trial_1").is_dir()
+
+
+def test_a_guide_is_logged_with_its_steps_decisions_and_final_model(
+        tmp_path: Path, mlflow_server: str) -> None:
+    import mlflow
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from tunelab.guide import parse_procedure
+
+    proc = parse_procedure({
+        "start": {"model": {"units": [16]}, "training": {"batch_size": 64},
+                  "data": {"limit": 300}},
+        "steps": [{"name": "width", "scientific": {"model.units": [[16], [32]]},
+                   "nuisance": {"optimizer.learning_rate": {"low": 0.01, "high": 1.0,
+                                                            "log": True}},
+                   "budget": {"trials": 2, "epochs": 2, "seeds": 2, "cohort": 4}}]},
+        budget="quick")
+    run = tmp_path / "guide"
+    tunelab.guide(proc, out=run, progress=False, mlflow=mlflow_server,
+                  tensorboard=tmp_path / "tb")
+    client = mlflow.tracking.MlflowClient(mlflow_server)
+    exp = client.get_experiment_by_name("tunelab")
+    (parent,) = client.search_runs([exp.experiment_id], "tags.mlflow.runName = 'guide guide'")
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"decisions.json", "final.toml", "best.keras"} <= artifacts
+    children = client.search_runs([exp.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    steps = [p.name for p in run.iterdir() if (p / "study.db").is_file()]
+    assert len(steps) == 1 and len(children) >= 2
+    assert {c.data.tags["tunelab.step"] for c in children} == set(steps)
+    trial_runs = list((tmp_path / "tb" / steps[0]).glob("trial_*"))
+    assert len(trial_runs) == len(children)
+    acc = EventAccumulator(str(trial_runs[0]))
+    acc.Reload()
+    assert "_hparams_/session_start_info" in acc.Tags()["tensors"]

@@ -416,6 +416,8 @@ def guide(
     workers: int = 1,
     progress: bool = True,
     report: bool = False,
+    mlflow: str | None = None,
+    tensorboard: str | os.PathLike[str] | None = None,
 ) -> GuideResult:
     """Tune step by step, the tutorial's way, as ``tunelab guide`` does.
 
@@ -433,6 +435,9 @@ def guide(
             continues an interrupted run.
         progress: Show the live display (an HTML block in a notebook).
         report: Write ``report.html`` at the end.
+        mlflow: An MLflow tracking URI: when the guide ends, a parent run for it with a
+            nested run per trial of every step, its decisions and final model as artifacts.
+        tensorboard: A TensorBoard log folder: per step, per-trial scalars and HParams.
 
     Raises:
         ConfigError: A bad procedure or option, or a run folder started with other settings.
@@ -462,6 +467,11 @@ def guide(
                        progress=progress and not notebook, console=console,
                        on_event=_NotebookGuide() if notebook else None)
     out_result = promote(GuideResult, result)
+    if mlflow or tensorboard:
+        from tunelab.tracking import log_guide
+
+        log_guide(result.run_dir, mlflow=mlflow, tensorboard=tensorboard,
+                  name=f"guide {Path(result.run_dir).name}")
     if report:
         out_result.report()
     return out_result

@@ -460,8 +460,9 @@ class Tuner:
                                         "seed": _seed(self.seed, p.trial.number, e)},
                                        source=f"trial {p.trial.number}")
                     folder = self._trial_dir(p.trial.number) / f"execution{e}"
+                    keep = _BestWeights(p.config["key"], self.oracle.objective)
                     runs.append(Run(cfg, out_dir=folder,
-                                    callbacks=[*self._callbacks(p), *self._extra(p, e)]))
+                                    callbacks=[*self._callbacks(p), *self._extra(p, e), keep]))
                     owners.append(p)
             results = train_runs(runs, data, executor=executor)
             for p in members:
@@ -544,7 +545,7 @@ class Tuner:
 
     def get_best_models(self, num_models: int = 1) -> list[Any]:
         """The best trials' models, built by ``build(hp)`` (compiled as it compiles them)
-        and holding the trained weights of the trial's best execution."""
+        and holding the weights of the best epoch of the trial's best execution."""
         out = []
         for trial in self.oracle.get_best_trials(num_models):
             hp = HyperParameters()
@@ -706,6 +707,27 @@ def hyperband_trials(max_epochs: int, factor: int) -> int:
     while factor ** (s_max + 1) <= max_epochs:
         s_max += 1
     return sum(math.ceil((s_max + 1) / (s + 1) * factor ** s) for s in range(s_max + 1))
+
+
+class _BestWeights(Callback):
+    """Keeps the slot's weights of its best epoch (by the objective) and puts them back at its
+    end, so a trial's model is its best epoch's, as Keras Tuner's checkpoint is."""
+
+    def __init__(self, key: str, objective: Objective) -> None:
+        self.key, self.objective = key, objective
+        self.best: float | None = None
+        self.weights: Any = None
+
+    def on_epoch_end(self, slot: Any, epoch: int, logs: dict[str, float]) -> None:
+        value = logs.get(self.key)
+        if value is None or not math.isfinite(value):
+            return
+        if self.best is None or self.objective.better(value, self.best):
+            self.best, self.weights = value, slot.get_weights()
+
+    def on_train_end(self, slot: Any) -> None:
+        if self.weights is not None:
+            slot.set_weights(self.weights)
 
 
 class _RungReporter(Callback):

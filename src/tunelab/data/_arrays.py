@@ -236,8 +236,9 @@ def _is_dataset(data: object) -> bool:
 
 
 def data_label(data: Any) -> str:
-    """A short name for data as a user gave it, for run folders and reports: a dataset's
-    name or a file's stem, ``arrays`` for arrays.
+    """A short name for data as a user gave it, for run folders and reports.
+
+    A dataset's name or a file's stem; ``arrays`` for arrays.
 
     Example:
         >>> import numpy as np

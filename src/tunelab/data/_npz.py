@@ -41,10 +41,6 @@ def _labels(
     arr: np.ndarray, classes: list[str] | None, path: Path, key: str
 ) -> tuple[np.ndarray, list[str] | None]:
     if arr.dtype.kind in "US":
-        arr = _column(arr)
-        if arr.ndim != 1:
-            raise DataError(f"{path}: '{key}': text labels go one per sample, shape (N,);"
-                            f" got shape {arr.shape}")
         try:
             return encode_labels(arr, classes)
         except DataError as exc:

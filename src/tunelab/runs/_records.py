@@ -225,7 +225,7 @@ class Comparison(_Record):
         Example:
             >>> Comparison(test="paired", current="a", candidate="b", n=3, n_current=3,
             ...            n_candidate=3, difference=0.01, se=0.002, threshold=0.0058,
-            ...            df=2, t=5.0, p=0.0189, critical=2.92, better=True).text()[24:]
+            ...            df=2, t=5.0, p=0.0189, critical=2.92, better=True).text()[25:]
             'alpha 0.05, n=3, df=2: difference +0.0100, t=5.00 (critical 2.92), p=0.0189'
         """
         what = ("one-sided paired t test" if self.test == TestKind.PAIRED

@@ -1,10 +1,11 @@
-"""The ask/tell loop that keeps every cohort slot busy.
+"""A study session: the policy the one driver loop (:func:`tunelab.execute.drive`) runs.
 
-The driver asks the sampler for trials, groups them by structure (the engine's
+The session asks the sampler for trials, groups them by structure (the engine's
 ``structure_key``), and sends each group to an executor lane as a cohort of up to ``width``
 slots. After every epoch it reports each slot's value to its trial, asks the pruner, and
 tells finished trials. A slot freed by pruning, early stopping, divergence or the end of its
-epochs is refilled in the next request with a trial of the same structure:
+epochs is refilled in the next request with a trial of the same structure (the sources
+:meth:`CohortPolicy.refill` names, in order):
 
 1. a trial already asked whose structure matches (one the sampler chose freely earlier);
 2. else a fresh trial from the sampler; if its structure differs it waits for its own

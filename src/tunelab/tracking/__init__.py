@@ -18,12 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tunelab.tracking._guide import guide_steps, log_guide
 from tunelab.tracking._history import TrialRecord, epoch_history, trial_record
 from tunelab.tracking._mlflow import MLflowTracker
 from tunelab.tracking._tensorboard import TensorBoardTracker
 
 __all__ = ["MLflowTracker", "TensorBoardTracker", "TrialRecord", "close_trackers",
-           "epoch_history", "make_trackers", "tracked", "trial_record"]
+           "epoch_history", "guide_steps", "log_guide", "make_trackers", "tracked",
+           "trial_record"]
 
 
 def make_trackers(mlflow: str | None, tensorboard: str | os.PathLike[str] | None, *,
@@ -41,7 +43,7 @@ def make_trackers(mlflow: str | None, tensorboard: str | os.PathLike[str] | None
 
 
 def close_trackers(trackers: list[Any], *, best_model: str | os.PathLike[str] | None = None,
-                   artifacts: list[str | os.PathLike[str]] | tuple[()] = (),
+                   artifacts: list[Any] | tuple[()] = (),
                    failed: bool = False) -> None:
     """End every tracker: MLflow logs ``best_model`` and ``artifacts`` with its parent run."""
     for tracker in trackers:

@@ -53,10 +53,11 @@ class MLflowTracker:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.client = _client(uri)
         self.parent_id: str | None = None
-        self.trial_runs: dict[int, str] = {}
-        self._pending: set[int] = set()
+        self.trial_runs: dict[tuple[str, int], str] = {}
+        self._pending: set[tuple[str, int]] = set()
         self._best: tuple[float, int] | None = None
         self._direction = "minimize"
+        self.label = ""  # a prefix of trial run names (a guide's step)
 
     def _experiment_id(self) -> str:
         try:
@@ -87,17 +88,19 @@ class MLflowTracker:
             else "minimize"
         record = trial_record(frozen)
         run = self.client.create_run(
-            self.client.get_run(parent).info.experiment_id, run_name=f"trial {record.number}",
+            self.client.get_run(parent).info.experiment_id,
+            run_name=f"{self.label} trial {record.number}".strip(),
             tags={"mlflow.parentRunId": parent, "tunelab.trial": str(record.number),
-                  "tunelab.state": record.state})
+                  "tunelab.state": record.state, **({"tunelab.step": self.label}
+                                                    if self.label else {})})
         now = int(time.time() * 1000)
         params = [Param(k, str(v)[:500]) for k, v in record.params.items()]
         metrics = [Metric(f"last_{k}", v, now, 0) for k, v in record.last.items()]
         metrics += [Metric("value" if i == 0 else f"value_{i}", float(v), now, 0)
                     for i, v in enumerate(record.values)]
         self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
-        self.trial_runs[record.number] = run.info.run_id
-        self._pending.add(record.number)
+        self.trial_runs[self._key(record.number)] = run.info.run_id
+        self._pending.add(self._key(record.number))
         if record.values:
             value = float(record.values[0])
             better = self._best is None or (value > self._best[0] if self._direction ==
@@ -107,38 +110,42 @@ class MLflowTracker:
         self._flush(final=False)
         self.client.set_terminated(run.info.run_id, status=_STATUS.get(record.state, "FAILED"))
 
+    def _key(self, number: int) -> tuple[str, int]:
+        return (str(self.run_dir), number)
+
     def _flush(self, final: bool) -> None:
         """Log the epoch histories the run folder holds now (all that are left at the end)."""
         from mlflow.entities import Metric
 
-        for number in sorted(self._pending):
-            history = epoch_history(self.run_dir, number)
+        for key in sorted(self._pending):
+            folder, number = key
+            history = epoch_history(folder if folder != "None" else None, number)
             if history is None:
                 if final:
-                    self._pending.discard(number)
+                    self._pending.discard(key)
                 continue
             now = int(time.time() * 1000)
             metrics = [Metric(key, value, now, step)
                        for key, values in history.items() if key not in ("epoch",)
                        for step, value in enumerate(values) if value == value]
             for start in range(0, len(metrics), 900):  # MLflow's batch limit is 1000
-                self.client.log_batch(self.trial_runs[number], metrics=metrics[start:start + 900])
-            self._pending.discard(number)
+                self.client.log_batch(self.trial_runs[key], metrics=metrics[start:start + 900])
+            self._pending.discard(key)
 
     def close(self, best_model: str | os.PathLike[str] | None = None,
-              artifacts: list[str | os.PathLike[str]] | tuple[()] = (),
-              status: str = "FINISHED") -> None:
-        """Log what is left, ``best_model`` (with the best trial's run and the parent) and
-        ``artifacts`` (with the parent), and end the parent run."""
+              artifacts: list[Any] | tuple[()] = (), status: str = "FINISHED",
+              best_run: bool = True) -> None:
+        """Log what is left, ``best_model`` (with the parent, and with the best trial's run
+        when ``best_run``) and ``artifacts`` (with the parent), and end the parent run."""
         if self.parent_id is None:
             return
         self._flush(final=True)
         if best_model is not None and Path(best_model).is_file():
             self.client.log_artifact(self.parent_id, os.fspath(best_model))
-            if self._best is not None:
-                best_run = self.trial_runs.get(self._best[1])
-                if best_run is not None:
-                    self.client.log_artifact(best_run, os.fspath(best_model))
+            if self._best is not None and best_run:
+                run_id = self.trial_runs.get(self._key(self._best[1]))
+                if run_id is not None:
+                    self.client.log_artifact(run_id, os.fspath(best_model))
                     self.client.set_tag(self.parent_id, "tunelab.best_trial", str(self._best[1]))
                     self.client.log_metric(self.parent_id, "best_value", self._best[0])
         for path in artifacts:
