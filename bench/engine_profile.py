@@ -14,6 +14,9 @@ time / K):
   run_epoch          the same cohort on the same rows without a validation split
   epoch program      the compiled epoch alone (one call, waited for): no host work
   no dropout draws   the epoch program with the dropout layers' masks left out
+  no optimizer       that program with the optimizer's update replaced by the gradient
+                     times 0 (the optimizer state stays; the forward and backward passes,
+                     loss, metrics and the masked update of the parameters remain)
   layer-1 products   a scan doing only the first layer's forward and weight-gradient
                      products for the K slots (one matrix product each), with the
                      minibatch gather: the floor of this model's epoch
@@ -21,8 +24,9 @@ time / K):
 
 Differences between rows give the parts: evaluation = (run_epoch + val) - run_epoch; host
 work between epochs = run_epoch - epoch program; dropout masks = epoch program - no dropout
-draws; the rest of the step (other layers, loss, optimizer, masking) = no dropout draws -
-layer-1 products; the gather = layer-1 products - no gather.
+draws; the optimizer = no dropout draws - no optimizer; the other layers, loss, metrics
+and the masked update = no optimizer - layer-1 products; the gather = layer-1 products -
+no gather.
 
 Usage:
   python bench/engine_profile.py [--samples 20000] [--ks 8 32] [--rounds 3]
@@ -76,26 +80,34 @@ def _keras(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray) -> Any:
 
 def _cohort_rows(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray, k: int
                  ) -> dict[str, Any]:
+    from types import SimpleNamespace
+
     import jax
 
     from tunelab.model import _dropout
     from tunelab.train import _program
 
-    def built(data: Any, drop: bool = True) -> Any:
-        _program._PROGRAMS.clear()  # a program of its own (the no-dropout one differs)
+    def built(data: Any, drop: bool = True, update: bool = True) -> Any:
+        _program._PROGRAMS.clear()  # a program of its own (the variants differ)
         call = _dropout.SlotDropout.call
+        template = _program.Program._optimizer_template
         if not drop:
             _dropout.SlotDropout.call = lambda self, inputs, training=False: inputs
+        if not update:
+            _program.Program._optimizer_template = lambda self, opt_state: SimpleNamespace(
+                update=lambda grads, opt, params: (jax.tree.map(lambda g: g * 0.0, grads), opt))
         try:
             cohort = _tunelab_cohort(x, y, BATCH, k, epochs=10_000, data=data)
             cohort.run_epoch()  # compiles
         finally:
             _dropout.SlotDropout.call = call
+            _program.Program._optimizer_template = template
         return cohort
 
     with_val = built(namespace_dataset(x, y, xv, yv))
     plain = built(namespace_dataset(x, y))
     no_drop = built(namespace_dataset(x, y), drop=False)
+    no_update = built(namespace_dataset(x, y), drop=False, update=False)
 
     def program_only(cohort: Any) -> Any:
         def run() -> float:
@@ -117,7 +129,7 @@ def _cohort_rows(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray, k
 
     return {"run_epoch + val": timed(with_val), "run_epoch": timed(plain),
             "epoch program": program_only(plain), "no dropout draws": program_only(no_drop),
-            **_floors(plain, k)}
+            "no optimizer": program_only(no_update), **_floors(plain, k)}
 
 
 def _floors(cohort: Any, k: int) -> dict[str, Any]:
@@ -177,7 +189,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "evaluation": row["run_epoch + val"] - row["run_epoch"],
             "host work": row["run_epoch"] - row["epoch program"],
             "dropout masks": row["epoch program"] - row["no dropout draws"],
-            "rest of the step": row["no dropout draws"] - row["layer-1 products"],
+            "optimizer": row["no dropout draws"] - row["no optimizer"],
+            "other layers, loss, metrics, masked update": row["no optimizer"]
+            - row["layer-1 products"],
             "minibatch gather": row["layer-1 products"] - row["no gather"],
             "layer-1 products (no gather)": row["no gather"],
             "total": row["run_epoch + val"],
