@@ -115,7 +115,10 @@ def _full_set(data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return x[order], y[order]
 
 
-def _tunelab_cohort(x: np.ndarray, y: np.ndarray, batch: int, k: int, epochs: int) -> Any:
+def _tunelab_cohort(x: np.ndarray, y: np.ndarray, batch: int, k: int, epochs: int,
+                    data: Any = None) -> Any:
+    """K slots of the bench's MLP (learning rates around LR, seeds 0..K-1) on ``(x, y)``, or
+    on ``data`` (a dataset, with a validation split if it has one)."""
     from tunelab.config import parse_config
     from tunelab.train import Cohort
 
@@ -130,7 +133,7 @@ def _tunelab_cohort(x: np.ndarray, y: np.ndarray, batch: int, k: int, epochs: in
 
     rates = [LR] if k == 1 else list(np.geomspace(LR / 2, LR * 5, k))
     configs = [config(float(lr), seed) for seed, lr in enumerate(rates)]
-    cohort = Cohort(configs[0], namespace_dataset(x, y), width=k)
+    cohort = Cohort(configs[0], data if data is not None else namespace_dataset(x, y), width=k)
     for slot, cfg in enumerate(configs):
         cohort.assign(slot, cfg)
     return cohort

@@ -18,7 +18,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 PACKAGES = ["tunelab", "tunelab.runs", "tunelab.data", "tunelab.landscapes", "tunelab.model",
             "tunelab.optim", "tunelab.train", "tunelab.execute", "tunelab.study",
-            "tunelab.guide", "tunelab.report"]
+            "tunelab.guide", "tunelab.report", "tunelab.tracking", "tunelab.keras_tuner"]
 DOC = Path(__file__).resolve().parent / "api.md"
 CLI_DOC = Path(__file__).resolve().parent / "cli.md"
 _BLOCK = re.compile(r"(## `(tunelab[^`]*)`\n\n```text\n)(Usage:.*?)(```)", re.S)

@@ -67,5 +67,5 @@ def test_a_kept_batch_size_is_never_compared_with_itself() -> None:
     better = bs(128, [39.8, 39.3, 38.9], 0.0017, 25)
     kept = choose_batch([current, better], current=current, direction="minimize")
     assert kept.reason.startswith("kept batch_size 32: within noise of the best,")
-    assert "batch_size 128 against it: paired test" in kept.reason
+    assert "batch_size 128 against it: one-sided paired t test, alpha 0.05" in kept.reason
     assert "trains in 0.046 s" in kept.reason  # small times keep their digits

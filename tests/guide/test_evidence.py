@@ -1,4 +1,4 @@
-"""The adoption rule: the test that matches the design, checked against scipy; replicates."""
+"""One-sided t tests at a stated alpha, checked against scipy on known cases; replicates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy import stats as scipy_stats
 
 from tunelab.config import parse_config
 from tunelab.data import Dataset
-from tunelab.guide import adopt, compare, replicate_runs
+from tunelab.guide import compare, replicate_runs
 from tunelab.guide._evidence import best_epoch, score
 from tunelab.runs import TestKind, ValueStats
 
@@ -24,16 +24,20 @@ def test_paired_on_shared_replicates_matches_scipy_ttest_rel() -> None:
     cur = _v("a", [0.90, 0.93, 0.88, 0.95, 0.91])
     cand = _v("b", [0.92, 0.94, 0.91, 0.96, 0.93])
     c = compare(cur, cand, "maximize")
-    ref = scipy_stats.ttest_rel(cand.scores, cur.scores)
-    assert c.test == TestKind.PAIRED and c.n == 5 and c.df == 4
+    ref = scipy_stats.ttest_rel(cand.scores, cur.scores, alternative="greater")
+    assert c.test == TestKind.PAIRED and c.n == 5 and c.df == 4 and c.alpha == 0.05
     assert c.t == pytest.approx(float(ref.statistic))
+    assert c.p == pytest.approx(float(ref.pvalue))
+    # Known case: differences 0.02, 0.01, 0.03, 0.01, 0.02 -> mean 0.018, sd 0.008367,
+    # t = 4.811 on 4 df, one-sided p = 0.00429.
+    assert c.t == pytest.approx(4.8107, abs=1e-3) and c.p == pytest.approx(0.004288, rel=1e-3)
+    assert c.critical == pytest.approx(2.1318, abs=1e-4)  # t(0.95, 4 df)
     d = np.subtract(cand.scores, cur.scores)
     assert c.difference == pytest.approx(d.mean())
     assert c.se == pytest.approx(d.std(ddof=1) / math.sqrt(5))
-    assert c.threshold == pytest.approx(2 * c.se) and c.better == (c.t > 2)
+    assert c.threshold == pytest.approx(c.critical * c.se) and c.better
     # The replicate spread is large (0.88..0.96) but the pairs move together: unpaired, the
     # same numbers would not count.
-    assert c.better
     assert not compare(_v("a", cur.scores, [1, 2, 3, 4, 5]),
                        _v("b", cand.scores, [6, 7, 8, 9, 10]), "maximize").better
 
@@ -41,42 +45,59 @@ def test_paired_on_shared_replicates_matches_scipy_ttest_rel() -> None:
 def test_welch_without_shared_replicates_matches_scipy() -> None:
     cur = _v("a", [0.90, 0.95, 0.85, 0.92], [1, 2, 3, 4])
     cand = _v("b", [0.97, 0.96, 0.98], [5, 6, 7])
-    c = compare(cur, cand, "maximize")
-    ref = scipy_stats.ttest_ind(cand.scores, cur.scores, equal_var=False)
+    c = compare(cur, cand, "maximize", alpha=0.1)
+    ref = scipy_stats.ttest_ind(cand.scores, cur.scores, equal_var=False,
+                                alternative="greater")
     assert c.test == TestKind.WELCH
     assert c.t == pytest.approx(float(ref.statistic))
+    assert c.p == pytest.approx(float(ref.pvalue))
     assert c.df == pytest.approx(float(ref.df))
+    assert c.critical == pytest.approx(float(scipy_stats.t.ppf(0.9, ref.df)))
     assert c.difference == pytest.approx(np.mean(cand.scores) - np.mean(cur.scores))
-    assert c.threshold == pytest.approx(2 * math.sqrt(np.var(cur.scores, ddof=1) / 4
-                                                      + np.var(cand.scores, ddof=1) / 3))
+    assert c.se == pytest.approx(math.sqrt(np.var(cur.scores, ddof=1) / 4
+                                           + np.var(cand.scores, ddof=1) / 3))
+    assert c.better == (ref.pvalue < 0.1)
 
 
-def test_the_rule_is_exactly_two_standard_errors_of_the_differences() -> None:
+def test_the_rule_is_the_critical_value_of_t_with_n_minus_1_df() -> None:
     cur = _v("a", [1.0, 2.0, 3.0])
     noise = [0.0, 0.3, -0.3]  # differences with std 0.3, se 0.3 / sqrt(3)
-    limit = 2 * 0.3 / math.sqrt(3)
-    below = _v("b", [x + limit - 1e-4 + e for x, e in zip(cur.scores, noise, strict=True)])
-    above = _v("b", [x + limit + 1e-4 + e for x, e in zip(cur.scores, noise, strict=True)])
-    assert not adopt(cur, below, "maximize").adopted
-    assert adopt(cur, above, "maximize").adopted
-    assert "paired test" in adopt(cur, above, "maximize").reason
-    assert "n=3" in adopt(cur, above, "maximize").reason
+    for alpha in (0.05, 0.01, 0.2):
+        limit = float(scipy_stats.t.ppf(1 - alpha, 2)) * 0.3 / math.sqrt(3)
+        below = _v("b", [x + limit - 1e-4 + e for x, e in zip(cur.scores, noise, strict=True)])
+        above = _v("b", [x + limit + 1e-4 + e for x, e in zip(cur.scores, noise, strict=True)])
+        assert not compare(cur, below, "maximize", alpha=alpha).better
+        won = compare(cur, above, "maximize", alpha=alpha)
+        assert won.better and won.p < alpha < compare(cur, below, "maximize", alpha=alpha).p
+        assert won.threshold == pytest.approx(limit)
+    # At n = 3 two standard errors (the rule before alpha was stated) is a one-sided p of
+    # about 0.09: not evidence at 0.05.
+    two_se = _v("b", [x + 2 * 0.3 / math.sqrt(3) + 1e-4 + e
+                      for x, e in zip(cur.scores, noise, strict=True)])
+    c = compare(cur, two_se, "maximize")
+    assert not c.better and c.p == pytest.approx(0.0917, abs=1e-3)
+    text = c.text()
+    for part in ("one-sided paired t test", "alpha 0.05", "n=3", "df=2", "t=2.00", "p=0.0917"):
+        assert part in text
+    with pytest.raises(ValueError, match="alpha"):
+        compare(cur, two_se, "maximize", alpha=1.5)
 
 
 def test_resolution_and_direction() -> None:
     cur = _v("a", [0.900, 0.900])
     tiny = _v("b", [0.902, 0.902])
-    assert adopt(cur, tiny, "maximize").adopted  # no noise at all: any gain is real
-    assert not adopt(cur, tiny, "maximize", resolution=0.0035).adopted
+    c = compare(cur, tiny, "maximize")
+    assert c.better and c.p == 0.0  # no noise at all: any gain is real
+    assert not compare(cur, tiny, "maximize", resolution=0.0035).better
     lower_loss = _v("b", [0.20, 0.21, 0.19])
-    assert adopt(_v("a", [0.40, 0.41, 0.39]), lower_loss, "minimize").adopted
-    assert not adopt(_v("a", [0.40, 0.41, 0.39]), lower_loss, "maximize").adopted
+    assert compare(_v("a", [0.40, 0.41, 0.39]), lower_loss, "minimize").better
+    assert not compare(_v("a", [0.40, 0.41, 0.39]), lower_loss, "maximize").better
 
 
-def test_diverged_runs_are_never_adopted() -> None:
+def test_diverged_runs_are_never_better() -> None:
     cur = _v("a", [0.9, 0.9])
-    assert not adopt(cur, _v("b", [0.99, math.nan]), "maximize").adopted
-    assert adopt(_v("a", [math.nan, 0.9]), _v("b", [0.5, 0.5]), "maximize").adopted
+    c = compare(cur, _v("b", [0.99, math.nan]), "maximize")
+    assert not c.better and math.isnan(c.p)
 
 
 def test_score_and_best_epoch_are_the_model_early_stopping_keeps() -> None:

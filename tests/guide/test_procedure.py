@@ -115,8 +115,8 @@ def test_bad_budget_value(tmp_path: Path, custom_raw: dict[str, Any]) -> None:
     assert ("steps[0] (width): key 'budget.trials': Input should be greater than or equal"
             " to 1 (got 0)") in _error(tmp_path, custom_raw)
     custom_raw["steps"][0]["budget"] = {"trails": 3}
-    assert ("steps[0] (width): unknown key 'budget.trails'; allowed keys here: cohort, epochs"
-            in _error(tmp_path, custom_raw))
+    assert ("steps[0] (width): unknown key 'budget.trails'; allowed keys here: alpha, cohort,"
+            " epochs" in _error(tmp_path, custom_raw))
 
 
 def test_unknown_parameter_name(tmp_path: Path, custom_raw: dict[str, Any]) -> None:
@@ -203,9 +203,10 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
                             " name"),
     ("start.modell", {}, "unknown key 'start.modell'; allowed keys here: callbacks, data,"
                          " model, optimizer"),
-    ("budget.trails", 2, "unknown key 'budget.trails'; allowed keys here: cohort, epochs,"
+    ("budget.trails", 2, "unknown key 'budget.trails'; allowed keys here: alpha, cohort, epochs,"
                          " finalists, folds, lr_spread, min_updates, patience, pruner, quick"),
-    ("budget.quick.trails", 2, "unknown key 'budget.quick.trails'; allowed keys here: cohort,"),
+    ("budget.quick.trails", 2, "unknown key 'budget.quick.trails'; allowed keys here: alpha,"
+                               " cohort,"),
     ("steps.0.quick.optional", True, "steps[0] (width): unknown key 'quick.optional'; allowed"
                                      " keys here: about, budget, fixed, nuisance, range_test,"
                                      " scientific, title"),
@@ -332,7 +333,8 @@ def test_budget_values_resolve_level_over_common_and_step_over_procedure(
 
 def test_budget_and_step_objects_check_their_values() -> None:
     assert BUDGET_FIELDS == ("trials", "epochs", "seeds", "finalists", "cohort", "lr_spread",
-                             "sampler", "pruner", "patience", "folds", "min_updates")
+                             "sampler", "pruner", "patience", "folds", "min_updates", "alpha",
+                             "sequential")
     assert set(STEP_FIELDS) == set(_StepTable.model_fields)
     assert Budget(lr_spread=2).lr_spread == 2.0
     with pytest.raises(ValidationError):
@@ -344,6 +346,10 @@ def test_budget_and_step_objects_check_their_values() -> None:
         Budget().updated({"seeds": 1}, "here")
     with pytest.raises(ConfigError, match=r"^here: unknown key 'seedz'; allowed keys here:"):
         Budget().updated({"seedz": 4}, "here")
+    # The level of every test that adopts a change: a budget setting, checked.
+    assert Budget().alpha == 0.05 and Budget().updated({"alpha": 0.01}).alpha == 0.01
+    with pytest.raises(ConfigError, match=r"^budget: key 'alpha': Input should be less"):
+        Budget().updated({"alpha": 0.7})
 
 
 def test_to_dict_is_plain_toml_ready_data() -> None:

@@ -43,12 +43,26 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
     assert (run / "2-learning_rate" / "lr_range.png").is_file()
     assert lr_step.range_tests[0].suggested > 0
     assert {v.label for v in lr_step.values} >= {lr_step.current, lr_step.candidate}
-    # Every comparison is paired on the replicates and says n, difference and threshold.
+    # Every comparison is a paired one-sided t test, and its line says what was credited,
+    # alpha, n, df, the statistic and p.
+    used: list[set[int]] = []
     for s in steps:
+        assert s.alpha == 0.05 and s.credited in ("scientific", "nuisance", "none")
+        assert (s.credited != "none") == s.adopted
+        used.append(set(s.selection_replicates))
+        if s.confirmation:
+            seeds = s.confirmation[0].replicates
+            assert all(v.replicates == seeds for v in s.confirmation)
+            used.append(set(seeds))
         if s.comparison is not None:
             assert s.comparison.test == TestKind.PAIRED
-            assert s.comparison.n == len(s.values[0].replicates) >= 2
-            assert "n=" in s.reason and "threshold" in s.reason
+            seeds = len(s.values[0].replicates)
+            # One look at `seeds` fresh replicates, or a second look with as many more.
+            assert s.comparison.n == (seeds if s.looks < 2 else 2 * seeds) >= 2
+            for part in ("alpha 0.0", "n=", "df=", "t=", "p="):
+                assert part in s.reason
+    # Selection and confirmation seeds: a block of fresh seeds for each.
+    assert sum(len(u) for u in used) == len(set().union(*used))
     # Step 4 recorded the batch-size trade-off.
     rows = steps[3].batch_sizes
     assert rows and all(r.seconds_per_epoch > 0 for r in rows)
@@ -57,15 +71,13 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
     back = read_record(run / "decisions.json", Decisions)
     assert back is not None and [s.step for s in back.steps] == names
     assert all(s.reason and s.values for s in back.steps)
-    # Did tuning help: the start and the adopted configuration on the same replicates.
+    # Did tuning help: the start and the adopted configuration on the same fresh replicates,
+    # seeds no step used.
     check = back.tuning
     assert check is not None and check.comparison.test == TestKind.PAIRED
     assert check.start.replicates == check.adopted.replicates
-    assert check.summary.startswith("tuning")
-    # The adopted configuration is one of the last step's finalists: its replicates there are
-    # its replicates here (the same runs, not trained twice).
-    last = back.steps[-1].chosen()
-    assert last is not None and check.adopted.scores == last.scores
+    assert not set(check.adopted.replicates) & set().union(*used)
+    assert check.summary.startswith("tuning") and check.comparison.alpha == 0.05
     # The final model, its config and its test evaluation.
     final = read_record(run / "final.json", FinalResult)
     assert final is not None and 0.0 <= final.test["test_accuracy"] <= 1.0
@@ -191,5 +203,7 @@ def test_every_training_of_a_run_goes_through_the_executor_it_is_given(
     # tuning check and the final members (the guide's dataset object) all went through it.
     assert any(r.data is None and r.data_key is None for r in opened)
     assert any(r.data_key is not None for r in opened)
-    # The replicates (seeds 1 and 2) trained side by side, each on its own data order.
-    assert any(r.replicates == [1, 2] for r in opened)
+    # Replicates of one structure (the dropout step's selection runs, seeds 4001 and 4002:
+    # block 4 of seed 0) trained side by side, each on its own data order.
+    groups = [r.replicates for r in opened]
+    assert [4001, 4002] in groups, groups

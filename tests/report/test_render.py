@@ -134,7 +134,14 @@ def test_each_guide_step_shows_its_values_test_n_difference_and_threshold(tmp_pa
     assert re.search(r"<th>n</th><td class=\"num\">3 pairs</td>", topology)
     assert re.search(r"<th>difference</th><td class=\"num\">\+0\.0090</td>", topology)
     assert re.search(r"<th>threshold</th><td class=\"num\">0\.0028</td>", topology)
-    assert "yes: the difference exceeds the threshold" in topology
+    assert "yes: p below alpha, the difference above one validation sample" in topology
+    assert re.search(r"<th>alpha \(one-sided\)</th><td class=\"num\">0.05</td>", topology)
+    assert re.search(r"<th>p</th><td class=\"num\">0\.00221</td>", topology)
+    assert 'data-credited="scientific"' in topology and "credited: scientific" in topology
+    # The confirmation arms on fresh replicates, and the test against the ablation arm.
+    assert "[64, 64], 0.1 · nuisance of [128, 128], 0.1" in topology
+    assert "(the value, same nuisance values)" in topology
+    assert re.search(r"<th>p</th><td class=\"num\">0\.0028</td>", topology)
     assert "[128, 128], 0.1 beats [64, 64], 0.1 by 0.0090" in topology  # the reason
     batch = _step(html, "batch size")
     assert 'data-test="welch"' in batch and "Welch (unpaired)" in batch

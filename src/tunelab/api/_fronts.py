@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,12 +94,6 @@ def _train_overrides(cfg: RunConfig, *, epochs: int | None, batch_size: int | No
     return out
 
 
-def _data_name(data: Any) -> str:
-    from tunelab.data import is_array_data
-
-    return "arrays" if is_array_data(data) else str(getattr(data, "name", "data"))
-
-
 def fit(
     config: RunConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
     *,
@@ -136,7 +129,9 @@ def fit(
             ``curves.png``); default none (``result.report()`` writes one).
         progress: Show the progress bar (an HTML block in a notebook).
         report: Also write ``report.html`` (needs a run folder: ``out``, else a new one).
-        callbacks: Extra :class:`tunelab.train.Callback` objects.
+        callbacks: ``keras.callbacks`` objects (EarlyStopping, ReduceLROnPlateau,
+            LearningRateScheduler, ModelCheckpoint, CSVLogger, TerminateOnNaN; files go in
+            ``out``) or :class:`tunelab.train.Callback` objects.
         executor: Where it trains (default: in this process).
 
     Raises:
@@ -152,7 +147,7 @@ def fit(
         >>> str(r.status), len(r.history["val_accuracy"]), r.final["val_accuracy"] > 0.5
         ('done', 5, True)
     """
-    from tunelab.data import is_array_data, load_dataset, stage_data
+    from tunelab.data import data_label, is_array_data, load_dataset, stage_data
     from tunelab.execute import fit as engine_fit
     from tunelab.model import stage_model
 
@@ -174,23 +169,23 @@ def fit(
     if changes:
         cfg = with_overrides(cfg, changes, source="fit options")
     dataset: Any
-    if data is None or isinstance(data, str | os.PathLike):
+    if data is None or isinstance(data, str | os.PathLike) or run_dir is not None:
+        # A run folder must train again from its config.toml: arrays go in with it.
         if data is not None:
-            cfg = with_overrides(cfg, {"data.name": os.fspath(data), "data.path": None},
+            staged = stage_data(data, inputs, cfg.data)
+            cfg = with_overrides(cfg, {"data": staged.model_dump(mode="json")},
                                  source="fit data")
-        dataset = load_dataset(cfg.data, seed=cfg.seed)
-    elif run_dir is not None:
-        # A run folder must train again from its config.toml: the arrays go in with it.
-        staged = stage_data(data, RunLayout(run_dir).inputs_dir, cfg.data)
-        cfg = with_overrides(cfg, {"data": staged.model_dump(mode="json")}, source="fit data")
         dataset = load_dataset(cfg.data, seed=cfg.seed)
     else:
         dataset = load_dataset(data, seed=cfg.seed, config=cfg.data) if is_array_data(data) \
             else data
-        cfg = with_overrides(cfg, {"data.name": _data_name(data), "data.path": None},
+        cfg = with_overrides(cfg, {"data.name": data_label(data), "data.path": None},
                              source="fit data")
+    from tunelab.train import from_keras
+
+    own = [from_keras(c, "fit(callbacks=)") for c in callbacks or []]
     result = engine_fit(cfg, dataset, out_dir=run_dir, progress=progress,
-                        callbacks=callbacks, builder=builder, executor=executor)
+                        callbacks=own, builder=builder, executor=executor)
     out_result = promote(FitResult, result, data=dataset)
     if run_dir is not None:
         save_fit_run(out_result, run_dir)
@@ -228,8 +223,7 @@ def _known_names() -> set[str]:
 
 
 def _study_run_dir(out: str | os.PathLike[str] | None, name: str) -> Path:
-    return Path(out) if out is not None else Path("runs") / (
-        f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    return Path(out) if out is not None else RunLayout.default_path(name)
 
 
 class _NotebookStudy:
@@ -259,6 +253,9 @@ def tune(
     run_dir: str | os.PathLike[str] | None = None,
     dataset: str | None = None,
     on_progress: Any = None,
+    callbacks: Sequence[Any] | None = None,
+    mlflow: str | None = None,
+    tensorboard: str | os.PathLike[str] | None = None,
     **study: Any,
 ) -> TuneResult:
     """Search a space, as ``tunelab tune`` does: an Optuna study trained in cohorts.
@@ -278,6 +275,13 @@ def tune(
         report: Write ``report.html`` at the end.
         run_dir, dataset: The names ``tunelab.study.tune`` gives ``out`` and ``data``.
         on_progress: Also called after every round with a ``tunelab.study.Progress``.
+        callbacks: Study callbacks ``f(study, frozen_trial)``, called after each trial is
+            told (Optuna's ``optimize(callbacks=)``: optuna-integration's ``MLflowCallback``
+            works as is); ``keras.callbacks`` objects (EarlyStopping, ReduceLROnPlateau,
+            ModelCheckpoint, CSVLogger, TerminateOnNaN) act on every trial, as ``[callbacks]``.
+        mlflow: An MLflow tracking URI: a parent run for the study, a nested run per trial
+            (default: the config's ``[tracking]`` table).
+        tensorboard: A TensorBoard log folder: per-trial scalars and HParams.
         **study: ``[study]`` keys (``trials``, ``cohort``, ``sampler``, ``pruner``, ...).
 
     Raises:
@@ -322,21 +326,51 @@ def tune(
                 " structure; search what does not change it: the optimizer and its numbers,"
                 " the learning rate and schedule, model.dropout, model.l2,"
                 " training.batch_size, training.epochs")
+    keras_cbs, study_cbs = _split_callbacks(callbacks)
+    if keras_cbs:
+        from tunelab.train import keras_callbacks_section
+
+        cfg = _tune_overrides(cfg, {"callbacks": keras_callbacks_section(
+            keras_cbs, "tune(callbacks=)")})
+    from tunelab.tracking import tracked
+
     notebook = progress and in_notebook()
     shown = _NotebookStudy() if notebook else None
-    callbacks = [c for c in (shown, on_progress) if c is not None]
+    listeners = [c for c in (shown, on_progress) if c is not None]
 
     def notify(p: Any) -> None:
-        for callback in callbacks:
-            callback(p)
+        for listener in listeners:
+            listener(p)
 
-    result = study_tune(cfg, space=space, run_dir=folder, dataset=dataset,
-                        progress=progress and not notebook,
-                        on_progress=notify if callbacks else None, **study)
+    with tracked(mlflow or cfg.tracking.mlflow, tensorboard or cfg.tracking.tensorboard,
+                 run_dir=folder, experiment=cfg.tracking.experiment,
+                 run_name=str(name)) as trackers:
+        result = study_tune(cfg, space=space, run_dir=folder, dataset=dataset,
+                            progress=progress and not notebook,
+                            on_progress=notify if listeners else None,
+                            callbacks=[*study_cbs, *trackers], **study)
     out_result = promote(TuneResult, result)
     if report:
         out_result.report()
     return out_result
+
+
+def _split_callbacks(callbacks: Sequence[Any] | None) -> tuple[list[Any], list[Any]]:
+    """``keras.callbacks`` objects (per trial) apart from study callbacks (per study)."""
+    import keras
+
+    from tunelab.train import Callback
+
+    per_trial, per_study = [], []
+    for callback in callbacks or []:
+        if isinstance(callback, keras.callbacks.Callback | Callback):
+            per_trial.append(callback)
+        elif callable(callback):
+            per_study.append(callback)
+        else:
+            raise ConfigError(f"tune(callbacks=): expected f(study, trial) or a"
+                              f" keras.callbacks object, got {type(callback).__name__}")
+    return per_trial, per_study
 
 
 def _tune_overrides(cfg: TuneConfig, changes: dict[str, Any]) -> TuneConfig:
@@ -382,6 +416,8 @@ def guide(
     workers: int = 1,
     progress: bool = True,
     report: bool = False,
+    mlflow: str | None = None,
+    tensorboard: str | os.PathLike[str] | None = None,
 ) -> GuideResult:
     """Tune step by step, the tutorial's way, as ``tunelab guide`` does.
 
@@ -399,6 +435,9 @@ def guide(
             continues an interrupted run.
         progress: Show the live display (an HTML block in a notebook).
         report: Write ``report.html`` at the end.
+        mlflow: An MLflow tracking URI: when the guide ends, a parent run for it with a
+            nested run per trial of every step, its decisions and final model as artifacts.
+        tensorboard: A TensorBoard log folder: per step, per-trial scalars and HParams.
 
     Raises:
         ConfigError: A bad procedure or option, or a run folder started with other settings.
@@ -428,6 +467,11 @@ def guide(
                        progress=progress and not notebook, console=console,
                        on_event=_NotebookGuide() if notebook else None)
     out_result = promote(GuideResult, result)
+    if mlflow or tensorboard:
+        from tunelab.tracking import log_guide
+
+        log_guide(result.run_dir, mlflow=mlflow, tensorboard=tensorboard,
+                  name=f"guide {Path(result.run_dir).name}")
     if report:
         out_result.report()
     return out_result

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tunelab.guide import GuideResult as _GuideResult
+from tunelab.runs import RunLayout
 from tunelab.study import StudyResult
 from tunelab.train import Result
 
@@ -106,8 +106,7 @@ class FitResult(Result):
             return self.run_dir
         from tunelab.api._fronts import save_fit_run
 
-        folder = Path(out) if out is not None else Path("runs") / (
-            f"train-{time.strftime('%Y%m%d-%H%M%S')}")
+        folder = Path(out) if out is not None else RunLayout.default_path("train")
         save_fit_run(self, folder)
         self.run_dir = folder
         return folder

@@ -51,15 +51,22 @@ def _steps(value: tuple[str, ...]) -> list[str] | None:
               " env RAY_ADDRESS); default: a local Ray starts.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
 @click.option("--no-report", "no_report", is_flag=True, help="Do not write report.html.")
+@click.option("--mlflow", "mlflow", default=None, metavar="URI",
+              help="At the end, log to MLflow: a parent run, a nested run per trial, the"
+                   " decisions and the final model.")
+@click.option("--tensorboard", "tensorboard", default=None, metavar="DIR",
+              help="At the end, write TensorBoard scalars and HParams per step and trial.")
 def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple[str, ...],
           cohort: int | None, seed: int | None, out: Path | None, executor: str, workers: int,
-          ray_address: str | None, quiet: bool, no_report: bool) -> None:
+          ray_address: str | None, quiet: bool, no_report: bool, mlflow: str | None,
+          tensorboard: str | None) -> None:
     """Tune a network step by step, the tutorial's way, with evidence for every change.
 
     Each step is an Optuna study that compares the step's scientific values (topology,
     learning-rate schedule, optimizer and loss, batch size), every value with its learning
-    rate tuned. The best configuration of each value is re-run over several seeds; a change
-    is adopted only when it beats the current configuration by more than the noise. The run
+    rate tuned. The best configurations are re-run over several seeds to pick a challenger,
+    which is confirmed on fresh seeds beside the current value run with its learning rate: a
+    value is credited only when it beats both (one-sided paired t test, alpha 0.05). The run
     folder ends with decisions.json, final.toml, best.keras (evaluated on the test split in
     final.json) and report.html. Interrupt it and run the same command again: it continues
     after the last finished trial.
@@ -80,6 +87,11 @@ def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple
         click.echo(f"\nInterrupted. Finished steps and trials are kept; run the same command"
                    f"{where} again to continue where it stopped.", err=True)
         sys.exit(130)
+    if mlflow or tensorboard:
+        from tunelab.tracking import log_guide
+
+        log_guide(result.run_dir, mlflow=mlflow, tensorboard=tensorboard,
+                  name=f"guide {Path(result.run_dir).name}")
     if not no_report:
         write_run_report(result.run_dir)
     _summary(result)

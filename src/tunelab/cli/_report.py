@@ -57,7 +57,7 @@ def report(run_dir: Path, out: Path | None) -> None:
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; only this machine can connect unless you change it.")
+              help="Address to listen on; only the local host can connect unless you change it.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on.")
 def dashboard(run_dir: Path, host: str, port: int) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from tunelab.cli._reporting import report_option, write_run_report
+from tunelab.runs import RunLayout
 
 __all__ = ["train"]
 
@@ -42,7 +42,7 @@ def _overrides(cfg: Any, options: dict[str, Any]) -> dict[str, Any]:
 def _run_dir(out: Path | None, label: str) -> Path:
     if out is not None:
         return out
-    return Path("runs") / f"{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return RunLayout.default_path(label)
 
 
 @click.command("train")

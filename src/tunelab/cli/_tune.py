@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from tunelab.cli._reporting import report_option, write_run_report
 from tunelab.config import OneOf, StudyConfig
 from tunelab.errors import ConfigError
+from tunelab.runs import RunLayout
 from tunelab.study import TrialStateName
 
 if TYPE_CHECKING:
@@ -185,9 +186,13 @@ def _given(study: dict[str, Any]) -> dict[str, Any]:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default runs/<study>-<date-time>); an existing one resumes.")
 @click.option("--quiet", is_flag=True, help="No live progress display.")
+@click.option("--mlflow", "mlflow", default=None, metavar="URI",
+              help="Also log to MLflow: a parent run, a nested run per trial ([tracking]).")
+@click.option("--tensorboard", "tensorboard", default=None, metavar="DIR",
+              help="Also write TensorBoard scalars and HParams per trial ([tracking]).")
 @report_option
 def tune(config: Path, dataset: str | None, out: Path | None, quiet: bool, make_report: bool,
-         **study: Any) -> None:
+         mlflow: str | None, tensorboard: str | None, **study: Any) -> None:
     """Search the [search] space of CONFIG.toml: an Optuna study trained in cohorts.
 
     CONFIG.toml is a training configuration (as for `tunelab train`) with a [search] table
@@ -196,17 +201,22 @@ def tune(config: Path, dataset: str | None, out: Path | None, quiet: bool, make_
     options override the file. Running the same command on the same --out folder resumes:
     finished trials are kept, unfinished ones are retried. Ctrl-C stops cleanly.
     """
-    import time
 
+    from tunelab.study import as_tune_config
     from tunelab.study import tune as run_tune
+    from tunelab.tracking import tracked
 
     settings = _given(study)
+    tracking = as_tune_config(config)[0].tracking
     name = settings.get("name") or StudyConfig.model_fields["name"].get_default()
-    run_dir = out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = out or RunLayout.default_path(name)
     click.echo(f"Study in {run_dir} (run again with --out {run_dir} to resume)", err=True)
     try:
-        result = run_tune(config, run_dir=run_dir, dataset=dataset, progress=not quiet,
-                          **settings)
+        with tracked(mlflow or tracking.mlflow, tensorboard or tracking.tensorboard,
+                     run_dir=run_dir, experiment=tracking.experiment,
+                     run_name=str(name)) as trackers:
+            result = run_tune(config, run_dir=run_dir, dataset=dataset, progress=not quiet,
+                              callbacks=trackers, **settings)
     except KeyboardInterrupt:
         click.echo(f"Interrupted. Finished trials are kept in {run_dir}; run the same command"
                    f" with --out {run_dir} to resume.", err=True)

@@ -24,7 +24,9 @@ from tunelab.config._names import (
     SAMPLERS,
     SCHEDULES,
     OneOf,
+    same_value,
 )
+from tunelab.config._optimizers import OPTIMIZER_KEYS, OPTIMIZER_SPECS, OptimizerSpec
 from tunelab.config._run import (
     CallbacksConfig,
     CSVLoggerConfig,
@@ -44,9 +46,11 @@ from tunelab.config._toml import (
     dump_config,
     load_config,
     parse_config,
+    read_toml,
     save_config,
     with_overrides,
 )
+from tunelab.config._tracking import TrackingConfig
 
 __all__ = [
     "ACTIVATIONS",
@@ -56,6 +60,8 @@ __all__ = [
     "LOSSES",
     "METRICS",
     "OPTIMIZERS",
+    "OPTIMIZER_KEYS",
+    "OPTIMIZER_SPECS",
     "PRUNERS",
     "SAMPLERS",
     "SCHEDULES",
@@ -67,16 +73,20 @@ __all__ = [
     "ModelConfig",
     "OneOf",
     "OptimizerConfig",
+    "OptimizerSpec",
     "ReduceLROnPlateauConfig",
     "RunConfig",
     "ScheduleConfig",
     "StudyConfig",
     "TrainingConfig",
+    "TrackingConfig",
     "TuneConfig",
     "config_error",
     "dump_config",
     "load_config",
+    "read_toml",
     "parse_config",
+    "same_value",
     "save_config",
     "with_overrides",
 ]

@@ -7,10 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ACTIVATIONS", "DIRECTIONS", "EXECUTORS", "INITIALIZERS", "LOSSES", "METRICS",
-           "OPTIMIZERS", "PRUNERS", "SAMPLERS", "SCHEDULES", "Mode", "Monitor", "OneOf"]
+from tunelab.config._optimizers import OPTIMIZERS
 
-OPTIMIZERS = ("SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam")
+__all__ = ["ACTIVATIONS", "DIRECTIONS", "EXECUTORS", "INITIALIZERS", "LOSSES", "METRICS",
+           "OPTIMIZERS", "PRUNERS", "SAMPLERS", "SCHEDULES", "Mode", "Monitor", "OneOf",
+           "same_value"]
+
 SCHEDULES = (
     "constant",
     "range_test",
@@ -81,6 +83,21 @@ def _pick(value: str, allowed: tuple[str, ...], what: str) -> str:
     if key not in by_lower:
         raise ValueError(f"unknown {what} {value!r}; expected one of: {', '.join(allowed)}")
     return by_lower[key]
+
+
+def same_value(a: object, b: object) -> bool:
+    """Whether two configuration values are the same setting: names match in any case
+    (``sgd`` is ``SGD``), and a bool is never equal to a number (``True`` is not ``1``).
+
+    Example:
+        >>> same_value("sgd", "SGD"), same_value(True, 1), same_value(64, 64.0)
+        (True, False, True)
+    """
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
 
 
 class OneOf:

@@ -183,10 +183,17 @@ class ScheduleConfig(_Section):
 
 
 class TrainingConfig(_Section):
-    """Epochs, batch size, loss and metrics."""
+    """Epochs, batch size, loss and metrics.
+
+    ``micro_batch``: when set, a batch of ``batch_size`` samples is trained as
+    ``batch_size / micro_batch`` micro-batches whose gradients are summed before one update
+    (the same update as one batch), so that every batch size that is a multiple of it shares
+    one compiled program (one cohort).
+    """
 
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(32, ge=1)
+    micro_batch: int | None = Field(None, ge=1)
     loss: str = "auto"
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
     shuffle: bool = True
@@ -195,6 +202,16 @@ class TrainingConfig(_Section):
     @classmethod
     def _loss(cls, v: str) -> str:
         return _pick(v, LOSSES, "loss")
+
+    @model_validator(mode="after")
+    def _micro_batch_divides(self) -> TrainingConfig:
+        m = self.micro_batch
+        if m is not None and self.batch_size % m:
+            raise ValueError(
+                f"training.batch_size ({self.batch_size}) must be a multiple of"
+                f" training.micro_batch ({m}); pick a batch size of {m} x an integer or"
+                " another micro_batch")
+        return self
 
     @field_validator("metrics")
     @classmethod

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from tunelab.config._names import DIRECTIONS, EXECUTORS, PRUNERS, SAMPLERS, OneOf, _Section
 from tunelab.config._run import RunConfig
+from tunelab.config._tracking import TrackingConfig
 
 __all__ = ["StudyConfig", "TuneConfig"]
 
@@ -144,7 +145,10 @@ class TuneConfig(RunConfig):
 
     search: dict[str, Any] = Field(default_factory=dict)
     study: StudyConfig = Field(default_factory=StudyConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     def base(self) -> RunConfig:
-        """The run configuration every trial starts from (without ``search`` and ``study``)."""
-        return RunConfig.model_validate(self.model_dump(exclude={"search", "study"}))
+        """The run configuration every trial starts from (without ``search``, ``study`` and
+        ``tracking``)."""
+        return RunConfig.model_validate(self.model_dump(exclude={"search", "study",
+                                                                 "tracking"}))

@@ -14,8 +14,8 @@ from tunelab._files import write_text
 from tunelab.config._run import RunConfig
 from tunelab.errors import ConfigError
 
-__all__ = ["config_error", "dump_config", "load_config", "parse_config", "save_config",
-           "with_overrides"]
+__all__ = ["config_error", "dump_config", "load_config", "parse_config", "read_toml",
+           "save_config", "with_overrides"]
 
 
 def _key(loc: tuple[Any, ...]) -> str:
@@ -108,16 +108,40 @@ def load_config(path: str | os.PathLike[str], model: type[RunConfig] = RunConfig
         >>> load_config(p).training.epochs
         5
     """
+    return parse_config(read_toml(path), source=str(Path(path)), model=model)
+
+
+def read_toml(path: str | os.PathLike[str], what: str = "configuration file") -> dict[str, Any]:
+    """The tables of a TOML file: the one place tunelab reads a TOML file a user gives.
+
+    Raises:
+        ConfigError: naming the file, when it is missing, a folder, unreadable, not UTF-8
+            text or not TOML (``what`` says what the file was meant to be).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "a.toml").write_text("x = 1\\n")
+        >>> read_toml(folder / "a.toml")
+        {'x': 1}
+        >>> read_toml(folder, "procedure file")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tunelab.errors.ConfigError: ...: a folder, not a procedure file
+    """
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{p}: no such configuration file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{p}: no such {what}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: a folder, not a {what}") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the {what}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a UTF-8 text file") from None
-    return parse_config(raw, source=str(p), model=model)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
 
 
 def dump_config(cfg: BaseModel) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from tunelab.data._arrays import (
     ArrayData,
     as_raw,
+    data_label,
     dataset_raw,
     is_array_data,
     stage_data,
@@ -53,6 +54,7 @@ __all__ = [
     "find_idx_set",
     "fit_scaling",
     "infer_task",
+    "data_label",
     "is_array_data",
     "load_dataset",
     "load_raw",

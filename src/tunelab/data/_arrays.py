@@ -40,7 +40,8 @@ from tunelab.config import DataConfig
 from tunelab.data._raw import RawData, encode_labels
 from tunelab.errors import DataError
 
-__all__ = ["ArrayData", "as_raw", "dataset_raw", "is_array_data", "stage_data", "store_arrays"]
+__all__ = ["ArrayData", "as_raw", "data_label", "dataset_raw", "is_array_data", "stage_data",
+           "store_arrays"]
 
 #: What tunelab accepts as in-memory data: ``(x, y)``, or a dict of such tuples.
 ArrayData = tuple[Any, Any] | Mapping[str, Any]
@@ -232,6 +233,21 @@ def store_arrays(raw: RawData, folder: str | os.PathLike[str]) -> Path:
 def _is_dataset(data: object) -> bool:
     return all(hasattr(data, a) for a in ("x_train", "y_train", "x_val", "y_val", "x_test",
                                            "y_test", "task"))
+
+
+def data_label(data: Any) -> str:
+    """A short name for data as a user gave it, for run folders and reports.
+
+    A dataset's name or a file's stem; ``arrays`` for arrays.
+
+    Example:
+        >>> import numpy as np
+        >>> data_label("digits"), data_label("data/train.csv"), data_label((np.zeros(2),) * 2)
+        ('digits', 'train', 'arrays')
+    """
+    if isinstance(data, str | os.PathLike):
+        return Path(os.fspath(data)).stem
+    return "arrays" if is_array_data(data) else str(getattr(data, "name", "data"))
 
 
 def stage_data(data: Any, folder: str | os.PathLike[str],

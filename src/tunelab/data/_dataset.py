@@ -63,11 +63,6 @@ class Dataset:
     scaling: Scaling
     feature_names: list[str] | None = None
 
-    @property
-    def is_classification(self) -> bool:
-        """``True`` for the multiclass and binary tasks."""
-        return self.task != "regression"
-
     def __repr__(self) -> str:
         return (
             f"Dataset({self.name!r}, task={self.task!r}, classes={self.num_classes},"

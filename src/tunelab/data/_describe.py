@@ -82,7 +82,7 @@ def describe(raw: RawData) -> dict[str, Any]:
 
 
 def availability(roots: SearchRoots | None = None) -> list[dict[str, Any]]:
-    """Every named dataset, with whether (and where) it is available on this machine.
+    """Every named dataset, with whether (and where) it is available locally.
 
     Example:
         >>> rows = availability()

@@ -6,6 +6,7 @@ dimensions), one big-endian uint32 per dimension, then the values, big-endian, r
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zlib
@@ -26,6 +27,8 @@ IDX_DTYPES: dict[int, np.dtype] = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+# More bytes than any array can hold (NumPy's limit is 2**63): a header claiming them is corrupt.
+_MAX_BYTES = 2**62
 
 # train-images-idx3-ubyte.gz, t10k-labels.idx1-ubyte, test-images-idx3-ubyte, ...
 _IDX_NAME = re.compile(
@@ -91,7 +94,12 @@ def _check_header(
         )
     dims = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    if math.prod(d for d in dims if d) * dtype.itemsize > _MAX_BYTES:
+        raise DataError(
+            f"{path}: IDX header gives dimensions {'x'.join(map(str, dims))}, more than an"
+            " array can hold; the file is corrupt or not IDX"
+        )
+    expected = header + math.prod(dims) * dtype.itemsize
     if len(data) < expected or compressed_cut:
         shape = "x".join(str(d) for d in dims)
         raise DataError(

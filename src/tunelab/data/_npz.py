@@ -98,7 +98,11 @@ def read_npz(path: str | os.PathLike[str], name: str | None = None) -> RawData:
         xk, yk, xt, yt = layout
         classes: list[str] | None = None
         if "class_names" in keys:
-            classes = [str(c) for c in _get(npz, "class_names", p).tolist()]
+            names = _get(npz, "class_names", p)
+            if names.ndim != 1:
+                raise DataError(f"{p}: 'class_names' must be a 1-D array, one name per class;"
+                                f" got shape {names.shape}")
+            classes = [str(c) for c in names.tolist()]
         x_train = _get(npz, xk, p)
         y_train, classes = _labels(_get(npz, yk, p), classes, p, yk)
         x_test = y_test = None

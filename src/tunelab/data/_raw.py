@@ -140,7 +140,8 @@ def encode_labels(
         ``(indices, class_names)`` with ``indices`` int32.
 
     Raises:
-        DataError: a value is not one of ``class_names``.
+        DataError: a value is not one of ``class_names``, or ``values`` is not one label per
+            sample.
 
     Example:
         >>> import numpy as np
@@ -148,6 +149,10 @@ def encode_labels(
         (array([1, 0, 1], dtype=int32), ['a', 'b'])
     """
     text = np.asarray(values).astype(str)
+    if text.ndim == 2 and text.shape[1] == 1:
+        text = text[:, 0]  # a column of labels
+    if text.ndim != 1:
+        raise DataError(f"text labels go one per sample, shape (N,); got shape {text.shape}")
     names = sorted(set(text.tolist())) if class_names is None else list(class_names)
     index = {n: i for i, n in enumerate(names)}
     unknown = sorted(set(text.tolist()) - index.keys())

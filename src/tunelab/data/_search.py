@@ -199,7 +199,7 @@ def _explicit(name: str, path: Path) -> Found:
 
 def probe(name: str, roots: SearchRoots | None = None, path: str | os.PathLike[str] | None = None
           ) -> Found | None:
-    """Find a dataset on this machine without downloading; ``None`` when it is not here.
+    """Find a dataset on the local disk without downloading; ``None`` when it is not here.
 
     Example:
         >>> import tempfile, pathlib
@@ -321,10 +321,15 @@ def fetch_url(url: str, timeout: float) -> bytes:
         OSError: no answer in time, or the transfer failed.
 
     Example:
-        >>> fetch_url("https://example.invalid/x", 2.0)  # doctest: +SKIP
+        >>> import pathlib, tempfile
+        >>> local = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
+        >>> _ = local.write_bytes(b"abc")
+        >>> fetch_url(local.as_uri(), 2.0)
+        b'abc'
+        >>> fetch_url((local.parent / "missing.bin").as_uri(), 2.0)
         Traceback (most recent call last):
         ...
-        OSError: ...
+        urllib.error.URLError: <urlopen error [Errno 2] No such file or directory: ...>
     """
     import urllib.request
 

@@ -2,8 +2,9 @@
 
 A procedure is plain data (TOML): steps that each compare scientific hyperparameters, tune the
 nuisance ones (the learning rate always) for a fair comparison, and adopt a change only when
-re-runs over whole replicates show it beats the current configuration by more than the noise
-(a paired test on the replicates both share). The package is also callable:
+re-runs on fresh replicate seeds show, by a one-sided paired t test at a stated alpha, that it
+beats the current configuration; the scientific value is credited only when it also beats the
+current value run with its nuisance values (:func:`attribute`). The package is also callable:
 ``tunelab.guide(data=..., budget="quick")`` runs it from a notebook (:func:`tunelab.api.guide`).
 
 Example:
@@ -19,7 +20,8 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from tunelab.guide._batch import BatchChoice, choose_batch, pareto_front  # noqa: E402
-from tunelab.guide._evidence import Adoption, adopt, compare, replicate_runs  # noqa: E402
+from tunelab.guide._credit import Attribution, ablation_label, attribute  # noqa: E402
+from tunelab.guide._evidence import compare, replicate_runs  # noqa: E402
 from tunelab.guide._lr_range import RangeTest, lr_range_test, plot_range_test  # noqa: E402
 from tunelab.guide._procedure import (  # noqa: E402
     BUDGET_FIELDS,
@@ -41,7 +43,7 @@ __all__ = [
     "KINDS",
     "LEVELS",
     "STEP_FIELDS",
-    "Adoption",
+    "Attribution",
     "BatchChoice",
     "Budget",
     "GuideResult",
@@ -49,7 +51,8 @@ __all__ = [
     "Procedure",
     "RangeTest",
     "Step",
-    "adopt",
+    "ablation_label",
+    "attribute",
     "choose_batch",
     "compare",
     "default_procedure",

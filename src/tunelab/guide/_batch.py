@@ -3,13 +3,13 @@
 Each batch size is scored by its re-runs over the replicates (mean ± std of the metric, early
 stopping keeping the best weights) and timed (seconds per epoch per configuration, measured in
 the same cohorts, times the epochs early stopping let it run). A batch size is *within noise of
-the best* when the best does not beat it by more than the adoption rule's threshold (the test
-of :func:`~tunelab.guide.compare`: paired on shared replicates); among those the fastest is
-picked, if it is *worth it*: it must save at least a fifth of the time and at least a second
-per training run against the batch size it replaces (the current one when that is within noise,
-else the best). A saving of 40 ms on a training run that takes 0.1 s buys nothing and would
-trade accuracy for it. The table also marks the Pareto front of accuracy against time: no other
-batch size is both better and faster.
+the best* when the best does not beat it by the one-sided test of
+:func:`~tunelab.guide.compare` at the step's alpha (paired on shared replicates); among those
+the fastest is picked, if it is *worth it*: it must save at least a fifth of the time and at
+least a second per training run against the batch size it replaces (the current one when that
+is within noise, else the best). A saving of 40 ms on a training run that takes 0.1 s buys
+nothing and would trade accuracy for it. The table also marks the Pareto front of accuracy
+against time: no other batch size is both better and faster.
 
 Example:
     >>> from tunelab.runs import ValueStats
@@ -94,7 +94,7 @@ def _batch_size(stats: ValueStats) -> int:
 
 
 def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: str,
-                 resolution: float = 0.0) -> BatchChoice:
+                 resolution: float = 0.0, alpha: float = 0.05) -> BatchChoice:
     """Pick the fastest batch size within noise of the best (see the module)."""
     sign = 1.0 if direction == "maximize" else -1.0
     scored = [s for s in stats if math.isfinite(s.mean)]
@@ -103,7 +103,7 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
                            " diverged", [], None)
     best = max(scored, key=lambda s: (sign * s.mean, -s.train_seconds))
     # Within noise: the best does not beat it by more than the adoption rule's threshold.
-    close = {s.label: s is best or not compare(s, best, direction, resolution).better
+    close = {s.label: s is best or not compare(s, best, direction, resolution, alpha).better
              for s in scored}
     timed = [s for s in scored if close[s.label] and math.isfinite(s.train_seconds)]
     # The batch size a faster one would replace: the current one when it is within noise.
@@ -120,7 +120,7 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
             train_seconds=s.train_seconds, samples_per_second=s.samples_per_second,
             pareto=on_front, within_noise=bool(close.get(s.label, False))))
     rows.sort(key=lambda r: r.batch_size)
-    test = compare(current, chosen, direction, resolution)
+    test = compare(current, chosen, direction, resolution, alpha)
     numbers = (f"{chosen.label} {chosen.text()} trains in {chosen.train_seconds:.3g} s"
                f" ({chosen.epochs:.0f} epochs x {chosen.seconds_per_epoch:.3g} s)")
     if best is not chosen:
@@ -130,7 +130,7 @@ def choose_batch(stats: Sequence[ValueStats], current: ValueStats, direction: st
                     f" {current.train_seconds:.3g} s; against {current.label}: {test.text()}")
     elif best is not current:  # kept: the test that found it within noise of the best
         numbers += (f"; {best.label} against it:"
-                    f" {compare(current, best, direction, resolution).text()}")
+                    f" {compare(current, best, direction, resolution, alpha).text()}")
     if chosen.label == current.label:
         standing = "the best" if best is current else "within noise of the best"
         return BatchChoice(chosen, best, False, f"kept {current.label}: {standing}, and no"

@@ -25,23 +25,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tunelab.config import RunConfig
+from tunelab.config import RunConfig, same_value
 from tunelab.study import Categorical, Fixed, Int, Param, Space
 
 __all__ = ["Value", "active_value", "config_value", "design", "enqueue_params", "label",
            "lr_grid", "midpoints", "scientific_values", "with_current"]
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, str) and isinstance(b, str):
-        return a.lower() == b.lower()
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    return bool(a == b)
-
-
 def _holds(param: Param, values: Mapping[str, Any]) -> bool:
-    return all(parent in values and any(_same(values[parent], v) for v in allowed)
+    return all(parent in values and any(same_value(values[parent], v) for v in allowed)
                for parent, allowed in param.when.items())
 
 
@@ -79,7 +71,7 @@ class Value:
 
     def matches(self, values: Mapping[str, Any]) -> bool:
         """Whether a trial's (decoded) values carry this scientific value."""
-        return all(k in values and _same(values[k], v) for k, v in self.params.items())
+        return all(k in values and same_value(values[k], v) for k, v in self.params.items())
 
 
 def _choices(param: Param) -> list[Any]:
@@ -144,7 +136,7 @@ def with_current(spec: Mapping[str, Any], space: Space, current: Mapping[str, An
         active[name] = value
         if value is None or not isinstance(param, Categorical):
             continue
-        if any(_same(c, value) for c in param.choices):
+        if any(same_value(c, value) for c in param.choices):
             continue
         raw = out[name]
         if isinstance(raw, Mapping):

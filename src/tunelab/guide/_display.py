@@ -35,14 +35,15 @@ __all__ = ["GuideDisplay", "decision_line", "summary_table"]
 
 
 def decision_line(record: StepDecision) -> str:
-    """A decision in one rich-markup line: the step, then its reason (which starts with
-    "adopted ..." or "kept ...") with the numbers."""
+    """A decision in one rich-markup line: the step, what it credited, then its reason (which
+    starts with "adopted ..." or "kept ...") with the numbers of its tests (alpha, n, df, t,
+    p)."""
     reason = record.reason
     for word, style in (("adopted", "bold green"), ("kept", "bold")):
         if reason.startswith(word):
             reason = f"[{style}]{word}[/]{reason[len(word):]}"
             break
-    return f"[bold]{record.step}[/]: {reason}"
+    return f"[bold]{record.step}[/] (credited: {record.credited}): {reason}"
 
 
 def _fmt(x: Any) -> str:
@@ -72,14 +73,14 @@ def summary_table(decisions: Decisions, final: FinalResult | None) -> Table:
         chosen = s.chosen()
         score = _score(chosen) if chosen else "—"
         test = s.comparison
-        shown = f"{test.test} n={test.n}" if test is not None else "—"
-        table.add_row(s.step, "adopted" if s.adopted else "kept",
+        shown = test.brief() if test is not None else "—"
+        table.add_row(s.step, f"adopted ({s.credited})" if s.adopted else "kept",
                       s.candidate if s.adopted else s.current, score, shown, f"{s.seconds:.0f}")
     check = decisions.tuning or (final.tuning if final else None)
     if check is not None:
         table.add_row("tuning check", "helped" if check.helped else "no gain beyond noise",
                       "adopted vs start", f"{_score(check.adopted)} vs {_score(check.start)}",
-                      f"{check.comparison.test} n={check.comparison.n}", "")
+                      check.comparison.brief(), "")
     if final is not None:
         acc = final.test.get("test_accuracy")
         loss = final.test.get("test_loss")

@@ -9,20 +9,24 @@ same configuration on the same seed — is taken from its ``cache`` instead of t
 Two configurations' scores on the same seed are then a genuine pair: same data order, and
 same initial arrays and masks where the shapes agree.
 
-**The test.** :func:`compare` matches the design that was run:
+**The test.** :func:`compare` is a one-sided t test of "the candidate is better" at a stated
+level ``alpha`` (0.05 unless the procedure's budget says otherwise), computed by
+``scipy.stats``:
 
-- *paired*, when both configurations have scores on two or more common replicate seeds: with
-  ``d_i`` the candidate's improvement on replicate ``i`` (sign-adjusted so that positive is
-  better), ``difference = mean(d)`` and ``se = stdev(d) / sqrt(n)``;
-- *Welch*, otherwise (unpaired samples, unequal variances): ``difference`` is the difference
-  of the means, ``se = sqrt(s_c**2 / n_c + s_i**2 / n_i)``, with the Welch-Satterthwaite
-  degrees of freedom reported.
+- *paired*, when both configurations have scores on two or more common replicate seeds:
+  ``scipy.stats.ttest_rel(candidate, current, alternative="greater")`` on the sign-adjusted
+  scores (positive is better), ``df = n - 1``;
+- *Welch*, otherwise: ``scipy.stats.ttest_ind(candidate, current, equal_var=False,
+  alternative="greater")``, with the Welch-Satterthwaite degrees of freedom.
 
-The candidate is adopted only when ``difference > threshold = max(2 * se, resolution)``, where
-``resolution`` is what one validation sample is worth for an accuracy (``1 / N_val``) and 0
-otherwise. ``difference / se`` is the usual t statistic (``scipy.stats.ttest_rel`` /
-``ttest_ind(equal_var=False)``), so the rule is "t above 2". A diverged re-run scores NaN and
-counts as the worst result: a candidate with one is never adopted.
+The candidate is better when ``p < alpha`` and the difference is more than ``resolution``
+(what one validation sample is worth for an accuracy, ``1 / N_val``; 0 otherwise): a
+difference smaller than one sample is not evidence, however small its spread. The critical
+value ``scipy.stats.t.ppf(1 - alpha, df)`` is recorded beside ``p``. A diverged re-run scores
+NaN and counts as the worst result: a candidate with one is never better.
+
+What the test is run on matters as much as the test: a step's decision tests on replicate
+seeds that no selection has seen (:mod:`tunelab.guide._credit`), so ``p`` means what it says.
 
 Example:
     >>> cur = ValueStats(label="units [64]", scores=[0.970, 0.972, 0.968], replicates=[1, 2, 3])
@@ -44,8 +48,8 @@ from typing import Any
 from tunelab.config import RunConfig
 from tunelab.runs import Comparison, TestKind, ValueStats
 
-__all__ = ["Adoption", "ReplicateRun", "adopt", "best_epoch", "compare", "least_diverged",
-           "reduce_of", "replicate_runs", "run_key", "score"]
+__all__ = ["ReplicateRun", "best_epoch", "compare", "least_diverged", "reduce_of",
+           "replicate_runs", "run_key", "score"]
 
 
 def reduce_of(cfg: RunConfig) -> str:
@@ -112,45 +116,81 @@ def _sign(direction: str) -> float:
     return 1.0 if direction == "maximize" else -1.0
 
 
+#: A standard error below this share of the difference is rounding, not spread.
+_NO_SPREAD = 1e-9
+
+
+def _critical(alpha: float, df: float) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(1.0 - alpha, df)) if math.isfinite(df) and df > 0 else math.nan
+
+
 def compare(current: ValueStats, candidate: ValueStats, direction: str,
-            resolution: float = 0.0) -> Comparison:
-    """Test whether ``candidate`` beats ``current`` by more than the noise (see the module).
+            resolution: float = 0.0, alpha: float = 0.05) -> Comparison:
+    """One-sided t test of "``candidate`` beats ``current``" at level ``alpha`` (see the module).
 
     Paired on the replicate seeds both share (two or more), Welch's otherwise.
+
+    Raises:
+        ValueError: ``alpha`` is not between 0 and 1.
     """
+    from scipy import stats
+
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"`0 < alpha < 1` must hold, got {alpha=}")
     sign = _sign(direction)
     mine, theirs = current.by_replicate(), candidate.by_replicate()
     common = [r for r in candidate.replicates if r in mine]
+    t = p = math.nan
     if len(common) >= 2:
-        diffs = [sign * (theirs[r] - mine[r]) for r in common]
+        new = [sign * theirs[r] for r in common]
+        old = [sign * mine[r] for r in common]
+        diffs = [a - b for a, b in zip(new, old, strict=True)]
         n = len(diffs)
+        test, df = TestKind.PAIRED, float(n - 1)
         if all(math.isfinite(d) for d in diffs):
             diff = statistics.fmean(diffs)
             se = statistics.stdev(diffs) / math.sqrt(n)
+            # float32 scores moved by one amount differ in the last bits: no spread.
+            se = se if se > _NO_SPREAD * max(1.0, abs(diff)) else 0.0
+            if se > 0:
+                res = stats.ttest_rel(new, old, alternative="greater")
+                t, p = float(res.statistic), float(res.pvalue)
         else:
             diff = se = math.nan
-        test, df = TestKind.PAIRED, float(n - 1)
     else:
         n = min(current.n, candidate.n)
+        test = TestKind.WELCH
         diff = sign * (candidate.mean - current.mean)
         va = candidate.std ** 2 / max(candidate.n, 1)
         vb = current.std ** 2 / max(current.n, 1)
         se = math.sqrt(va + vb)
         den = (va ** 2 / max(candidate.n - 1, 1) + vb ** 2 / max(current.n - 1, 1))
         df = (va + vb) ** 2 / den if den > 0 else math.nan
-        test = TestKind.WELCH
-    limit = max(2.0 * se, resolution) if math.isfinite(se) else math.nan
-    t = diff / se if math.isfinite(diff) and se > 0 else (
-        math.inf if math.isfinite(diff) and diff > 0 else math.nan)
+        if math.isfinite(diff) and se > 0 and candidate.n >= 2 and current.n >= 2:
+            res = stats.ttest_ind([sign * x for x in candidate.scores],
+                                  [sign * x for x in current.scores], equal_var=False,
+                                  alternative="greater")
+            t, p = float(res.statistic), float(res.pvalue)
+    if math.isfinite(diff) and se == 0:
+        # No spread at all: every replicate moved by the same amount (or not at all).
+        t = math.inf if diff > 0 else (-math.inf if diff < 0 else math.nan)
+        p = 0.0 if diff > 0 else 1.0
+    critical = _critical(alpha, df)
+    limit = max(critical * se, resolution) if math.isfinite(se * critical) else (
+        resolution if se == 0 else math.nan)
     # Scores are float32 values (an accuracy is k / N_val rounded to float32, off by up to
-    # 6e-8), so a difference exactly at the threshold can exceed it by a rounding error: a
-    # tie is not evidence.
+    # 6e-8), so a difference exactly at one validation sample can exceed it by a rounding
+    # error: a tie is not evidence.
     tol = 1e-6 * max(1.0, abs(current.mean), abs(candidate.mean)) if math.isfinite(
         current.mean + candidate.mean) else 1e-6
-    better = bool(math.isfinite(diff) and math.isfinite(limit) and diff > limit + tol)
+    better = bool(math.isfinite(diff) and math.isfinite(p) and p < alpha
+                  and diff > resolution + tol)
     return Comparison(test=test, current=current.label, candidate=candidate.label, n=n,
                       n_current=current.n, n_candidate=candidate.n, difference=diff, se=se,
-                      threshold=limit, resolution=resolution, df=df, t=t, better=better)
+                      threshold=limit, resolution=resolution, df=df, t=t, alpha=alpha, p=p,
+                      critical=critical, better=better)
 
 
 def least_diverged(stats: Sequence[ValueStats], direction: str) -> ValueStats:
@@ -170,42 +210,6 @@ def least_diverged(stats: Sequence[ValueStats], direction: str) -> ValueStats:
         return (-s.diverged, sign * statistics.fmean(finite) if finite else -math.inf)
 
     return max(stats, key=rank)
-
-
-@dataclass
-class Adoption:
-    """The outcome of the adoption rule: the test, and a sentence saying why."""
-
-    adopted: bool
-    comparison: Comparison
-    reason: str
-
-    @property
-    def difference(self) -> float:
-        return self.comparison.difference
-
-    @property
-    def threshold(self) -> float:
-        return self.comparison.threshold
-
-
-def adopt(current: ValueStats, candidate: ValueStats, direction: str,
-          resolution: float = 0.0) -> Adoption:
-    """Apply the adoption rule to a candidate and the current value (see the module)."""
-    test = compare(current, candidate, direction, resolution)
-    numbers = (f"{candidate.label} {candidate.text()} against {current.label}"
-               f" {current.text()}: {test.text()}")
-    if not math.isfinite(candidate.mean):
-        return Adoption(False, test, f"kept {current.label}: the candidate {candidate.label}"
-                        f" diverged in a re-run; {numbers}")
-    if not math.isfinite(current.mean):
-        return Adoption(True, test, f"adopted {candidate.label}: the current {current.label}"
-                        f" diverged in a re-run, the candidate did not; {numbers}")
-    if test.better:
-        return Adoption(True, test, f"adopted {candidate.label}: better by more than the"
-                        f" noise; {numbers}")
-    return Adoption(False, test, f"kept {current.label}: the best challenger is not better by"
-                    f" more than the noise; {numbers}")
 
 
 @dataclass(frozen=True)

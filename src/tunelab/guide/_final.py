@@ -1,12 +1,11 @@
 """The end of a guide run: did tuning help, the final model, and k-fold cross-validation.
 
-**Did tuning help?** The starting configuration and the adopted one are trained on the same
-replicates (one cohort per replicate seed, as the evidence is), both as the last comparing
-step trained its trials (its epochs, early stopping on the guide's metric keeping the best
-weights): the adopted configuration is one of that step's finalists, so its replicates are
-that step's own evidence runs, reused. The
-paired test of :func:`~tunelab.guide.compare` says whether the adopted configuration is better
-than the start by more than the noise.
+**Did tuning help?** The starting configuration and the adopted one are trained together on
+fresh replicates (a block of seeds no step used, one cohort per replicate seed, so the two
+share a cohort where they share a structure), both as the last comparing step trained its
+trials (its epochs, early stopping on the guide's metric keeping the best weights). The
+one-sided paired t test of :func:`~tunelab.guide.compare`, at that step's alpha, says whether
+the adopted configuration is better than the start; no earlier selection has seen these runs.
 
 **The final model** (``best.keras``) is the adopted configuration. It follows
 :data:`PROTOCOL`: it is refitted on training +
@@ -38,7 +37,7 @@ from tunelab._files import write_text
 from tunelab.config import RunConfig, dump_config, with_overrides
 from tunelab.guide._evidence import compare, replicate_runs
 from tunelab.guide._procedure import Step
-from tunelab.guide._step import GuideContext
+from tunelab.guide._step import TUNING_BLOCK, GuideContext
 from tunelab.runs import (
     Comparison,
     FinalProtocol,
@@ -95,22 +94,22 @@ def tuning_verdict(start: ValueStats, adopted: ValueStats, test: Comparison, met
     if test.better:
         return True, (f"tuning helped: the adopted configuration beats the start on the same"
                       f" replicates by {test.difference:+.4f} {metric} ({test.text()})")
-    return False, (f"tuning did not help by more than the noise: the adopted configuration"
-                   f" differs from the start by {test.difference:+.4f} {metric}, within"
-                   f" the threshold ({test.text()})")
+    return False, (f"tuning did not help beyond the noise: the adopted configuration"
+                   f" differs from the start by {test.difference:+.4f} {metric}, not"
+                   f" significant at alpha {test.alpha:g} ({test.text()})")
 
 
 def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: Step
                  ) -> tuple[TuningCheck, dict[str, RunConfig]]:
     """Train the start and the adopted configuration on the same replicates and compare.
 
-    ``step`` is the last comparing step: both are trained as it trained its trials. The
-    adopted configuration's replicates are usually that step's own evidence, reused.
+    ``step`` is the last comparing step: both are trained as it trained its trials, on
+    fresh replicate seeds (block :data:`~tunelab.guide._step.TUNING_BLOCK`).
     """
     budget = step.budget
     configs = {START: _as_trials(ctx, step, start), ADOPTED: adopted}
     same = configs[START].model_dump() == configs[ADOPTED].model_dump()
-    seeds = ctx.replicates(budget.seeds)
+    seeds = ctx.fresh_replicates(TUNING_BLOCK, budget.seeds)
     ctx.display.phase("final · did tuning help?", None,
                       info=f"start and adopted x {len(seeds)} replicates")
     stats = replicate_runs({ADOPTED: configs[ADOPTED]} if same else configs, seeds, ctx.data,
@@ -119,7 +118,7 @@ def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: 
     ctx.display.end_phase()
     if same:
         stats[START] = stats[ADOPTED].model_copy(update={"label": START})
-    test = compare(stats[START], stats[ADOPTED], ctx.direction, ctx.resolution)
+    test = compare(stats[START], stats[ADOPTED], ctx.direction, ctx.resolution, budget.alpha)
     first, last = stats[START], stats[ADOPTED]
     helped, summary = tuning_verdict(first, last, test, ctx.metric, same=same)
     check = TuningCheck(start=first, adopted=last, comparison=test, helped=helped,

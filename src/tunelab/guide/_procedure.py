@@ -29,7 +29,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -38,11 +38,20 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from tunelab.config import PRUNERS, SAMPLERS, RunConfig, config_error, with_overrides
+from tunelab.config import (
+    OPTIMIZER_KEYS,
+    PRUNERS,
+    SAMPLERS,
+    RunConfig,
+    config_error,
+    read_toml,
+    with_overrides,
+)
 from tunelab.errors import ConfigError, SpaceError
 from tunelab.guide._losses import expand_losses
 from tunelab.study import Categorical, Fixed, Int, Space
@@ -52,7 +61,6 @@ __all__ = [
     "KINDS",
     "LEVELS",
     "LR_KEY",
-    "RANGE_TESTS",
     "STEP_FIELDS",
     "Budget",
     "Procedure",
@@ -68,11 +76,7 @@ RangeTestMode = Literal["none", "once", "per_value"]
 
 LEVELS: tuple[str, ...] = get_args(Level)
 KINDS: tuple[str, ...] = get_args(Kind)
-RANGE_TESTS: tuple[str, ...] = get_args(RangeTestMode)
 LR_KEY = "optimizer.learning_rate"
-STEP_FIELDS = ("name", "kind", "title", "about", "optional", "range_test", "scientific",
-               "nuisance", "fixed", "budget", *LEVELS)
-_LEVEL_FIELDS = ("title", "about", "range_test", "scientific", "nuisance", "fixed", "budget")
 _DEFAULT_FILE = "tutorial.toml"
 
 
@@ -95,6 +99,7 @@ _AtLeast0 = Annotated[int, Field(ge=0)]
 _AtLeast1 = Annotated[int, Field(ge=1)]
 _AtLeast2 = Annotated[int, Field(ge=2)]
 _Spread = Annotated[float, Field(ge=1.0)]
+_Alpha = Annotated[float, Field(gt=0.0, le=0.5)]
 _Sampler = Annotated[str, _one_of(SAMPLERS, "a sampler")]
 _Pruner = Annotated[str, _one_of(PRUNERS, "a pruner")]
 _Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -116,6 +121,11 @@ class Budget(_Strict):
         folds: Folds of a cross-validation step.
         min_updates: At least this many minibatch updates per trial: on a small dataset a
             step trains for more than ``epochs`` epochs.
+        alpha: The one-sided level of every test that adopts a change (the share of steps
+            that may credit a change that made no difference).
+        sequential: Confirm in two looks: ``seeds`` fresh replicates, then, when undecided
+            and the challenger is ahead, as many more, with ``alpha`` split between the
+            looks; False: one look at ``seeds`` replicates.
 
     Example:
         >>> Budget(trials=2).trials, Budget().seeds
@@ -133,6 +143,8 @@ class Budget(_Strict):
     patience: _AtLeast0 = 5
     folds: _AtLeast2 = 5
     min_updates: _AtLeast0 = 0
+    alpha: _Alpha = 0.05
+    sequential: bool = True
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
@@ -165,23 +177,30 @@ class Budget(_Strict):
 BUDGET_FIELDS = Budget.fields()
 
 
-class _BudgetTable(_Strict):
-    """A budget table in a file: some of the budget's fields, overriding the budget below."""
+def _fields(model: type[BaseModel], *, optional: bool = False) -> dict[str, Any]:
+    """``model``'s fields, constraints kept, for :func:`pydantic.create_model` (each one
+    optional, defaulting to None, with ``optional``)."""
+    out: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        kind: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata \
+            else field.annotation
+        out[name] = (Optional[kind], None) if optional else (kind, field)  # noqa: UP045
+    return out
 
-    trials: _AtLeast1 | None = None
-    epochs: _AtLeast1 | None = None
-    seeds: _AtLeast2 | None = None
-    finalists: _AtLeast2 | None = None
-    cohort: _AtLeast1 | None = None
-    lr_spread: _Spread | None = None
-    sampler: _Sampler | None = None
-    pruner: _Pruner | None = None
-    patience: _AtLeast0 | None = None
-    folds: _AtLeast2 | None = None
-    min_updates: _AtLeast0 | None = None
+
+def _per_level(table: Any) -> dict[str, Any]:
+    """A field per budget level (``quick``, ``standard``, ``thorough``) holding ``table``."""
+    return {level: (Optional[table], None) for level in LEVELS}  # noqa: UP045
+
+
+class _BudgetTableBase(_Strict):
+    """A budget table in a file: some of the budget's fields, overriding the budget below.
+
+    Its fields are :class:`Budget`'s, each optional (:data:`_BudgetTable`).
+    """
 
     @model_validator(mode="after")
-    def _not_empty(self) -> _BudgetTable:
+    def _not_empty(self) -> Self:
         if not self.model_fields_set:
             raise ValueError(
                 f"an empty table; give at least one of {', '.join(BUDGET_FIELDS)}, or leave"
@@ -195,17 +214,26 @@ class _BudgetTable(_Strict):
         return base.model_copy(update=own)
 
 
-class _TopBudget(_BudgetTable):
-    """The procedure's ``[budget]``: fields for every level, then a table per level."""
+if TYPE_CHECKING:
+    _BudgetTable = _BudgetTableBase
+else:
+    _BudgetTable = create_model("_BudgetTable", __base__=_BudgetTableBase,
+                                **_fields(Budget, optional=True))
 
-    quick: _BudgetTable | None = None
-    standard: _BudgetTable | None = None
-    thorough: _BudgetTable | None = None
+
+class _TopBudgetBase(_BudgetTable):
+    """The procedure's ``[budget]``: fields for every level, then a table per level."""
 
     def at(self, level: str) -> Budget:
         budget = self.apply(Budget())
         table: _BudgetTable | None = getattr(self, level)
         return budget if table is None else table.apply(budget)
+
+
+if TYPE_CHECKING:
+    _TopBudget = _TopBudgetBase
+else:
+    _TopBudget = create_model("_TopBudget", __base__=_TopBudgetBase, **_per_level(_BudgetTable))
 
 
 class _LevelTable(_Strict):
@@ -220,15 +248,13 @@ class _LevelTable(_Strict):
     budget: _BudgetTable | None = None
 
 
-class _StepTable(_LevelTable):
-    """One ``[[steps]]`` table as written, before it is resolved for a level."""
+class _StepTableBase(_LevelTable):
+    """One ``[[steps]]`` table as written, before it is resolved for a level (with a
+    :class:`_LevelTable` per budget level: :data:`_StepTable`)."""
 
     name: _Name
     kind: Kind = "compare"
     optional: bool = False
-    quick: _LevelTable | None = None
-    standard: _LevelTable | None = None
-    thorough: _LevelTable | None = None
 
     def resolved(self, level: str, budget: Budget) -> Step:
         """The step at ``level``: the level's table over the step's own, budgets stacked."""
@@ -249,6 +275,16 @@ class _StepTable(_LevelTable):
             range_test=pick("range_test") or default_test, optional=self.optional,
             about=pick("about") or "",
         )
+
+
+
+if TYPE_CHECKING:
+    _StepTable = _StepTableBase
+else:
+    _StepTable = create_model("_StepTable", __base__=_StepTableBase, **_per_level(_LevelTable))
+
+STEP_FIELDS: tuple[str, ...] = tuple(_StepTable.model_fields)
+"""The keys a ``[[steps]]`` table may hold."""
 
 
 class _ProcedureInfo(_Strict):
@@ -321,10 +357,6 @@ class Step(BaseModel):
         """
         spec = {**expand_losses(self.scientific, task), **self.nuisance}
         return Space(spec, source=source or f"step {self.name}")
-
-    def scientific_space(self, task: str | None = None) -> Space:
-        """Only the scientific parameters (what one compared value is made of)."""
-        return Space(expand_losses(self.scientific, task), source=f"step {self.name}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (TOML-ready) of the step at its level."""
@@ -423,10 +455,8 @@ def step_base(step: Step, start: RunConfig, train_samples: int = 0, *,
                          source=f"{where}: fixed")
     searched = set(step.scientific) | set(step.nuisance)
     if "optimizer.name" in searched:
-        cleared = {k: None for k in ("momentum", "rho", "epsilon", "beta_1", "beta_2",
-                                     "weight_decay")}
-        cfg = with_overrides(cfg, {**{f"optimizer.{k}": v for k, v in cleared.items()},
-                                   "optimizer.nesterov": False}, source=where)
+        cleared = {f"optimizer.{k}": None for k in OPTIMIZER_KEYS}
+        cfg = with_overrides(cfg, {**cleared, "optimizer.nesterov": False}, source=where)
     return cfg
 
 
@@ -545,16 +575,8 @@ def load_procedure(path: str | os.PathLike[str], budget: str = "standard") -> Pr
         >>> load_procedure(p).steps[0].name
         'w'
     """
-    p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such procedure file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise ConfigError(f"{p}: not a UTF-8 TOML file") from None
-    return parse_procedure(raw, source=str(p), budget=budget)
+    return parse_procedure(read_toml(path, "procedure file"), source=str(Path(path)),
+                           budget=budget)
 
 
 def default_procedure(budget: str = "standard") -> Procedure:

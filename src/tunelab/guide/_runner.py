@@ -36,7 +36,7 @@ from tunelab.guide._procedure import Procedure, default_procedure, load_procedur
 from tunelab.guide._record import GuideRun
 from tunelab.guide._step import GuideContext, run_step
 from tunelab.guide._template import stage_model, template_procedure
-from tunelab.runs import Decisions, FinalResult, GuideSettings, read_record
+from tunelab.runs import Decisions, FinalResult, GuideSettings, RunLayout, read_record
 
 __all__ = ["GuideResult", "run_guide"]
 
@@ -122,7 +122,7 @@ def run_guide(
         ConfigError: A bad procedure, option, or a run folder started with other settings.
         KeyboardInterrupt: After Ctrl-C, once the finished trials are recorded.
     """
-    from tunelab.data import is_array_data, load_dataset, stage_data
+    from tunelab.data import data_label, load_dataset, stage_data
     from tunelab.execute import make_executor
     from tunelab.study import metric_direction
     from tunelab.train import enable_compilation_cache, structure_key
@@ -130,22 +130,17 @@ def run_guide(
     proc = _procedure(procedure, budget)
     start = proc.start
     overrides: dict[str, Any] = {}
-    in_memory = dataset is not None and not isinstance(dataset, str | os.PathLike)
-    if dataset is not None and not in_memory:
-        overrides["data.name"] = os.fspath(dataset)
-        overrides["data.path"] = None
     if seed is not None:
         overrides["seed"] = seed
     if overrides:
         start = with_overrides(start, overrides, source="guide options")
     if cohort is not None and cohort < 1:
         raise ConfigError(f"cohort: must be >= 1, got {cohort}")
-    label = ("arrays" if is_array_data(dataset) else str(getattr(dataset, "name", "data"))) \
-        if in_memory else Path(start.data.name).stem
-    folder = Path(run_dir) if run_dir is not None else Path("runs") / (
-        f"guide-{label}-{proc.level}")
+    label = data_label(start.data.name if dataset is None else dataset)
+    folder = Path(run_dir) if run_dir is not None else RunLayout.default_path(
+        f"guide-{label}-{proc.level}", dated=False)
     inputs = GuideRun(folder).inputs_dir
-    if in_memory:
+    if dataset is not None:
         staged = stage_data(dataset, inputs, start.data)
         start = with_overrides(start, {"data": staged.model_dump(mode="json")},
                                source="guide data")

@@ -109,16 +109,18 @@ def bbob_problems(functions: Sequence[int], dims: Sequence[int]) -> list[Problem
         ConfigError: coco-experiment is not installed, or a dimension is not one BBOB defines.
 
     Example:
-        >>> [p.key for p in bbob_problems([1], [2])]  # doctest: +SKIP
-        ['bbob-f01-d2']
+        >>> bbob_problems([1], [4])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tunelab.errors.ConfigError: BBOB is defined in dimensions 2, 3, 5, ...; got [4] in --dims
     """
-    cocoex: object = _require_cocoex()
     allowed = (2, 3, 5, 10, 20, 40)
     bad = [d for d in dims if d not in allowed]
     if bad:
         raise ConfigError(
             f"BBOB is defined in dimensions {', '.join(map(str, allowed))}; got {bad} in --dims"
         )
+    cocoex: object = _require_cocoex()
     pairs = [(f, d) for d in dims for f in functions]
     optima = _optima(pairs)
     log_level = cocoex.log_level  # type: ignore[attr-defined]

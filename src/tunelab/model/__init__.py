@@ -23,6 +23,7 @@ from tunelab.model._build import (  # noqa: E402
     load_builder,
     num_outputs,
 )
+from tunelab.model._compiled import CompiledModel, canonical_template, read_compiled  # noqa: E402
 from tunelab.model._dropout import SlotDropout  # noqa: E402
 from tunelab.model._export import ensemble_model, export_model, save_model  # noqa: E402
 from tunelab.model._losses import (  # noqa: E402
@@ -50,10 +51,12 @@ __all__ = [
     "METRICS_BY_TASK",
     "TASKS",
     "Builder",
+    "CompiledModel",
     "ModelSpec",
     "SlotDropout",
     "Term",
     "build_model",
+    "canonical_template",
     "dense_targets",
     "ensemble_model",
     "export_model",
@@ -66,6 +69,7 @@ __all__ = [
     "metric_term",
     "num_outputs",
     "output_activation",
+    "read_compiled",
     "resolve_loss",
     "resolve_metrics",
     "save_model",

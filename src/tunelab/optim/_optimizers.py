@@ -15,7 +15,7 @@ with the same initial weights and batch order, the weights match Keras's to floa
 rounding.
 
 Example:
-    >>> from tunelab.config import OptimizerConfig
+    >>> from tunelab.config import OPTIMIZER_KEYS, OPTIMIZER_SPECS, OptimizerConfig
     >>> optimizer_hyperparams(OptimizerConfig(name="RMSprop"))
     {'learning_rate': 0.001, 'decay': 0.0, 'rho': 0.9, 'momentum': 0.0, 'epsilon': 1e-07}
 """
@@ -28,7 +28,7 @@ from typing import Any
 import jax.numpy as jnp
 import optax
 
-from tunelab.config import OptimizerConfig
+from tunelab.config import OPTIMIZER_KEYS, OPTIMIZER_SPECS, OptimizerConfig
 from tunelab.errors import ConfigError
 from tunelab.optim._keras_rules import scale_by_keras_adam, scale_by_keras_nadam
 
@@ -42,21 +42,9 @@ __all__ = [
     "set_learning_rate",
 ]
 
-# Keras 3 defaults, plus Keras 2's `decay` (0: no per-step decay).
+# Keras 3 defaults, plus Keras 2's `decay` (0: no per-step decay), from the one registry.
 KERAS_DEFAULTS: dict[str, dict[str, float]] = {
-    "SGD": {"learning_rate": 0.01, "decay": 0.0, "momentum": 0.0},
-    "RMSprop": {"learning_rate": 0.001, "decay": 0.0, "rho": 0.9, "momentum": 0.0,
-                "epsilon": 1e-7},
-    "Adam": {"learning_rate": 0.001, "decay": 0.0, "beta_1": 0.9, "beta_2": 0.999,
-             "epsilon": 1e-7},
-    "AdamW": {"learning_rate": 0.001, "decay": 0.0, "beta_1": 0.9, "beta_2": 0.999,
-              "epsilon": 1e-7, "weight_decay": 0.004},
-    "Adagrad": {"learning_rate": 0.001, "decay": 0.0, "epsilon": 1e-7},
-    "Adadelta": {"learning_rate": 0.001, "decay": 0.0, "rho": 0.95, "epsilon": 1e-7},
-    "Adamax": {"learning_rate": 0.001, "decay": 0.0, "beta_1": 0.9, "beta_2": 0.999,
-               "epsilon": 1e-7},
-    "Nadam": {"learning_rate": 0.001, "decay": 0.0, "beta_1": 0.9, "beta_2": 0.999,
-              "epsilon": 1e-7},
+    name: dict(spec.defaults) for name, spec in OPTIMIZER_SPECS.items()
 }
 _ADAGRAD_INITIAL_ACCUMULATOR = 0.1  # Keras's initial_accumulator_value
 
@@ -126,7 +114,9 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
     "SGD": _sgd, "RMSprop": _rmsprop, "Adam": _adam, "AdamW": _adamw, "Adagrad": _adagrad,
     "Adadelta": _adadelta, "Adamax": _adamax, "Nadam": _nadam,
 }
-_OPTIONAL = ("momentum", "rho", "epsilon", "beta_1", "beta_2", "weight_decay")
+if set(_FACTORIES) != set(OPTIMIZER_SPECS):
+    raise ImportError("tunelab.optim: every optimizer in tunelab.config.OPTIMIZER_SPECS needs"
+                      f" a factory; factories for {sorted(_FACTORIES)}")
 
 
 def optimizer_family(cfg: OptimizerConfig) -> tuple[str, bool]:
@@ -156,7 +146,7 @@ def optimizer_hyperparams(cfg: OptimizerConfig) -> dict[str, float]:
             f" {', '.join(KERAS_DEFAULTS)}"
         )
     defaults = KERAS_DEFAULTS[cfg.name]
-    for key in _OPTIONAL:
+    for key in OPTIMIZER_KEYS:
         if getattr(cfg, key) is not None and key not in defaults:
             users = [n for n, d in KERAS_DEFAULTS.items() if key in d]
             raise ConfigError(

@@ -141,16 +141,14 @@ def decisions_html(decisions: Decisions, final: FinalResult | None = None) -> st
         chosen = s.chosen()
         score = _score(chosen) if chosen else "—"
         test = s.comparison
-        rows.append([s.step, "adopted" if s.adopted else "kept",
+        rows.append([s.step, f"adopted ({s.credited})" if s.adopted else "kept",
                      s.candidate if s.adopted else s.current, score,
-                     f"{test.test} n={test.n}" if test is not None else "—",
-                     round(float(s.seconds))])
+                     test.brief() if test is not None else "—", round(float(s.seconds))])
     check = decisions.tuning or (final.tuning if final is not None else None)
     if check is not None:
         rows.append(["tuning check", "helped" if check.helped else "no gain beyond noise",
                      "adopted vs start", f"{_score(check.adopted)} vs"
-                     f" {_score(check.start)}", f"{check.comparison.test}"
-                     f" n={check.comparison.n}", ""])
+                     f" {_score(check.start)}", check.comparison.brief(), ""])
     if final is not None:
         acc = final.test.get("test_accuracy")
         shown = (f"test accuracy {_fmt(acc)}" if acc is not None

@@ -24,12 +24,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from tunelab.config import read_toml
 from tunelab.errors import ConfigError
 from tunelab.report._data import (
     Finding,
@@ -80,13 +80,6 @@ def _read_json(path: Path) -> Any:
             f"{path}: not valid JSON (line {err.lineno}: {err.msg}); the file is damaged:"
             " restore it or run the command that wrote it again"
         ) from None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from None
 
 
 def _problems(exc: ValidationError) -> str:
@@ -290,7 +283,7 @@ def _data_facts(config: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def _read_tune(run_dir: Path) -> ReportData:
     layout = RunLayout(run_dir)
-    config = _read_toml(layout.tune_toml) if layout.tune_toml.is_file() else {}
+    config = read_toml(layout.tune_toml) if layout.tune_toml.is_file() else {}
     study_cfg = config.get("study") if isinstance(config.get("study"), dict) else {}
     assert isinstance(study_cfg, dict)
     url = study_cfg.get("storage")
@@ -425,7 +418,7 @@ def _read_guide(run_dir: Path) -> ReportData:
 def _read_train(run_dir: Path) -> ReportData:
     layout = RunLayout(run_dir)
     history, record = _history_file(layout.history_json)
-    config = _read_toml(layout.config_toml) if layout.config_toml.is_file() else {}
+    config = read_toml(layout.config_toml) if layout.config_toml.is_file() else {}
     dataset, task = _data_facts(config)
     if record is not None and record.dataset:
         dataset = record.dataset
@@ -474,7 +467,7 @@ def storage_url(run_dir: str | os.PathLike[str]) -> str:
         raise ConfigError(f"{path}: no such run folder")
     layout = RunLayout(path)
     if layout.tune_toml.is_file():
-        study = _read_toml(layout.tune_toml).get("study")
+        study = read_toml(layout.tune_toml).get("study")
         if isinstance(study, dict) and study.get("storage"):
             return str(study["storage"])
     dbs = _study_dbs(path)

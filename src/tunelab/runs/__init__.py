@@ -32,13 +32,14 @@ from tunelab.runs._records import (
     read_record,
     write_record,
 )
-from tunelab.runs._status import FINISHED, SlotStatus, TestKind
+from tunelab.runs._status import FINISHED, Credit, SlotStatus, TestKind
 
 __all__ = [
     "FINISHED",
     "SCHEMA_VERSION",
     "BatchRow",
     "Comparison",
+    "Credit",
     "Decisions",
     "Evidence",
     "FinalProtocol",

@@ -38,13 +38,10 @@ Example:
 from __future__ import annotations
 
 import os
-import re
+import time
 from pathlib import Path
 
 __all__ = ["RunLayout"]
-
-_STEP = re.compile(r"^(\d+)-(.+)$")
-
 
 class RunLayout:
     """The paths of one run folder (of any kind)."""
@@ -54,6 +51,20 @@ class RunLayout:
 
     def __repr__(self) -> str:
         return f"RunLayout({str(self.path)!r})"
+
+    @staticmethod
+    def default_path(name: str, *, dated: bool = True) -> Path:
+        r"""The run folder a command uses when it is given none: ``runs/<name>-<date-time>``
+        (``dated=False``: ``runs/<name>``, the same folder each time, so a rerun resumes).
+
+        Example:
+            >>> RunLayout.default_path("guide-digits-quick", dated=False).as_posix()
+            'runs/guide-digits-quick'
+            >>> import re
+            >>> bool(re.fullmatch(r"runs/lr-\d{8}-\d{6}", RunLayout.default_path("lr").as_posix()))
+            True
+        """
+        return Path("runs") / (f"{name}-{time.strftime('%Y%m%d-%H%M%S')}" if dated else name)
 
     def kind(self) -> str | None:
         """``guide``, ``tune``, ``train`` or ``race`` by the files present; None if empty."""
@@ -168,12 +179,6 @@ class RunLayout:
     def step_dir(self, index: int, name: str) -> Path:
         """The folder of step ``index`` (counted from 1 in the procedure's order)."""
         return self.path / f"{index}-{name}"
-
-    def step_dirs(self) -> list[Path]:
-        """The step folders present, in the procedure's order."""
-        found = [(int(m.group(1)), p) for p in self.path.iterdir() if p.is_dir()
-                 and (m := _STEP.match(p.name))] if self.path.is_dir() else []
-        return [p for _, p in sorted(found)]
 
     @staticmethod
     def evidence_json(step_dir: Path) -> Path:

@@ -30,7 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from tunelab._files import write_json
 from tunelab.errors import ConfigError
-from tunelab.runs._status import TestKind
+from tunelab.runs._status import Credit, TestKind
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -56,7 +56,9 @@ __all__ = [
 ]
 
 #: The version of every record's layout; bumped when a record changes incompatibly.
-SCHEMA_VERSION = 2
+#: Version 3: a comparison is a one-sided t test at a stated alpha (``alpha``, ``p``,
+#: ``critical``), and a step records what it credited and its confirmation runs.
+SCHEMA_VERSION = 3
 
 
 def _nan_if_none(value: Any) -> Any:
@@ -159,13 +161,18 @@ class ValueStats(_Record):
 class Comparison(_Record):
     """The test that compared a candidate with the current configuration, with its numbers.
 
-    ``difference`` is how much better the candidate is (positive: better, whatever the
-    direction); it must exceed ``threshold`` = ``max(2 x se, resolution)``.
+    A one-sided test of "the candidate is better" at level ``alpha``: ``difference`` is how
+    much better the candidate is (positive: better, whatever the direction), ``t`` its
+    statistic with ``df`` degrees of freedom and ``p`` its one-sided p-value, both from
+    ``scipy.stats``. The candidate is better when ``p < alpha`` (equivalently ``t`` above
+    ``critical``, the t distribution's ``1 - alpha`` quantile at ``df``) and the difference
+    is more than ``resolution`` (one validation sample, for an accuracy): ``threshold`` =
+    ``max(critical x se, resolution)`` is the smallest difference accepted.
 
     Attributes:
-        test: ``paired`` (same replicates: the mean of the per-replicate differences against
-            2 standard errors of those differences) or ``welch`` (unpaired: the difference of
-            means against 2 x sqrt(s_a²/n_a + s_b²/n_b)).
+        test: ``paired`` (same replicates: a paired t test on the per-replicate differences,
+            ``scipy.stats.ttest_rel``) or ``welch`` (unpaired, unequal variances:
+            ``scipy.stats.ttest_ind(equal_var=False)``).
         current, candidate: The two configurations' labels.
         n: Pairs (paired test), else the smaller sample.
         n_current, n_candidate: Scores on each side.
@@ -174,8 +181,11 @@ class Comparison(_Record):
         threshold: The smallest difference accepted as real.
         resolution: The floor of the threshold (one validation sample, for an accuracy).
         df: Degrees of freedom (n - 1 when paired, Welch-Satterthwaite otherwise).
-        t: ``difference / se``.
-        better: Whether the candidate is better by more than the threshold.
+        t: The t statistic, ``difference / se``.
+        alpha: The one-sided level of the test.
+        p: The one-sided p-value.
+        critical: The t distribution's ``1 - alpha`` quantile at ``df``.
+        better: Whether the candidate is better (``p < alpha``, difference above resolution).
     """
 
     test: TestKind
@@ -190,16 +200,44 @@ class Comparison(_Record):
     resolution: float = 0.0
     df: Num = math.nan
     t: Num = math.nan
+    alpha: float = 0.05
+    p: Num = math.nan
+    critical: Num = math.nan
     better: bool
 
+    def brief(self) -> str:
+        """The test in a table cell: kind, n, df, t, p and alpha.
+
+        Example:
+            >>> Comparison(test="paired", current="a", candidate="b", n=3, n_current=3,
+            ...            n_candidate=3, difference=0.01, se=0.002, threshold=0.0058,
+            ...            df=2, t=5.0, p=0.0189, critical=2.92, better=True).brief()
+            'paired n=3 df=2 t=5.00 p=0.0189 (alpha 0.05)'
+        """
+        df = f"{self.df:.3g}" if math.isfinite(self.df) else "—"
+        t = f"{self.t:.2f}" if not math.isnan(self.t) else "—"
+        p = f"{self.p:.3g}" if math.isfinite(self.p) else "—"
+        return f"{self.test} n={self.n} df={df} t={t} p={p} (alpha {self.alpha:g})"
+
     def text(self) -> str:
-        """One line: the test, n, the difference and the threshold."""
-        what = ("paired test on the per-replicate differences" if self.test == TestKind.PAIRED
-                else "Welch's test (unpaired)")
+        """One line: the test, alpha, n, df, the difference, the statistic and p.
+
+        Example:
+            >>> Comparison(test="paired", current="a", candidate="b", n=3, n_current=3,
+            ...            n_candidate=3, difference=0.01, se=0.002, threshold=0.0058,
+            ...            df=2, t=5.0, p=0.0189, critical=2.92, better=True).text()[25:]
+            'alpha 0.05, n=3, df=2: difference +0.0100, t=5.00 (critical 2.92), p=0.0189'
+        """
+        what = ("one-sided paired t test" if self.test == TestKind.PAIRED
+                else "one-sided Welch t test (unpaired)")
         floor = f", at least one validation sample {self.resolution:.4f}" if self.resolution \
             else ""
-        return (f"{what}, n={self.n}: difference {self.difference:+.4f}, threshold"
-                f" {self.threshold:.4f} (2 x standard error {self.se:.4f}{floor})")
+        df = f"{self.df:.3g}" if math.isfinite(self.df) else "—"
+        t = f"{self.t:.2f}" if not math.isnan(self.t) else "—"
+        p = f"{self.p:.3g}" if math.isfinite(self.p) else "—"
+        crit = f"{self.critical:.2f}" if math.isfinite(self.critical) else "—"
+        return (f"{what}, alpha {self.alpha:g}, n={self.n}, df={df}: difference"
+                f" {self.difference:+.4f}, t={t} (critical {crit}), p={p}{floor}")
 
 
 class BatchRow(_Record):
@@ -276,7 +314,18 @@ class TuningCheck(_Record):
 
 
 class StepDecision(_Record):
-    """One finished step of a guide run: what it compared, what it adopted, and why."""
+    """One finished step of a guide run: what it compared, what it adopted, and why.
+
+    ``values`` are the finalists' selection runs (they choose the challenger);
+    ``confirmation`` are the current value, the challenger and the ablation arm (the current
+    value with the challenger's nuisance values) on fresh replicate seeds, which decide:
+    ``comparison`` is the challenger against the current configuration, ``ablation`` the
+    challenger against the ablation arm, ``nuisance_test`` the ablation arm against the
+    current configuration, all on those seeds. ``credited`` says what the gain was
+    credited to (:class:`~tunelab.runs.Credit`), at the one-sided level ``alpha``;
+    ``looks`` is how many looks at the confirmation runs were taken (0: none, the step
+    ended at selection), each test recording the share of ``alpha`` spent at its look.
+    """
 
     step: str
     title: str = ""
@@ -305,11 +354,19 @@ class StepDecision(_Record):
     folds: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     seconds: float = 0.0
+    credited: Credit = Credit.NONE
+    alpha: Num = math.nan
+    selection_replicates: list[int] = Field(default_factory=list)
+    confirmation: list[ValueStats] = Field(default_factory=list)
+    ablation: Comparison | None = None
+    nuisance_test: Comparison | None = None
+    looks: int = 0
 
     def chosen(self) -> ValueStats | None:
-        """The statistics of the value the step ended with (adopted or kept)."""
+        """The statistics of the value the step ended with (adopted or kept): its
+        confirmation runs when it has them, else its selection runs."""
         label = self.candidate if self.adopted else self.current
-        return next((v for v in self.values if v.label == label), None)
+        return next((v for v in [*self.confirmation, *self.values] if v.label == label), None)
 
 
 class FinalProtocol(_Record):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["FINISHED", "SlotStatus", "TestKind"]
+__all__ = ["FINISHED", "Credit", "SlotStatus", "TestKind"]
 
 
 class SlotStatus(StrEnum):
@@ -47,3 +47,17 @@ class TestKind(StrEnum):
 
     PAIRED = "paired"
     WELCH = "welch"
+
+
+class Credit(StrEnum):
+    """What a step's decision credited with the gain it adopted.
+
+    ``scientific``: the compared value itself (it beat the current value run with the same
+    nuisance values, and the current configuration). ``nuisance``: the nuisance values alone
+    (the current value with the challenger's nuisance values beat the current configuration,
+    the value did not add to it). ``none``: nothing was adopted.
+    """
+
+    SCIENTIFIC = "scientific"
+    NUISANCE = "nuisance"
+    NONE = "none"

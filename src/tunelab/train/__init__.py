@@ -12,7 +12,9 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+from tunelab.train._arrays import DataShape  # noqa: E402
 from tunelab.train._callbacks import (  # noqa: E402
+    KERAS_CALLBACKS,
     Callback,
     CSVLogger,
     EarlyStopping,
@@ -20,21 +22,25 @@ from tunelab.train._callbacks import (  # noqa: E402
     ModelCheckpoint,
     ReduceLROnPlateau,
     SlotHandle,
+    from_keras,
     history_csv,
+    keras_callbacks_section,
 )
-from tunelab.train._cohort import STATUSES, Cohort  # noqa: E402
+from tunelab.train._cohort import Cohort  # noqa: E402
 from tunelab.train._curves import plot_history  # noqa: E402
+from tunelab.train._precompile import compile_cohort  # noqa: E402
 from tunelab.train._presets import list_presets, load_preset  # noqa: E402
 from tunelab.train._program import compile_stats, enable_compilation_cache  # noqa: E402
 from tunelab.train._result import CohortResult, Result, save_run  # noqa: E402
 from tunelab.train._structure import DatasetLike, model_spec, structure_key  # noqa: E402
 
 __all__ = [
-    "STATUSES",
+    "KERAS_CALLBACKS",
     "CSVLogger",
     "Callback",
     "Cohort",
     "CohortResult",
+    "DataShape",
     "DatasetLike",
     "EarlyStopping",
     "LearningRateScheduler",
@@ -42,8 +48,11 @@ __all__ = [
     "ReduceLROnPlateau",
     "Result",
     "SlotHandle",
+    "compile_cohort",
     "compile_stats",
     "enable_compilation_cache",
+    "from_keras",
+    "keras_callbacks_section",
     "history_csv",
     "list_presets",
     "load_preset",

@@ -17,7 +17,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from tunelab.errors import ConfigError
 from tunelab.optim import EpochSchedule, load_schedule_function
 
 __all__ = [
+    "KERAS_CALLBACKS",
     "CSVLogger",
     "Callback",
     "EarlyStopping",
@@ -39,7 +40,9 @@ __all__ = [
     "ModelCheckpoint",
     "ReduceLROnPlateau",
     "SlotHandle",
+    "from_keras",
     "history_csv",
+    "keras_callbacks_section",
     "monitor_mode",
 ]
 
@@ -333,3 +336,166 @@ class CSVLogger(Callback):
     def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
         assert slot.out_dir is not None
         write_text(Path(slot.out_dir) / self.config.filename, history_csv(slot.history))
+
+
+def _keras_mode(cb: Any) -> str:
+    mode = str(getattr(cb, "mode", "auto"))
+    return mode if mode in ("min", "max") else "auto"
+
+
+def _keras_file(path: Any, what: str, where: str) -> str:
+    name = os.fspath(path)
+    if "{" in name:
+        raise ConfigError(f"{where}: {what}({name!r}): a file name with placeholders is not"
+                          " supported; each slot writes one file in its own folder")
+    return Path(name).name
+
+
+def _refuse_keras(where: str, cb: Any, what: str) -> ConfigError:
+    return ConfigError(f"{where}: keras.callbacks.{type(cb).__name__} {what} is not supported"
+                       " per slot; leave it out")
+
+
+def _keras_early_stopping(cb: Any, where: str) -> Callback:
+    if getattr(cb, "start_from_epoch", 0):
+        raise _refuse_keras(where, cb, "with start_from_epoch")
+    return EarlyStopping(EarlyStoppingConfig(
+        monitor=cb.monitor, patience=int(cb.patience), min_delta=abs(float(cb.min_delta)),
+        mode=_keras_mode(cb), baseline=cb.baseline,
+        restore_best_weights=bool(cb.restore_best_weights)))
+
+
+def _keras_reduce_lr(cb: Any, where: str) -> Callback:
+    return ReduceLROnPlateau(ReduceLROnPlateauConfig(
+        monitor=cb.monitor, factor=float(cb.factor), patience=int(cb.patience),
+        min_delta=abs(float(cb.min_delta)), mode=_keras_mode(cb), cooldown=int(cb.cooldown),
+        min_lr=float(cb.min_lr)))
+
+
+def _keras_checkpoint(cb: Any, where: str) -> Callback:
+    if getattr(cb, "save_weights_only", False):
+        raise _refuse_keras(where, cb, "with save_weights_only=True")
+    if getattr(cb, "save_freq", "epoch") != "epoch":
+        raise _refuse_keras(where, cb, f"with save_freq={cb.save_freq!r}")
+    if getattr(cb, "initial_value_threshold", None) is not None:
+        raise _refuse_keras(where, cb, "with initial_value_threshold")
+    return ModelCheckpoint(ModelCheckpointConfig(
+        monitor=cb.monitor, mode=_keras_mode(cb), save_best_only=bool(cb.save_best_only),
+        filename=_keras_file(cb.filepath, "ModelCheckpoint", where)))
+
+
+def _keras_csv(cb: Any, where: str) -> Callback:
+    if getattr(cb, "sep", ",") != "," or getattr(cb, "append", False):
+        raise _refuse_keras(where, cb, "with another separator or append=True")
+    return _KerasCSVLogger(CSVLoggerConfig(filename=_keras_file(cb.filename, "CSVLogger",
+                                                                where)))
+
+
+class _KerasCSVLogger(CSVLogger):
+    """CSVLogger in Keras's layout: ``epoch``, then the logged values sorted by name (the
+    learning rate and epoch time tunelab also records are left out, as Keras's logs have
+    neither)."""
+
+    def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
+        assert slot.out_dir is not None
+        history = slot.history
+        keys = sorted(k for k in history if k not in ("epoch", "lr", "seconds"))
+        rows = {"epoch": history.get("epoch", list(range(epoch + 1))),
+                **{k: history[k] for k in keys}}
+        write_text(Path(slot.out_dir) / self.config.filename, history_csv(rows))
+
+
+def _keras_schedule(cb: Any, where: str) -> Callback:
+    schedule = cb.schedule
+    return LearningRateScheduler(lambda epoch, lr: float(schedule(epoch, lr)))
+
+
+def _keras_nothing(cb: Any, where: str) -> Callback:
+    # History is always kept; a slot whose loss turns NaN/inf always stops (TerminateOnNaN's
+    # effect, per slot); a progress bar is tunelab's own.
+    return Callback()
+
+
+#: Keras callback class name -> its per-slot translation. The one list of what is supported.
+KERAS_CALLBACKS: dict[str, Callable[[Any, str], Callback]] = {
+    "EarlyStopping": _keras_early_stopping,
+    "ReduceLROnPlateau": _keras_reduce_lr,
+    "LearningRateScheduler": _keras_schedule,
+    "ModelCheckpoint": _keras_checkpoint,
+    "CSVLogger": _keras_csv,
+    "TerminateOnNaN": _keras_nothing,
+    "History": _keras_nothing,
+    "ProgbarLogger": _keras_nothing,
+}
+
+
+def from_keras(callback: Any, where: str = "callbacks") -> Callback:
+    """A ``keras.callbacks`` object as a tunelab :class:`Callback` acting on one slot.
+
+    Each translation keeps the Keras object's own arguments (monitor, mode, patience,
+    min_delta, factor, cooldown, save_best_only, ...); files are written in the slot's folder
+    under the Keras file's name. A tunelab :class:`Callback` passes as it is. One call per
+    slot: the result holds the slot's state.
+
+    Raises:
+        ConfigError: A Keras callback (or an argument of one) tunelab cannot honour per
+            slot, named; the supported ones are :data:`KERAS_CALLBACKS`.
+
+    Example:
+        >>> import keras
+        >>> cb = from_keras(keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=2))
+        >>> type(cb).__name__, cb.config.patience, cb.mode
+        ('EarlyStopping', 2, 'max')
+        >>> from_keras(keras.callbacks.RemoteMonitor())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tunelab.errors.ConfigError: callbacks: keras.callbacks.RemoteMonitor is not supported...
+    """
+    if isinstance(callback, Callback):
+        return callback
+    import keras
+
+    if not isinstance(callback, keras.callbacks.Callback):
+        raise ConfigError(f"{where}: expected a keras.callbacks or tunelab.train callback, got"
+                          f" {type(callback).__name__}")
+    kind = type(callback)
+    translate = KERAS_CALLBACKS.get(kind.__name__)
+    if translate is None or kind.__module__.split(".")[0] != "keras":
+        raise ConfigError(f"{where}: keras.callbacks.{kind.__name__} is not supported per slot;"
+                          f" tunelab honours {', '.join(KERAS_CALLBACKS)} (or a"
+                          " tunelab.train.Callback)")
+    return translate(callback, where)
+
+
+def keras_callbacks_section(callbacks: Sequence[Any], where: str = "callbacks"
+                            ) -> dict[str, Any]:
+    """``keras.callbacks`` objects as the ``[callbacks]`` table every trial of a study reads.
+
+    A study's trials are configurations (they travel to worker processes and a resume reads
+    them back), so its Keras callbacks become settings: EarlyStopping, ReduceLROnPlateau,
+    ModelCheckpoint and CSVLogger keep their arguments; TerminateOnNaN is always in effect.
+
+    Raises:
+        ConfigError: A callback that has no setting (a LearningRateScheduler: give
+            ``schedule.function``), or one :func:`from_keras` refuses.
+
+    Example:
+        >>> import keras
+        >>> keras_callbacks_section([keras.callbacks.EarlyStopping(patience=3)])
+        {'early_stopping': {'monitor': 'val_loss', 'patience': 3, 'min_delta': 0.0, \
+'mode': 'auto', 'baseline': None, 'restore_best_weights': False}}
+    """
+    sections = {EarlyStopping: "early_stopping", ReduceLROnPlateau: "reduce_lr_on_plateau",
+                ModelCheckpoint: "model_checkpoint", CSVLogger: "csv_logger"}
+    out: dict[str, Any] = {}
+    for callback in callbacks:
+        own = from_keras(callback, where)
+        if type(own) is Callback:
+            continue
+        key = next((k for cls, k in sections.items() if isinstance(own, cls)), None)
+        if key is None:
+            raise ConfigError(f"{where}: {type(callback).__name__} has no setting a study's"
+                              " trials can carry; give a schedule in [schedule] (name, or"
+                              " function = 'module:function')")
+        out[key] = own.config.model_dump(mode="json")  # type: ignore[attr-defined]
+    return out

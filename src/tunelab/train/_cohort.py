@@ -44,7 +44,8 @@ from tunelab.errors import ConfigError, TrialError
 from tunelab.model import Builder, export_model, initial_values, save_model
 from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay, step_growth
 from tunelab.runs import SlotStatus
-from tunelab.train._arrays import device_data
+from tunelab.train._accumulate import update_positions
+from tunelab.train._arrays import DataShape, device_data, evaluation_rows
 from tunelab.train._callbacks import (
     Callback,
     CSVLogger,
@@ -53,16 +54,14 @@ from tunelab.train._callbacks import (
     ReduceLROnPlateau,
     _BuiltinSchedule,
 )
+from tunelab.train._precompile import compile_program
 from tunelab.train._program import SlotState, enable_compilation_cache, get_program, repeat
 from tunelab.train._slot import _Slot
 from tunelab.train._structure import DatasetLike, check_data, model_spec, structure_key
 
-__all__ = ["STATUSES", "Cohort"]
+__all__ = ["Cohort"]
 
 _EVAL_LIMIT = 32_768  # slots x rows of one evaluation call (see Cohort._pieces)
-
-#: Every slot status, in order (``SlotStatus`` members; they compare equal to the words).
-STATUSES = tuple(SlotStatus)
 
 
 class Cohort:
@@ -95,6 +94,7 @@ class Cohort:
         check_data(template, data, builder)
         enable_compilation_cache()
         self.data = data
+        self.template = template
         self.width = int(width)
         self.builder = builder
         self.key = structure_key(template, builder)
@@ -120,7 +120,8 @@ class Cohort:
         tv, ntv = initial_values(self.program.model, template.model, self.spec, template.seed,
                                  builder=builder)
         opt_state = self._init_optimizer(optimizer_hyperparams(template.optimizer), list(tv))
-        self.state = SlotState(*repeat((list(tv), list(ntv), opt_state), self.width))
+        self.state = SlotState(*repeat((list(tv), list(ntv), opt_state,
+                                        self.program.zero_accum(list(tv))), self.width))
         self._slots = [_Slot(self, i) for i in range(self.width)]
 
     # ------------------------------------------------------------------ slots
@@ -267,6 +268,7 @@ class Cohort:
         s.learning_rate, s.lr_scale, s.decay = hyper["learning_rate"], 1.0, decay
         s.growth, s.record_steps, s.step_losses = hyper["growth"], bool(record_steps), []
         s.l2 = float(cfg.model.l2)
+        s.period = int(cfg.training.batch_size) // self.program.batch_size
         s.piece, s.report_at, s.sums = 0, points, None
         s._history = {k: [] for k in self._log_keys()}
         try:
@@ -314,8 +316,9 @@ class Cohort:
         one = ([jnp.asarray(a) for a in tv], [jnp.asarray(a) for a in ntv])
         st.trainable, st.non_trainable = self._run(
             "put", (st.trainable, st.non_trainable), one, np.int32(slot))
-        if opt_state is not None:
-            st.opt_state = self._run("put", st.opt_state, opt_state, np.int32(slot))
+        if opt_state is not None:  # a fresh start: the optimizer and an empty open batch
+            st.opt_state, st.accum = self._run("put", (st.opt_state, st.accum), (
+                opt_state, self.program.zero_accum(one[0])), np.int32(slot))
 
     def narrow(self, slots: Sequence[int]) -> None:
         """Keep only ``slots``, in this order: slot ``slots[i]`` becomes slot ``i``.
@@ -389,7 +392,7 @@ class Cohort:
         active = self._vector("status", object) == SlotStatus.RUNNING
         args = (self.state.tree(), self._x, self._y, self._data_seeds, np.int32(epoch),
                 np.int32(first), self._vector("learning_rate", np.float32), active,
-                self._vector("l2", np.float32))
+                self._vector("l2", np.float32), self._vector("period", np.int32))
         uses_l2 = any(s.l2 > 0 for s in running)
         # Everything this piece runs is compiled before the clock starts, so ``seconds`` is
         # the piece's own time (training and validation), the first one's included.
@@ -413,8 +416,11 @@ class Cohort:
         out: dict[int, dict[str, float]] = {}
         for s in running:
             k = s.index
+            # The piece's update steps: every micro-step, or the ones closing a batch.
+            updates = (update_positions(first, real, self.steps_per_epoch, s.period)
+                       if self.program.accumulate else np.arange(real))
             if s.record_steps:
-                s.step_losses += [float(v) for v in stats["step_loss"][:real, k]]
+                s.step_losses += [float(v) for v in stats["step_loss"][updates, k]]
             loss, metrics = float(stats["loss"][k]), np.asarray(stats["metrics"][k], np.float64)
             before = s.sums if s.sums is not None else (0.0, 0.0, 0, 0.0)
             s.sums = (before[0] + loss, before[1] + metrics, before[2] + rows,
@@ -422,7 +428,7 @@ class Cohort:
             s.piece += 1
             finite = bool(stats["finite"][k]) and math.isfinite(loss)
             if finite:
-                s.iterations += real
+                s.iterations += len(updates)
             if s.piece == self.parts or not finite:
                 out[k] = self._end_epoch(s, finite, val)
             elif s in reports:
@@ -443,23 +449,17 @@ class Cohort:
         return logs
 
     def _pieces(self, split: str) -> list[tuple[Any, Any, Any]]:
-        """The split's evaluation chunks, cut so that slots x rows stays within 32,768.
+        """The split's evaluation chunks, cut to :func:`evaluation_rows` rows each.
 
-        XLA's CPU backend returned another slot's loss for some slots of a wider evaluation
-        (a width-17 cohort on 2,048 rows gave slot 16 slot 0's loss); below that size the
-        sums are right. Pieces of one split all have one shape: one compilation.
+        Pieces of one split all have one shape: one compilation.
         """
         chunks = self._splits[split]
         if not chunks:
             return []
         rows = int(chunks[0][0].shape[0])
-        cuts = 1
-        while self.width * rows // cuts > _EVAL_LIMIT and rows % (2 * cuts) == 0 \
-                and rows // (2 * cuts) >= 8:
-            cuts *= 2
-        if cuts == 1:
+        size = evaluation_rows(self.width, rows)
+        if size == rows:
             return list(chunks)
-        size = rows // cuts
         return [(xc[i:i + size], yc[i:i + size], wc[i:i + size]) for xc, yc, wc in chunks
                 for i in range(0, rows, size)]
 
@@ -469,15 +469,13 @@ class Cohort:
         ``l2``: the variant with an L2 penalty (a slot with ``model.l2 > 0``). Training then
         finds them compiled. Returns the seconds spent (0 when they already were). It may
         run in another thread while a cohort of another structure trains;
-        ``bench/compile_overlap.py`` measures whether that pays.
+        ``bench/compile_overlap.py`` measures whether that pays. Before the data is read,
+        :func:`tunelab.train.compile_cohort` compiles the same from shapes.
         """
-        args = (self.state.tree(), self._x, self._y, self._data_seeds, np.int32(0), np.int32(0),
-                np.zeros(self.width, np.float32), np.zeros(self.width, bool),
-                np.zeros(self.width, np.float32))
-        length = None if self.parts == 1 else self.piece_steps
-        seconds = self.program.compiled("epoch" if l2 else "epoch_no_l2", args,
-                                        length=length)[1]
-        seconds += self._compile_evaluation("val")
+        seconds = compile_program(
+            self.program, self.template, DataShape.of(self.data), self.width,
+            groups=len(self.replicates), piece_steps=None if self.parts == 1
+            else self.piece_steps, l2=l2, builder=self.builder)
         self.compile_seconds += seconds
         return seconds
 

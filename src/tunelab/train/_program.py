@@ -47,6 +47,7 @@ from tunelab.model import (
     metric_term,
 )
 from tunelab.optim import make_optimizer, optimizer_family, set_learning_rate
+from tunelab.train._accumulate import accumulate, closes, zero_accumulator
 
 __all__ = ["Program", "SlotState", "compile_stats", "enable_compilation_cache", "get_program"]
 
@@ -61,7 +62,11 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> Path
     ``TUNELAB_CACHE`` to an empty string leaves the cache off.
 
     Example:
-        >>> enable_compilation_cache() is None or True
+        >>> import tempfile
+        >>> first = enable_compilation_cache(tempfile.mkdtemp())
+        >>> first.is_dir()
+        True
+        >>> enable_compilation_cache(tempfile.mkdtemp()) == first  # later calls keep the first
         True
     """
     global _CACHE_DIR
@@ -90,9 +95,10 @@ class SlotState:
     trainable: list[Any]
     non_trainable: list[Any]
     opt_state: Any
+    accum: Any = ()  # the open batch's sums (``training.micro_batch``; else empty)
 
-    def tree(self) -> tuple[Any, Any, Any]:
-        return (self.trainable, self.non_trainable, self.opt_state)
+    def tree(self) -> tuple[Any, Any, Any, Any]:
+        return (self.trainable, self.non_trainable, self.opt_state, self.accum)
 
 
 @dataclass
@@ -137,7 +143,11 @@ class Program:
         self._optimizer = make_optimizer(name, nesterov=nesterov)
         uses_builder = self.builder is not None or cfg.model.builder is not None
         self._kernels = [] if uses_builder else kernel_indices(self.model)
-        self.batch_size = int(cfg.training.batch_size)
+        # With ``training.micro_batch`` the program steps through micro-batches and each
+        # slot accumulates its own number of them (its period) before an update.
+        micro = cfg.training.micro_batch
+        self.accumulate = micro is not None
+        self.batch_size = int(micro if micro is not None else cfg.training.batch_size)
 
     # ------------------------------------------------------------------ per-slot pieces
     def optimizer(self, hyperparams: dict[str, float]) -> Any:
@@ -164,13 +174,18 @@ class Program:
         return per_loss, per_metric
 
     # ------------------------------------------------------------------ the epoch
-    def _epoch(self, state: tuple[Any, Any, Any], x: Any, y: Any, seeds: Any, epoch: Any,
-               first: Any, lr: Any, active: Any, l2: Any, *, length: int | None = None,
-               use_l2: bool = True) -> tuple[Any, Any]:
+    def zero_accum(self, tv: Any) -> Any:
+        """One slot's empty accumulator (``()`` when the program does not accumulate)."""
+        return zero_accumulator(tv) if self.accumulate else ()
+
+    def _epoch(self, state: tuple[Any, Any, Any, Any], x: Any, y: Any, seeds: Any, epoch: Any,
+               first: Any, lr: Any, active: Any, l2: Any, period: Any, *,
+               length: int | None = None, use_l2: bool = True) -> tuple[Any, Any]:
         """``length`` steps of epoch ``epoch`` from step ``first`` (default: the whole epoch).
 
         A piece of an epoch (sub-epoch fidelity) is the same scan over fewer steps; steps past
         the epoch's end, which the last piece can have, change nothing and weigh nothing.
+        ``period``: each slot's micro-steps per update (read when the program accumulates).
         """
         n, k = x.shape[0], lr.shape[0]
         groups = seeds.shape[0]  # replicate groups: K = groups x members, slots in group order
@@ -178,7 +193,7 @@ class Program:
         bsz = self.batch_size
         steps = -(-n // bsz)
         length = steps if length is None else length
-        tv, ntv, opt_state = state
+        tv, ntv, opt_state, acc = state
         opt_state = set_learning_rate(opt_state, lr)
         template = self._optimizer_template(opt_state)
         # One order per replicate group, shared by the group's slots: each minibatch is
@@ -194,8 +209,8 @@ class Program:
         # A step past the epoch's end slices a clamped window: it is masked (``real``).
         perms = jnp.pad(jax.vmap(order)(seeds), ((0, 0), (0, steps * bsz - n)))
 
-        def slot_step(tv: Any, ntv: Any, opt: Any, alive: Any, l2k: Any, idx: Any,
-                      w: Any, real: Any) -> tuple[Any, ...]:
+        def slot_step(tv: Any, ntv: Any, opt: Any, acc: Any, alive: Any, l2k: Any,
+                      period: Any, idx: Any, w: Any, real: Any, t: Any) -> tuple[Any, ...]:
             xb, yb = x[idx], y[idx]
             count = jnp.maximum(jnp.sum(w), 1.0)
 
@@ -211,20 +226,27 @@ class Program:
 
             (loss, (new_ntv, metric_sums)), grads = jax.value_and_grad(
                 objective, has_aux=True)(tv)
-            updates, new_opt = template.update(grads, opt, tv)
             ok = alive & jnp.isfinite(loss) & real
+            commit = real  # when the optimizer state moves on
+            batch_loss = loss
+            if self.accumulate:  # the update of the batch this micro-step closes
+                close = closes(t, steps, period)
+                grads, batch_loss, acc = accumulate(acc, grads, loss, jnp.sum(w), close)
+                commit = close
+            updates, new_opt = template.update(grads, opt, tv)
+            apply = ok & commit
             # A masked slot's parameters and state (dropout seeds, BatchNorm statistics) stay
             # as they are. Adding a selected update, rather than selecting between new and
             # old arrays, lets XLA update the parameters in place (no copy per step). The
             # optimizer state of a masked slot is left to drift: the slot trains no further
             # until `assign` re-initialises it.
-            new_tv = jax.tree.map(lambda p, u: p + jnp.where(ok, u, jnp.zeros_like(u)),
+            new_tv = jax.tree.map(lambda p, u: p + jnp.where(apply, u, jnp.zeros_like(u)),
                                   tv, updates)
             new_ntv = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_ntv, ntv)
             # A step past the epoch's end (``real`` false) leaves a slot as it was.
-            new_opt = jax.tree.map(lambda new, old: jnp.where(real, new, old), new_opt, opt)
-            return (new_tv, new_ntv, new_opt, jnp.where(real, ok, alive), loss * jnp.sum(w),
-                    metric_sums)
+            new_opt = jax.tree.map(lambda new, old: jnp.where(commit, new, old), new_opt, opt)
+            return (new_tv, new_ntv, new_opt, acc, jnp.where(real, ok, alive),
+                    loss * jnp.sum(w), metric_sums, batch_loss)
 
         # One slot runs unbatched: a slot axis of size 1 in the loop costs copies and
         # batched products; the arrays get their axis back after the scan. Several replicate
@@ -232,36 +254,38 @@ class Program:
         # group's slots (sharing it): the slot axis is split into (groups, members).
         single = k == 1
         grouped = groups > 1
-        in_group = jax.vmap(slot_step, in_axes=(0, 0, 0, 0, 0, None, None, None))
+        in_group = jax.vmap(slot_step, in_axes=(0, 0, 0, 0, 0, 0, 0, None, None, None, None))
         if single:
             step = slot_step
         elif grouped:
-            step = jax.vmap(in_group, in_axes=(0, 0, 0, 0, 0, 0, None, None))
+            step = jax.vmap(in_group, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None, None, None))
         else:
             step = in_group
-        per_slot = (tv, ntv, opt_state, active, l2)
+        per_slot = (tv, ntv, opt_state, acc, active, l2, period)
         if single:
             per_slot = jax.tree.map(lambda a: a[0], per_slot)
         elif grouped:
             per_slot = jax.tree.map(lambda a: a.reshape((groups, members, *a.shape[1:])),
                                     per_slot)
-        tv, ntv, opt_state, alive, l2s = per_slot
+        tv, ntv, opt_state, acc, alive, l2s, periods = per_slot
 
         def body(carry: tuple[Any, ...], t: Any) -> tuple[tuple[Any, ...], Any]:
-            tv, ntv, opt, alive, loss_acc, metric_acc = carry
+            tv, ntv, opt, acc, alive, loss_acc, metric_acc = carry
             start = t * bsz
             idx = jax.lax.dynamic_slice_in_dim(perms, start, bsz, axis=1)
             idx = idx if grouped else idx[0]
             real = t < steps
             w = (((start + jnp.arange(bsz)) < n) & real).astype(jnp.float32)
-            tv, ntv, opt, alive, loss_sum, metric_sums = step(tv, ntv, opt, alive, l2s, idx, w,
-                                                              real)
-            # Each step's loss (NaN once a slot is masked): what a range test reads.
-            step_loss = jnp.where(alive, loss_sum / jnp.maximum(jnp.sum(w), 1.0), jnp.nan)
-            return (tv, ntv, opt, alive, loss_acc + loss_sum, metric_acc + metric_sums), step_loss
+            tv, ntv, opt, acc, alive, loss_sum, metric_sums, batch_loss = step(
+                tv, ntv, opt, acc, alive, l2s, periods, idx, w, real, t)
+            # Each step's loss (NaN once a slot is masked): what a range test reads. When
+            # accumulating, the mean over the batch so far (the host keeps the closing steps).
+            step_loss = jnp.where(alive, batch_loss, jnp.nan)
+            return (tv, ntv, opt, acc, alive, loss_acc + loss_sum, metric_acc + metric_sums
+                    ), step_loss
 
         lead = () if single else ((groups, members) if grouped else (k,))
-        carry0 = (tv, ntv, opt_state, alive, jnp.zeros(lead, jnp.float32),
+        carry0 = (tv, ntv, opt_state, acc, alive, jnp.zeros(lead, jnp.float32),
                   jnp.zeros((*lead, len(self.metrics)), jnp.float32))
         carry, step_loss = jax.lax.scan(body, carry0, first + jnp.arange(length))
         if single:
@@ -270,11 +294,11 @@ class Program:
         elif grouped:
             carry = jax.tree.map(lambda a: a.reshape((k, *a.shape[2:])), carry)
             step_loss = step_loss.reshape((length, k))
-        tv, ntv, opt_state, alive, loss_acc, metric_acc = carry
+        tv, ntv, opt_state, acc, alive, loss_acc, metric_acc = carry
         # Sums over the piece's rows: the host divides by the rows of the whole epoch.
         stats = {"loss": loss_acc, "metrics": metric_acc, "finite": alive,
                  "step_loss": step_loss}
-        return (tv, ntv, opt_state), stats
+        return (tv, ntv, opt_state, acc), stats
 
     def _optimizer_template(self, opt_state: Any) -> Any:
         # inject_hyperparams reads every number from the state at update time, so any values

@@ -43,6 +43,7 @@ class _Slot:
         self.record_steps = False
         self.step_losses: list[float] = []
         self.l2 = 0.0
+        self.period = 1  # micro-steps per update (training.micro_batch)
         self.piece = 0  # pieces of the current epoch trained (sub-epoch fidelity)
         self.report_at: frozenset[int] = frozenset()
         # The epoch so far: training loss and metric sums, rows, seconds.

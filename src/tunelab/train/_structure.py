@@ -3,7 +3,8 @@
 Configurations train in one cohort when :func:`structure_key` gives them the same key: the
 same network shape (the hidden widths it is computed at, padded ones where
 ``model.padded_units`` pads them, and activation, or the same user builder or keras.Model
-template), batch size,
+template), batch size (or ``training.micro_batch`` when set: the batch size is then a
+per-slot number of micro-batches per update),
 optimizer family (and SGD's ``nesterov``), loss, metrics and data section.
 Everything else (learning rate and every optimizer and schedule number, dropout rates, L2
 strength, initializer, seed, epochs, callbacks) is a per-slot value.
@@ -18,7 +19,14 @@ import numpy as np
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, DataError
-from tunelab.model import Builder, ModelSpec, hidden_widths, num_outputs, resolve_loss
+from tunelab.model import (
+    Builder,
+    ModelSpec,
+    hidden_widths,
+    loss_term,
+    num_outputs,
+    resolve_loss,
+)
 from tunelab.optim import optimizer_family
 
 __all__ = ["DatasetLike", "StructureKey", "check_data", "model_spec", "structure_key"]
@@ -87,7 +95,9 @@ def structure_key(cfg: RunConfig, builder: Builder | None = None) -> StructureKe
     return (
         ("network", network),
         ("optimizer", optimizer_family(cfg.optimizer)),
-        ("batch_size", int(training.batch_size)),
+        # With a micro-batch, a batch size is a per-slot number of micro-steps per update.
+        (("micro_batch", int(training.micro_batch)) if training.micro_batch is not None
+         else ("batch_size", int(training.batch_size))),
         ("shuffle", bool(training.shuffle)),
         ("loss", training.loss),
         ("metrics", tuple(training.metrics)),
@@ -107,7 +117,8 @@ def check_data(cfg: RunConfig, data: DatasetLike, builder: Builder | None = None
 
     Raises:
         ConfigError: batch size larger than the training data, a loss unfit for the task,
-            or ``model.l2`` with a user's builder (it regularises the built-in network only).
+            ``model.l2`` with a user's builder (it regularises the built-in network only),
+            or a batch size that is not a multiple of ``training.micro_batch``.
         DataError: arrays of mismatched lengths, or no training data.
     """
     if (builder is not None or cfg.model.builder is not None) and cfg.model.l2 > 0:
@@ -131,4 +142,12 @@ def check_data(cfg: RunConfig, data: DatasetLike, builder: Builder | None = None
             f"training.batch_size: {bsz} is larger than the {n} training samples of"
             f" {data.name!r}; use at most {n}"
         )
-    resolve_loss(cfg.training.loss, data.task)
+    micro = cfg.training.micro_batch
+    if micro is not None and bsz % micro:  # a copy made with model_copy skips the validator
+        raise ConfigError(f"training.batch_size ({bsz}) must be a multiple of"
+                          f" training.micro_batch ({micro})")
+    loss = resolve_loss(cfg.training.loss, data.task)
+    if cfg.training.micro_batch is not None and loss_term(loss, data.task).root:
+        raise ConfigError(
+            f"training.micro_batch: the loss {loss!r} is the square root of a batch mean, which"
+            " micro-batches cannot sum to; remove micro_batch or use loss = 'mse'")
