@@ -289,6 +289,19 @@ def test_a_fit_that_does_more_than_choose_arguments_is_refused(
                          directory=str(tmp_path)).search(x, y, validation_data=(xv, yv))
 
 
+def test_a_custom_training_loop_is_refused_before_any_trial(
+        tmp_path: Path, digits: tuple[np.ndarray, ...]) -> None:
+    class OwnLoop(BatchModel):
+        def fit(self, hp: Any, model: Any, x: Any, y: Any, **kwargs: Any) -> Any:
+            return 0.5  # a score computed without model.fit
+
+    x, y, xv, yv = digits
+    tuner = tkt.RandomSearch(OwnLoop(), objective="val_accuracy", directory=str(tmp_path))
+    with pytest.raises(ConfigError, match="calls model.fit 0 times"):
+        tuner.search(x, y, validation_data=(xv, yv))
+    assert tuner.oracle.trials == {}
+
+
 def test_an_objective_the_model_does_not_log_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'val_auc' is not logged"):
         tkt.RandomSearch(build_model, objective="val_auc", directory=str(tmp_path))

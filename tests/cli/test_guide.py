@@ -53,8 +53,10 @@ def test_a_tiny_run_prints_its_decisions_and_summary(tmp_path: Path) -> None:
                                        "--steps", "width", "--out", str(out), "--quiet",
                                        "--no-report"])
     assert result.exit_code == 0, result.output
-    assert "width: " in result.output and ("adopted" in result.output or "kept" in
-                                           result.output)
+    # The decision line names the step, what it credited and the test's numbers.
+    assert "width (credited: " in result.output and ("adopted" in result.output or "kept" in
+                                                     result.output)
+    assert "alpha" in result.output and "df" in result.output
     assert "Test accuracy of best.keras:" in result.output
     assert f"tunelab train {out / 'final.toml'}" in result.output.replace("\n", "")
     decisions = json.loads((out / "decisions.json").read_text())

@@ -66,7 +66,7 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path, with_config_command: N
     assert result.stdout == ""
     assert result.stderr == (
         f"Error: {p}: unknown key 'training.epoch'; allowed keys here:"
-        " batch_size, epochs, loss, metrics, shuffle\n"
+        " batch_size, epochs, loss, metrics, micro_batch, shuffle\n"
     )
     assert "Traceback" not in result.output
 

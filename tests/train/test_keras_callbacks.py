@@ -193,3 +193,23 @@ def test_a_callback_that_cannot_act_per_slot_is_refused() -> None:
                                     "LearningRateScheduler", "ModelCheckpoint",
                                     "TerminateOnNaN"}
     assert list(itertools.islice(KERAS_CALLBACKS, 1)) == ["EarlyStopping"]
+
+
+def test_tensorboard_writes_keras_epoch_scalars(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    x, y = load_digits(return_X_y=True)
+    r = tunelab.fit(data=(x, y), epochs=3, batch_size=64, learning_rate=0.1, progress=False,
+                    out=tmp_path / "run",
+                    callbacks=[keras.callbacks.TensorBoard(log_dir=str(tmp_path / "logs"))])
+    train = EventAccumulator(str(tmp_path / "run" / "logs" / "train"))
+    train.Reload()
+    val = EventAccumulator(str(tmp_path / "run" / "logs" / "validation"))
+    val.Reload()
+    # Keras's tags: epoch_<name> in train/, the validation values without val_ in validation/.
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(train.Tags()["scalars"])
+    assert [e.value for e in val.Scalars("epoch_loss")] == pytest.approx(r.history["val_loss"])
+    assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1, 2]
+    with pytest.raises(ConfigError, match="histogram_freq"):
+        from_keras(keras.callbacks.TensorBoard(histogram_freq=1))

@@ -403,6 +403,11 @@ class Tuner:
         from tunelab.execute import LocalExecutor
 
         FitArgs.parse(fit_args, fit_kwargs)  # bad arguments fail before any trial
+        # The user's fit, with the defaults, before any trial: one that trains on its own is
+        # refused before the search starts.
+        defaults = HyperParameters()
+        recorded_fit(self.hypermodel, defaults, self.hypermodel.build(defaults), fit_args,
+                     fit_kwargs, "search")
         executor = LocalExecutor()  # one for the whole search: its cohorts' programs stay
         executor.start()
         try:

@@ -215,8 +215,10 @@ def tune(config: Path, dataset: str | None, out: Path | None, quiet: bool, make_
         with tracked(mlflow or tracking.mlflow, tensorboard or tracking.tensorboard,
                      run_dir=run_dir, experiment=tracking.experiment,
                      run_name=str(name)) as trackers:
+            if trackers:
+                settings["callbacks"] = trackers
             result = run_tune(config, run_dir=run_dir, dataset=dataset, progress=not quiet,
-                              callbacks=trackers, **settings)
+                              **settings)
     except KeyboardInterrupt:
         click.echo(f"Interrupted. Finished trials are kept in {run_dir}; run the same command"
                    f" with --out {run_dir} to resume.", err=True)

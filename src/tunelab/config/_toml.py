@@ -74,7 +74,7 @@ def config_error(exc: ValidationError, model: type[BaseModel], source: str) -> C
         ...     print(config_error(exc, RunConfig, "run.toml"))  # doctest: +NORMALIZE_WHITESPACE
         run.toml: key 'training.epochs': Input should be greater than or equal to 1 (got 0);
         unknown key 'training.epoch'; allowed keys here: batch_size, epochs, loss, metrics,
-        shuffle
+        micro_batch, shuffle
     """
     problems = [_describe(dict(e), model) for e in exc.errors()]
     return ConfigError(f"{source}: " + "; ".join(problems))

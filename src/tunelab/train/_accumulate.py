@@ -16,8 +16,10 @@ as a batch of its own, its loss a mean over its rows; so does a closed partial b
 Example:
     >>> update_positions(first=0, count=10, steps=10, period=4).tolist()
     [3, 7, 9]
-    >>> update_positions(first=4, count=3, steps=10, period=4).tolist()
+    >>> update_positions(first=4, count=4, steps=10, period=4).tolist()  # steps 4..7: 7 closes
     [3]
+    >>> update_positions(first=4, count=3, steps=10, period=4).tolist()  # steps 4..6: none does
+    []
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def device_data(data: DatasetLike, input_shape: tuple[int, ...]) -> DeviceData:
         >>> from types import SimpleNamespace
         >>> z = np.zeros((10, 3), np.float32); labels = np.zeros(10, np.int32)
         >>> ds = SimpleNamespace(x_train=z, y_train=labels, x_val=z, y_val=labels, x_test=z,
-        ...                      y_test=labels, task="multiclass")
+        ...                      y_test=labels, task="multiclass", num_classes=2)
         >>> arrays = device_data(ds, (3,))
         >>> arrays.x.shape, arrays.chunk, len(arrays.splits["val"])
         ((10, 3), 16, 1)

@@ -410,6 +410,59 @@ def _keras_schedule(cb: Any, where: str) -> Callback:
     return LearningRateScheduler(lambda epoch, lr: float(schedule(epoch, lr)))
 
 
+class _KerasTensorBoard(Callback):
+    """Keras's ``TensorBoard`` epoch scalars for one slot: ``epoch_<name>`` in ``train/`` and
+    (without ``val_``) in ``validation/``, plus ``epoch_learning_rate``, step = epoch, in
+    ``<slot folder>/<log_dir's name>/``. Written with TensorBoard's own writer."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def on_train_begin(self, slot: SlotHandle) -> None:
+        if slot.out_dir is None:
+            raise ConfigError("callbacks: TensorBoard needs an output folder; pass out_dir"
+                              " (tunelab train --out RUN_DIR)")
+        try:
+            from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        except ImportError:
+            raise ConfigError("callbacks: keras.callbacks.TensorBoard needs the tensorboard"
+                              " package; pip install 'tunelab[tensorboard]'") from None
+        folder = Path(slot.out_dir) / self.name
+        self.writers = {part: EventFileWriter(str(folder / part))
+                        for part in ("train", "validation")}
+
+    def on_epoch_end(self, slot: SlotHandle, epoch: int, logs: dict[str, float]) -> None:
+        import time
+
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+
+        values = {k: v for k, v in logs.items() if k not in ("epoch", "seconds", "lr")}
+        values["learning_rate"] = slot.learning_rate
+        for part, pairs in (("train", [(k, v) for k, v in values.items()
+                                       if not k.startswith("val_")]),
+                            ("validation", [(k[4:], v) for k, v in values.items()
+                                            if k.startswith("val_")])):
+            summary = summary_pb2.Summary(value=[
+                summary_pb2.Summary.Value(tag=f"epoch_{k}", simple_value=float(v))
+                for k, v in pairs])
+            self.writers[part].add_event(event_pb2.Event(wall_time=time.time(), step=epoch,
+                                                         summary=summary))
+            self.writers[part].flush()
+
+    def on_train_end(self, slot: SlotHandle) -> None:
+        for writer in getattr(self, "writers", {}).values():
+            writer.close()
+
+
+def _keras_tensorboard(cb: Any, where: str) -> Callback:
+    for key, default in (("histogram_freq", 0), ("write_images", False),
+                         ("embeddings_freq", 0), ("update_freq", "epoch")):
+        if getattr(cb, key, default) != default:
+            raise _refuse_keras(where, cb, f"with {key}={getattr(cb, key)!r} (epoch scalars"
+                                           " only)")
+    return _KerasTensorBoard(Path(os.fspath(cb.log_dir)).name or "logs")
+
+
 def _keras_nothing(cb: Any, where: str) -> Callback:
     # History is always kept; a slot whose loss turns NaN/inf always stops (TerminateOnNaN's
     # effect, per slot); a progress bar is tunelab's own.
@@ -423,6 +476,7 @@ KERAS_CALLBACKS: dict[str, Callable[[Any, str], Callback]] = {
     "LearningRateScheduler": _keras_schedule,
     "ModelCheckpoint": _keras_checkpoint,
     "CSVLogger": _keras_csv,
+    "TensorBoard": _keras_tensorboard,
     "TerminateOnNaN": _keras_nothing,
     "History": _keras_nothing,
     "ProgbarLogger": _keras_nothing,
@@ -495,7 +549,8 @@ def keras_callbacks_section(callbacks: Sequence[Any], where: str = "callbacks"
         key = next((k for cls, k in sections.items() if isinstance(own, cls)), None)
         if key is None:
             raise ConfigError(f"{where}: {type(callback).__name__} has no setting a study's"
-                              " trials can carry; give a schedule in [schedule] (name, or"
-                              " function = 'module:function')")
+                              " trials can carry (for a LearningRateScheduler give [schedule]"
+                              " name or function = 'module:function'; for TensorBoard,"
+                              " tune(tensorboard=DIR))")
         out[key] = own.config.model_dump(mode="json")  # type: ignore[attr-defined]
     return out
