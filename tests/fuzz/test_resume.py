@@ -62,14 +62,7 @@ def test_a_damaged_run_folder_loses_no_finished_trial(
     _resume_after(tried, finished, tmp_path_factory, which, damage, cut)
 
 
-_SESSIONS_NOT_TEXT = pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="study/_rundir.py reads .sessions without catching UnicodeDecodeError: a resume"
-           " stops with a traceback (to fix in study/)")
-
-
-@pytest.mark.parametrize("which", [pytest.param(w, marks=_SESSIONS_NOT_TEXT)
-                                   if w == ".sessions" else w for w in _READ_ON_RESUME])
+@pytest.mark.parametrize("which", _READ_ON_RESUME)
 def test_bytes_that_are_not_text(tried: Counter[str], finished: Path,
                                  tmp_path_factory: pytest.TempPathFactory, which: str) -> None:
     _resume_after(tried, finished, tmp_path_factory, which, b"\x80", False)
@@ -81,12 +74,8 @@ def test_best_json(tried: Counter[str], finished: Path,
     _resume_after(tried, finished, tmp_path_factory, "best.json", damage, False)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="study/_rundir.py RunDir.read_best lets UnicodeDecodeError and a trial number that"
-           " is not a number through: a resume stops with a traceback (to fix in study/)")
 @pytest.mark.parametrize("damage", [b"\x80", b'{"trial": "x", "value": 0.5}'])
-def test_best_json_damage_the_study_lets_through(
+def test_best_json_not_text_or_not_a_trial_number(
         tried: Counter[str], finished: Path, tmp_path_factory: pytest.TempPathFactory,
         damage: bytes) -> None:
     _resume_after(tried, finished, tmp_path_factory, "best.json", damage, False)

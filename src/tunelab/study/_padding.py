@@ -24,16 +24,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from typing import get_args
 
-from tunelab.config import RunConfig, StudyConfig
+from tunelab.config import RunConfig
 from tunelab.errors import TunelabError
 from tunelab.study._cost import CompileTrade, pays_to_compile
 from tunelab.study._params import Categorical, Fixed, Float, Int, Param
 from tunelab.study._space import Space
 
 __all__ = [
-    "PADDING_POLICIES",
     "Padder",
     "choose_padding",
     "padder",
@@ -41,7 +39,6 @@ __all__ = [
     "structure_count",
 ]
 
-PADDING_POLICIES: tuple[str, ...] = get_args(StudyConfig.model_fields["pad_widths"].annotation)
 _TOPOLOGY = ("model.units", "model.layers")
 _MANY = 10_000
 

@@ -21,6 +21,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tunelab.config import same_value
+
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
 
@@ -48,15 +50,6 @@ def _when(when: Mapping[str, Any] | None) -> dict[str, tuple[Any, ...]]:
     return out
 
 
-def _same(a: Any, b: Any) -> bool:
-    # Config names are case-insensitive ("sgd" and "SGD" are one optimizer).
-    if isinstance(a, str) and isinstance(b, str):
-        return a.lower() == b.lower()
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    return bool(a == b)
-
-
 def condition_holds(when: Mapping[str, tuple[Any, ...]], values: Mapping[str, Any]) -> bool:
     """Whether every parent in ``when`` is active in ``values`` with one of the enabling values.
 
@@ -67,7 +60,7 @@ def condition_holds(when: Mapping[str, tuple[Any, ...]], values: Mapping[str, An
     for parent, allowed in when.items():
         if parent not in values:
             return False
-        if not any(_same(values[parent], v) for v in allowed):
+        if not any(same_value(values[parent], v) for v in allowed):
             return False
     return True
 

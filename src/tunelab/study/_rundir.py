@@ -119,9 +119,12 @@ class RunDir(RunLayout):
             return None
         try:
             data = json.loads(self.best_json.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return None  # damaged: the caller rebuilds it from the study's best trial
+        trial = data.get("trial") if isinstance(data, dict) else None
+        if not isinstance(trial, int) or isinstance(trial, bool) or trial < 0:
             return None
-        return data if isinstance(data, dict) and "trial" in data else None
+        return data
 
     def promote(self, number: int, value: float, metric: str) -> None:
         """Make trial ``number``'s saved model ``best.keras`` (atomic copy) and record it."""
@@ -162,7 +165,7 @@ class RunDir(RunLayout):
         marker = self.path / ".sessions"
         with self.lock():
             try:
-                before = len(marker.read_text(encoding="utf-8").splitlines())
+                before = len(marker.read_bytes().splitlines())
             except OSError:
                 before = 0
             with open(marker, "a", encoding="utf-8") as handle:

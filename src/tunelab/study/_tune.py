@@ -22,7 +22,6 @@ import time
 import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -37,6 +36,7 @@ from tunelab.config import (
     with_overrides,
 )
 from tunelab.execute import Borrowed, Executor, make_executor
+from tunelab.runs import RunLayout
 from tunelab.study._display import LiveDisplay
 from tunelab.study._objective import Objective
 from tunelab.study._padding import choose_padding, padder
@@ -215,7 +215,7 @@ def tune(
 
     obj = Objective.from_config(settings, base, _task(base, cfg))
     obj.check_names(_available_metrics(base))
-    run = RunDir(run_dir or Path("runs") / f"{settings.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    run = RunDir(run_dir or RunLayout.default_path(settings.name))
     run.make()
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
