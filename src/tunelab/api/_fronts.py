@@ -418,6 +418,7 @@ def guide(
     report: bool = False,
     mlflow: str | None = None,
     tensorboard: str | os.PathLike[str] | None = None,
+    callbacks: Sequence[Any] | None = None,
 ) -> GuideResult:
     """Tune step by step, the tutorial's way, as ``tunelab guide`` does.
 
@@ -438,9 +439,13 @@ def guide(
         mlflow: An MLflow tracking URI: when the guide ends, a parent run for it with a
             nested run per trial of every step, its decisions and final model as artifacts.
         tensorboard: A TensorBoard log folder: per step, per-trial scalars and HParams.
+        callbacks: ``keras.callbacks`` objects acting on every training run alike (every
+            arm of every comparison): ``EarlyStopping`` in place of the guide's own,
+            ``ReduceLROnPlateau``, ``TerminateOnNaN`` (``tunelab.guide.guide_callbacks``).
 
     Raises:
-        ConfigError: A bad procedure or option, or a run folder started with other settings.
+        ConfigError: A bad procedure, option or callback (before anything trains), or a run
+            folder started with other settings.
 
     Example:
         >>> import tempfile
@@ -465,7 +470,7 @@ def guide(
                        steps=list(names) if names else None, cohort=cohort, seed=seed,
                        run_dir=out, executor=executor, workers=workers,
                        progress=progress and not notebook, console=console,
-                       on_event=_NotebookGuide() if notebook else None)
+                       on_event=_NotebookGuide() if notebook else None, callbacks=callbacks)
     out_result = promote(GuideResult, result)
     if mlflow or tensorboard:
         from tunelab.tracking import log_guide

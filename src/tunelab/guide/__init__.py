@@ -36,9 +36,15 @@ from tunelab.guide._procedure import (  # noqa: E402
     parse_procedure,
 )
 from tunelab.guide._record import GuideRun  # noqa: E402
-from tunelab.guide._runner import GuideResult, run_guide  # noqa: E402
+from tunelab.guide._runner import (  # noqa: E402
+    GUIDE_CALLBACKS,
+    GuideResult,
+    guide_callbacks,
+    run_guide,
+)
 
 __all__ = [
+    "GUIDE_CALLBACKS",
     "BUDGET_FIELDS",
     "KINDS",
     "LEVELS",
@@ -62,6 +68,7 @@ __all__ = [
     "parse_procedure",
     "plot_range_test",
     "replicate_runs",
+    "guide_callbacks",
     "run_guide",
 ]
 

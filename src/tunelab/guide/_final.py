@@ -63,7 +63,8 @@ def _as_trials(ctx: GuideContext, step: Step, cfg: RunConfig) -> RunConfig:
     of the step's finalists, and the start gets the same treatment."""
     from tunelab.guide._study import trial_protocol
 
-    return trial_protocol(step, cfg, ctx.metric, len(ctx.data.x_train))
+    return trial_protocol(step, cfg, ctx.metric, len(ctx.data.x_train),
+                          ctx.early_stopping)
 
 
 def tuning_verdict(start: ValueStats, adopted: ValueStats, test: Comparison, metric: str, *,

@@ -38,7 +38,7 @@ from tunelab.guide._step import GuideContext, run_step
 from tunelab.guide._template import stage_model, template_procedure
 from tunelab.runs import Decisions, FinalResult, GuideSettings, RunLayout, read_record
 
-__all__ = ["GuideResult", "run_guide"]
+__all__ = ["GUIDE_CALLBACKS", "GuideResult", "guide_callbacks", "run_guide"]
 
 Event = Callable[[str, dict[str, Any]], None]
 
@@ -89,6 +89,7 @@ def run_guide(
     progress: bool = True,
     console: Console | None = None,
     on_event: Event | None = None,
+    callbacks: Sequence[Any] | None = None,
 ) -> GuideResult:
     """Run the procedure (the tutorial's by default), or continue it in ``run_dir``.
 
@@ -117,9 +118,13 @@ def run_guide(
         progress: Show the live display.
         console: Where the display and the decisions go (default standard error).
         on_event: Called with ``(event, data)``: ``trial``, ``evidence``, ``decision``, ...
+        callbacks: ``keras.callbacks`` objects acting on every training run of the guide,
+            every arm alike (see :func:`guide_callbacks`); they are part of the run's
+            settings, so a continued run must give the same ones.
 
     Raises:
-        ConfigError: A bad procedure, option, or a run folder started with other settings.
+        ConfigError: A bad procedure, option, or callback (before anything trains), or a run
+            folder started with other settings.
         KeyboardInterrupt: After Ctrl-C, once the finished trials are recorded.
     """
     from tunelab.data import data_label, load_dataset, stage_data
@@ -127,11 +132,14 @@ def run_guide(
     from tunelab.study import metric_direction
     from tunelab.train import enable_compilation_cache, structure_key
 
+    own = guide_callbacks(callbacks or [])
     proc = _procedure(procedure, budget)
     start = proc.start
     overrides: dict[str, Any] = {}
     if seed is not None:
         overrides["seed"] = seed
+    if own:
+        overrides["callbacks"] = own
     if overrides:
         start = with_overrides(start, overrides, source="guide options")
     if cohort is not None and cohort < 1:
@@ -154,6 +162,8 @@ def run_guide(
         if asked:
             raise ConfigError(f"step {asked[0]!r} compares {dropped[asked[0]]}, which a"
                               " keras.Model template fixes; leave it out of --steps")
+    if own:
+        proc = proc.model_copy(update={"start": start})
     chosen = proc.selected(steps)
     if not chosen:
         raise ConfigError(f"{proc.source}: no step to run; name steps with --steps")
@@ -176,7 +186,7 @@ def run_guide(
         ctx = GuideContext(run=run, data=data, task=str(data.task), metric=metric,
                            direction=direction, resolution=resolution, seed=start.seed,
                            cohort=cohort, display=display, emit=emit, key_fn=structure_key,
-                           executor=pool)
+                           executor=pool, early_stopping=own.get("early_stopping"))
         decisions = run.decisions().model_copy(update={
             "dataset": str(data.name), "task": str(data.task), "metric": metric,
             "direction": direction, "budget": proc.level, "procedure": proc.name})
@@ -229,6 +239,49 @@ def run_guide(
         display.note(f"[bold]did tuning help?[/] {final.tuning.summary}")
         emit("final", final.model_dump(mode="json"))
     return GuideResult(run.path, decisions, final, current)
+
+
+#: What a Keras callback given to a guide becomes: the ``[callbacks]`` keys it may set.
+GUIDE_CALLBACKS = ("early_stopping", "reduce_lr_on_plateau")
+
+
+def guide_callbacks(callbacks: Sequence[Any]) -> dict[str, Any]:
+    """``keras.callbacks`` objects as the ``[callbacks]`` every training run of a guide gets.
+
+    A guide compares arms, so a callback acts on every arm alike: ``EarlyStopping`` takes the
+    place of the guide's own early stopping (on the compared metric, best weights kept) in
+    every trial, re-run and final model, and ``ReduceLROnPlateau`` acts in all of them (the
+    learning-rate range tests sweep the rate themselves, without it). ``TerminateOnNaN`` is
+    always in effect. Callbacks writing files per run (``CSVLogger``, ``ModelCheckpoint``,
+    ``TensorBoard``) are refused: the guide keeps every trial's history and the final model
+    itself, and ``guide(tensorboard=DIR)`` logs the trials.
+
+    Raises:
+        ConfigError: A callback a guide cannot honour, named.
+
+    Example:
+        >>> import keras
+        >>> guide_callbacks([keras.callbacks.EarlyStopping(monitor="val_loss", patience=2),
+        ...                  keras.callbacks.TerminateOnNaN()])["early_stopping"]["patience"]
+        2
+        >>> guide_callbacks([keras.callbacks.CSVLogger("log.csv")])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tunelab.errors.ConfigError: guide(callbacks=): callbacks.csv_logger writes files per run...
+    """
+    from tunelab.train import keras_callbacks_section
+
+    where = "guide(callbacks=)"
+    if any(type(c).__name__ == "TensorBoard" for c in callbacks):
+        raise ConfigError(f"{where}: TensorBoard writes files per run; give"
+                          " guide(tensorboard=DIR), which logs every trial of every step")
+    section = keras_callbacks_section(callbacks, where)
+    other = [k for k in section if k not in GUIDE_CALLBACKS]
+    if other:
+        raise ConfigError(f"{where}: callbacks.{other[0]} writes files per run, which a guide"
+                          f" does not take (it takes {', '.join(GUIDE_CALLBACKS)}); every"
+                          " trial's history.json and the final best.keras are in the run folder")
+    return section
 
 
 def guide_metric(start: RunConfig, task: str) -> str:

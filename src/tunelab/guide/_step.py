@@ -71,6 +71,8 @@ class GuideContext:
     emit: Callable[[str, dict[str, Any]], None]
     key_fn: Callable[[RunConfig], Hashable]
     executor: Any = None
+    #: The user's EarlyStopping (``guide(callbacks=)``), in place of the guide's in every arm.
+    early_stopping: dict[str, Any] | None = None
     #: Every replicate run of this session, by configuration and seed: never trained twice.
     runs: dict[str, ReplicateRun] = field(default_factory=dict)
 
@@ -309,7 +311,8 @@ def run_step(ctx: GuideContext, index: int, step: Step, current: RunConfig
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
-        plan = plan_step(step, current, ctx.task, ctx.metric, len(ctx.data.x_train))
+        plan = plan_step(step, current, ctx.task, ctx.metric, len(ctx.data.x_train),
+                         ctx.early_stopping)
         if step.range_test != "none":
             ctx.display.phase(f"{step.name} · range test", None, info="exponential sweep")
         centres = learning_rate_centres(

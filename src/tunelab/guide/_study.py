@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,30 +65,36 @@ class StepPlan:
         return self.space.apply(self.base, value.params)
 
 
-def _with_early_stopping(base: RunConfig, metric: str, patience: int) -> RunConfig:
+def _with_early_stopping(base: RunConfig, metric: str, patience: int,
+                         own: Mapping[str, Any] | None = None) -> RunConfig:
     # Every trial keeps its best checkpoint, as the tutorial's callbacks do: the best epoch
     # varies less from seed to seed than the last one, which sharpens every comparison.
     # The monitor is the metric the guide compares, so the checkpoint kept is the one scored
     # (the validation loss often bottoms out epochs before the accuracy stops improving).
+    # A user's EarlyStopping (guide(callbacks=)) takes its place in every arm alike.
     from tunelab.config import with_overrides
 
-    return with_overrides(base, {"callbacks.early_stopping": {
-        "monitor": metric, "patience": patience, "restore_best_weights": True}},
-        source="early stopping")
+    rule = dict(own) if own is not None else {
+        "monitor": metric, "patience": patience, "restore_best_weights": True}
+    return with_overrides(base, {"callbacks.early_stopping": rule}, source="early stopping")
 
 
-def trial_protocol(step: Step, cfg: RunConfig, metric: str, train_samples: int) -> RunConfig:
+def trial_protocol(step: Step, cfg: RunConfig, metric: str, train_samples: int,
+                   early_stopping: Mapping[str, Any] | None = None) -> RunConfig:
     """``cfg`` trained as ``step`` trains its trials (its epochs, fixed settings and early
-    stopping on the compared metric, keeping the best weights)."""
+    stopping on the compared metric, keeping the best weights; ``early_stopping``: the
+    user's rule instead)."""
     return _with_early_stopping(step_base(step, cfg, train_samples), metric,
-                                step.budget.patience)
+                                step.budget.patience, early_stopping)
 
 
 def plan_step(step: Step, current: RunConfig, task: str, metric: str = "val_accuracy",
-              train_samples: int = 0) -> StepPlan:
-    """The values a step compares (the current one among them) and its base configuration."""
+              train_samples: int = 0, early_stopping: Mapping[str, Any] | None = None
+              ) -> StepPlan:
+    """The values a step compares (the current one among them) and its base configuration
+    (trained as :func:`trial_protocol` trains)."""
     base = _with_early_stopping(step_base(step, current, train_samples), metric,
-                                step.budget.patience)
+                                step.budget.patience, early_stopping)
     sci_spec = expand_losses(step.scientific, task)
     names = list(Space(sci_spec, source=f"step {step.name}").params)
     now = config_value(current, names, task)
