@@ -151,3 +151,60 @@ def test_a_guide_is_logged_with_its_steps_decisions_and_final_model(
     acc = EventAccumulator(str(trial_runs[0]))
     acc.Reload()
     assert "_hparams_/session_start_info" in acc.Tags()["tensors"]
+
+
+def _kt_build(hp: Any) -> Any:
+    import keras
+
+    model = keras.Sequential([keras.Input((64,)),
+                              keras.layers.Dense(hp.Int("units", 16, 32, step=16),
+                                                 activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(hp.Float("lr", 0.01, 0.5, sampling="log")),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_a_keras_tuner_search_is_logged_to_mlflow_and_tensorboard(
+        tmp_path: Path, mlflow_server: str) -> None:
+    import mlflow
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import tunelab.keras_tuner as kt
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")[:400]
+    y = np.asarray(y)[:400]
+    tuner = kt.RandomSearch(_kt_build, objective="val_accuracy", max_trials=3, seed=1,
+                            directory=str(tmp_path), project_name="kt-tracked",
+                            mlflow=mlflow_server, tensorboard=tmp_path / "tb")
+    tuner.search(x, y, epochs=2, validation_split=0.25, verbose=0)
+    client = mlflow.tracking.MlflowClient(mlflow_server)
+    exp = client.get_experiment_by_name("tunelab")
+    parents = client.search_runs([exp.experiment_id], "tags.mlflow.runName = 'kt-tracked'")
+    assert len(parents) == 1
+    children = client.search_runs([exp.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parents[0].info.run_id}'")
+    assert len(children) == 3
+    trials = {int(t.trial_id): t for t in tuner.oracle.trials.values()}
+    for child in children:
+        trial = trials[int(child.data.tags["tunelab.trial"])]
+        assert set(child.data.params) == {"units", "lr"}
+        assert float(child.data.params["lr"]) == pytest.approx(trial.hyperparameters.get("lr"))
+        assert child.data.metrics["value"] == pytest.approx(trial.score)
+        assert [m.step for m in client.get_metric_history(child.info.run_id,
+                                                          "val_accuracy")] == [0, 1]
+    best = tuner.oracle.get_best_trials(1)[0]
+    assert parents[0].data.tags["tunelab.best_trial"] == str(int(best.trial_id))
+    best_run = next(c for c in children if c.data.tags["tunelab.trial"] == str(best.trial_id))
+    assert "best.keras" in [a.path for a in client.list_artifacts(best_run.info.run_id)]
+    assert client.get_run(parents[0].info.run_id).info.status == "FINISHED"
+    runs = sorted(p.name for p in (tmp_path / "tb").iterdir() if p.is_dir())
+    assert runs == ["trial_0", "trial_1", "trial_2"]
+    acc = EventAccumulator(str(tmp_path / "tb" / "trial_0"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("val_accuracy")] == [0, 1]

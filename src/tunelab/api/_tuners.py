@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import shutil
 import warnings
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tunelab._files import write_json
 from tunelab.api._hyperparameters import HyperParameters, optuna_source
 from tunelab.api._kt_fit import FitArgs, recorded_fit, search_dataset
 from tunelab.errors import ConfigError, TrialError, TunelabError
@@ -213,6 +215,9 @@ class Tuner:
         overwrite: Start afresh instead of going on from the project's trials.
         max_consecutive_failed_trials: Stop after this many trials in a row whose build or
             fit raised.
+        mlflow: An MLflow tracking URI: a parent run per search, a nested run per trial
+            (its hyperparameters, state, score and per-epoch metrics), as ``tune(mlflow=)``.
+        tensorboard: A TensorBoard log folder: per-trial scalars and HParams.
 
     Raises:
         ConfigError: An argument tunelab does not take (named), or a model the engine cannot
@@ -225,7 +230,8 @@ class Tuner:
                  max_trials: int | None = 10, executions_per_trial: int = 1,
                  seed: int | None = None, directory: str | None = None,
                  project_name: str | None = None, overwrite: bool = False,
-                 max_consecutive_failed_trials: int = 3, **kwargs: Any) -> None:
+                 max_consecutive_failed_trials: int = 3, mlflow: str | None = None,
+                 tensorboard: str | os.PathLike[str] | None = None, **kwargs: Any) -> None:
         ignored = {"tuner_id", "logger", "max_model_size", "tune_new_entries",
                    "allow_new_entries", "max_retries_per_trial"}
         unknown = sorted(set(kwargs) - ignored)
@@ -251,6 +257,8 @@ class Tuner:
             shutil.rmtree(self.project_dir)
         self.project_dir.mkdir(parents=True, exist_ok=True)
         self._study: Any = None
+        self.mlflow, self.tensorboard = mlflow, tensorboard
+        self._trackers: list[Any] = []
         self._explore()
         self._reload()
 
@@ -408,12 +416,29 @@ class Tuner:
         defaults = HyperParameters()
         recorded_fit(self.hypermodel, defaults, self.hypermodel.build(defaults), fit_args,
                      fit_kwargs, "search")
+        from tunelab.tracking import tracked
+
         executor = LocalExecutor()  # one for the whole search: its cohorts' programs stay
         executor.start()
         try:
-            self._search(executor, fit_args, fit_kwargs)
+            with tracked(self.mlflow, self.tensorboard, run_dir=self.project_dir,
+                         run_name=self.project_name) as self._trackers:
+                self._search(executor, fit_args, fit_kwargs)
+                if self.mlflow and self.oracle.get_best_trials(1):
+                    from tunelab.model import save_model
+
+                    # What MLflow logs with the best trial's run and the parent.
+                    save_model(self.get_best_models(1)[0], self.project_dir / "best.keras")
         finally:
+            self._trackers = []
             executor.close()
+
+    def _tell(self, trial: Any, value: float | None = None, state: str = "COMPLETE") -> None:
+        """Tell the study how ``trial`` ended, and every tracker (as Optuna's callbacks)."""
+        study = self._open_study()
+        frozen = study.tell(trial, value, state=_state(state))
+        for tracker in self._trackers:
+            tracker(study, frozen)
 
     def _search(self, executor: Any, fit_args: Sequence[Any], fit_kwargs: dict[str, Any]
                 ) -> None:
@@ -433,13 +458,13 @@ class Tuner:
                 try:
                     planned.append(self._plan(trial, fit_args, fit_kwargs))
                 except TunelabError:
-                    study.tell(trial, state=_state("FAIL"))
+                    self._tell(trial, state="FAIL")
                     raise
                 except Exception as err:  # the user's build or fit raised
                     failed_in_row += 1
                     self._record(trial, HyperParameters(), None, "FAILED", {}, 0,
                                  f"{type(err).__name__}: {err}")
-                    study.tell(trial, state=_state("FAIL"))
+                    self._tell(trial, state="FAIL")
                     if failed_in_row >= self.max_consecutive_failed_trials:
                         raise TrialError(
                             f"{failed_in_row} trials in a row failed; the last: trial"
@@ -491,7 +516,7 @@ class Tuner:
         pruned = any(str(r.status) == "stopped" for r in results)
         if not bests:
             self._record(p.trial, p.hp, None, "INVALID", {}, 0, "every execution diverged")
-            self._open_study().tell(p.trial, state=_state("FAIL"))
+            self._tell(p.trial, state="FAIL")
             return
         score = float(np.mean([b[0] for b in bests]))
         best = (max if direction == "max" else min)(bests, key=lambda b: b[0])
@@ -501,13 +526,17 @@ class Tuner:
         folder.mkdir(parents=True, exist_ok=True)
         weights = best[2].model().get_weights()
         _save_arrays(folder / "weights.npz", weights)
+        # The best execution's curves, where a tracker reads a trial's epochs.
+        write_json(folder / "history.json", {k: [float(x) for x in v]
+                                             for k, v in best[2].history.items()})
+        p.trial.set_user_attr("last", {k: float(v[-1]) for k, v in best[2].history.items()
+                                       if k not in ("epoch", "seconds") and v})
         status = "STOPPED" if pruned else "COMPLETED"
         self._record(p.trial, p.hp, score, status, metrics, bests[0][1], None)
-        study = self._open_study()
         if pruned:
-            study.tell(p.trial, state=_state("PRUNED"))
+            self._tell(p.trial, state="PRUNED")
         else:
-            study.tell(p.trial, score)
+            self._tell(p.trial, score)
 
     def _record(self, trial: Any, hp: HyperParameters, score: float | None, status: str,
                 metrics: dict[str, float], best_step: int, message: str | None) -> None:
