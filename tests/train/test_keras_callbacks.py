@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,18 @@ def test_tensorboard_writes_keras_epoch_scalars(tmp_path: Path) -> None:
     assert [e.step for e in train.Scalars("epoch_loss")] == [0, 1, 2]
     with pytest.raises(ConfigError, match="histogram_freq"):
         from_keras(keras.callbacks.TensorBoard(histogram_freq=1))
+
+
+def test_tune_writes_each_trials_csv_log_in_its_folder(tmp_path: Path) -> None:
+    r = tunelab.tune({"data": {"limit": 300}, "training": {"epochs": 3, "batch_size": 64},
+                      "search": {"optimizer.learning_rate": {"low": 0.01, "high": 0.5,
+                                                             "log": True}}},
+                     trials=2, cohort=2, out=tmp_path / "run", progress=False, pruner="none",
+                     callbacks=[keras.callbacks.CSVLogger("log.csv")])
+    assert r.trials_by_state() == {"complete": 2}
+    for number in (0, 1):
+        rows = _rows(tmp_path / "run" / "trials" / str(number) / "log.csv")
+        assert [row["epoch"] for row in rows] == ["0", "1", "2"]
+        history = json.loads((tmp_path / "run" / "trials" / str(number) / "history.json")
+                             .read_text())
+        assert [float(row["val_loss"]) for row in rows] == pytest.approx(history["val_loss"])

@@ -279,7 +279,9 @@ class CohortScheduler:
     def _place(self, lane: Lane, slot: int, live: Live, request: StepRequest) -> None:
         lane.slots[slot] = live
         lane.started += 1
+        # The trial's folder takes its callbacks' files (a CSV log, a checkpoint).
         request.assigns[slot] = Assignment(live.engine_cfg.model_dump(mode="json"), live.number,
+                                           out_dir=str(self.run_dir.trial_dir(live.number)),
                                            report_at=list(self.report_at))
         self.stats.started += 1
 
