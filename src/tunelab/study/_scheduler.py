@@ -24,9 +24,11 @@ the running cohort's structure), so the sampler's structural choices are explore
 budgets keep full cohorts.
 
 The scheduler keeps the books (lanes, waiting trials, what was compiled, the session's
-figures); every decision above is its :class:`~tunelab.study.CohortPolicy`'s, made from plain
-numbers, and the two that trade idle slots against a compilation (a new cohort's width, and
-narrowing) go through the one cost model, :func:`~tunelab.study.pays_to_compile`.
+figures) and does the I/O; every decision above is its :class:`~tunelab.study.CohortPolicy`'s,
+made from plain numbers (the two that trade idle slots against a compilation go through the
+one cost model, :func:`~tunelab.study.pays_to_compile`), and what an answer means for each
+slot (ended, failed, lost, asked about, pruned, over the epoch budget) is decided from plain
+data by :mod:`tunelab.study._decide`.
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ from optuna.exceptions import UpdateFinishedTrialError
 
 from tunelab._interrupt import latched
 from tunelab.config import RunConfig
-from tunelab.execute import Assignment, Executor, StepRequest, StepResult, drive
-from tunelab.runs import SlotStatus
+from tunelab.execute import Assignment, Executor, SlotReport, StepRequest, StepResult, drive
 from tunelab.study._asking import TrialAsker
 from tunelab.study._cost import measured_prices
+from tunelab.study._decide import LOST, LaneView, SlotReportView, decide_round, over_budget
 from tunelab.study._heartbeat import Heartbeat
 from tunelab.study._lane import Lane
 from tunelab.study._objective import Objective
@@ -362,13 +364,9 @@ class CohortScheduler:
         # Slots the budget can pay one more step (an epoch, or a piece of one) for.
         room = max(0, math.floor((self.epoch_budget - self.epochs_used()) * self.parts + 1e-9)
                    - others)
-        running = [(epochs_in(live.logs), -slot, slot, live)
-                   for slot, live in enumerate(lane.slots) if live is not None]
-        excess = len(running) - room
-        if excess <= 0:
-            return
-        for _, _, slot, live in sorted(running, key=lambda r: (r[0], r[1]))[:excess]:
-            lane.slots[slot] = None
+        running = {slot: live for slot, live in enumerate(lane.slots) if live is not None}
+        for slot in over_budget({s: epochs_in(live.logs) for s, live in running.items()}, room):
+            live, lane.slots[slot] = running[slot], None
             request.stops[slot] = TrialStatus.BUDGET.value
             self._finish(lane, slot, live, TrialStatus.BUDGET, None)
         request.saves.update(lane.saves)
@@ -402,74 +400,74 @@ class CohortScheduler:
             self._taken_over(live)
 
     def _absorb(self, lane: Lane, result: StepResult) -> None:
+        """Record ``lane``'s answer and apply what :func:`decide_round` makes of it."""
         self.stats.count_step(result, lane.width)
         for path in result.saved.values():
             self.recorder.saved(path)
         for slot, message in result.save_errors.items():
             warnings.warn(f"could not save the model of slot {slot}: {message}", stacklevel=2)
-        if result.error is not None:
-            reason = "error: " + result.error.strip().splitlines()[0]
-            for trial in lane.running():
-                self._fail(trial, reason, trial.logs, detail=result.error)
+        view = LaneView(slots=tuple(None if live is None else live.number for live in lane.slots),
+                        running=frozenset(result.running), error=result.error,
+                        assign_errors=result.assign_errors)
+        actions = decide_round(view, [SlotReportView(slot, r.tag, r.status, r.partial)
+                                      for slot, r in result.slots.items()])
+        for slot, reason in actions.fails.items():
+            live, lane.slots[slot] = lane.slots[slot], None
+            assert live is not None
+            self._fail(live, reason, live.logs if actions.close else {},
+                       detail=result.error if actions.close else None)
+        if actions.close:
             lane.close()
             return
-        for slot, message in result.assign_errors.items():
-            live = lane.slots[slot]
-            if live is not None:
-                self._fail(live, f"could not start: {message}", {})
-                lane.slots[slot] = None
         epoch = next((r for r in result.slots.values() if not r.partial), None)
         if epoch is not None and not self.recorder.checked:
             self.recorder.check_metrics(epoch.log)
         share = 1.0 / max(1, result.trained)
         # Every slot's value is reported before the pruner is asked about any of them: slots
-        # that reach a rung together compete there together (asked one by one, the first
-        # slot would meet no rival at its rung and always be promoted).
-        ask: list[tuple[int, Live]] = []
-        for slot, report in sorted(result.slots.items()):
-            live = lane.slots[slot]
-            if live is None or live.number != report.tag:
-                continue
-            try:
-                if self._take_report(lane, slot, live, report, share):
-                    ask.append((slot, live))
-            except UpdateFinishedTrialError:
-                self._taken_over(live, lane, slot)
-        for slot, live in ask:
-            try:
-                if live.trial.should_prune():
-                    lane.stop(slot, TrialStatus.PRUNED.value)
-                    self.recorder.pruned(live)
-            except UpdateFinishedTrialError:
-                self._taken_over(live, lane, slot)
-        for slot, live in enumerate(lane.slots):
-            if live is not None and slot not in result.running:
+        # that reach a rung together compete there together.
+        asked: dict[int, Live] = {}
+        for slot in actions.taken:
+            live, report = lane.slots[slot], result.slots[slot]
+            assert live is not None
+            if slot in actions.ends or slot in actions.bad:
                 lane.slots[slot] = None
-                self._fail(live, "error: the engine stopped this slot without a report",
-                           live.logs)
+            try:
+                if self._record(live, report, share) and slot in actions.ask:
+                    asked[slot] = live
+                if slot in actions.bad:
+                    self._fail(live, actions.bad[slot], live.logs)
+                elif slot in actions.ends:
+                    self._finish(lane, slot, live, actions.ends[slot], report.history)
+            except UpdateFinishedTrialError:
+                self._taken_over(live, lane, slot)
+        verdicts: dict[int, bool] = {}
+        for slot, live in asked.items():
+            try:
+                verdicts[slot] = live.trial.should_prune()
+            except UpdateFinishedTrialError:
+                self._taken_over(live, lane, slot)
+        for slot in actions.prunes(verdicts):
+            live = asked[slot]
+            lane.stop(slot, TrialStatus.PRUNED.value)
+            try:
+                self.recorder.pruned(live)
+            except UpdateFinishedTrialError:
+                self._taken_over(live)
+        for slot in actions.lost:
+            live, lane.slots[slot] = lane.slots[slot], None
+            if live is not None:
+                self._fail(live, LOST, live.logs)
 
-    def _take_report(self, lane: Lane, slot: int, live: Live, report: Any,
-                     share: float) -> bool:
-        """Record one slot's report (an epoch, or a value mid-epoch), finish the trial if it
-        ended; return whether the pruner is to be asked about it."""
+    def _record(self, live: Live, report: SlotReport, share: float) -> bool:
+        """Record one slot's report (an epoch, or a value mid-epoch); return whether a value
+        reached the pruner."""
         if report.partial:  # mid-epoch: a value for the pruner only
             return self.recorder.report_partial(live, report.log)
         for key, value in report.log.items():
             live.logs.setdefault(key, []).append(value)
         seconds = report.log.get("seconds", 0.0)
         live.logs.setdefault("slot_seconds", []).append(seconds * share)
-        if report.status == SlotStatus.RUNNING:
-            return self.recorder.report(live)
-        lane.slots[slot] = None
-        self.recorder.report(live)
-        try:
-            status = TrialStatus(report.status)
-        except ValueError:
-            self.recorder.failed(live.trial, "error: the engine ended this slot with an"
-                                 f" unknown status {report.status!r}", live.cfg, live.logs)
-            return False
-        self._finish(lane, slot, live, status, report.history)
-        return False
+        return self.recorder.report(live)
 
     # -- the loop ------------------------------------------------------------------------------
 
