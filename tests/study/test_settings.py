@@ -9,7 +9,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tunelab.config import RunConfig, StudyConfig, TrainingConfig
+from tunelab.config import RunConfig, StudyConfig
 from tunelab.errors import ConfigError
 from tunelab.study import (
     RETRIED_ATTR,
@@ -108,8 +108,6 @@ def test_without_a_searched_batch_size_nothing_is_shared() -> None:
     assert shared_micro_batch(Space(BASE["search"])) is None
 
 
-@pytest.mark.skipif("micro_batch" not in TrainingConfig.model_fields,
-                    reason="needs the engine's training.micro_batch (issue 18, engine side)")
 @pytest.mark.parametrize("share", [False, True])
 def test_shared_batch_sizes_train_in_one_cohort(tmp_path: Path, share: bool) -> None:
     result = tune({**BASE, "search": {"training.batch_size": [32, 64],
