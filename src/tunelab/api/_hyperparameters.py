@@ -86,7 +86,8 @@ class HyperParameter:
         Raises:
             SpaceError: The hyperparameter has no finite set of values.
         """
-        raise NotImplementedError
+        raise SpaceError(f"{type(self).__name__} {self.name!r} has no finite set of values for"
+                         " a grid search")
 
 
 class _Numerical(HyperParameter):
