@@ -1,22 +1,29 @@
-"""How should the guide make its final model? Four protocols on the configurations it adopted.
+"""How should the guide make its final model? Four protocols, decided without the test split.
 
 For each guide run folder given (``tunelab guide --seed S --out DIR``, one per data split),
 this trains the adopted configuration (``final.toml``) and the starting one (the procedure's
 ``[start]``, under the same early stopping) on the same replicate seeds, four ways:
 
-- ``train``: on the training split, early stopping on validation keeping the best weights
+- ``train``: on the training rows, early stopping on validation rows keeping the best weights
   (the guide's own protocol for its trials); one model per replicate;
-- ``refit``: on training + validation data, for the median early-stopping epoch of the
+- ``refit``: on training + validation rows, for the median early-stopping epoch of the
   ``train`` replicates; one model per replicate;
 - ``train-ensemble`` and ``refit-ensemble``: the same replicates, their predicted
   probabilities averaged into one model.
 
+The choice is made one level down, so that no test image takes part in it: the run's training
+split is cut into inner training and inner validation rows (in the proportion of the run's own
+training and validation splits, by the run's seed), the four protocols run on those, and each
+is scored on the run's validation split, which none of them trained or stopped on. That is the
+guide's protocol in miniature (refit = inner training + inner validation = the training split)
+scored on held-out rows; the test split is not loaded into any comparison here.
+
 With ``--shared-order`` the refit members train side by side in one cohort (one data order,
 different initial arrays and masks) instead of one cohort each: cheaper, and measured worse.
 
-It prints, per split, the test accuracy of each (for single models the mean over replicates,
-what one would get on average) and writes ``bench/results/final_protocol.json``. The test
-split is used only here, to measure the protocols, never by the guide to choose.
+It prints, per split, the held-out (validation) accuracy of each (for single models the mean
+over replicates, what one would get on average) and writes
+``bench/results/final_protocol.json``.
 
     python bench/final_protocol.py runs/d0 runs/d1 runs/d2 runs/d3 runs/d4
 """
@@ -37,6 +44,9 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
+
 from tunelab.config import RunConfig, with_overrides  # noqa: E402
 from tunelab.data import load_dataset  # noqa: E402
 from tunelab.execute import train_runs  # noqa: E402
@@ -49,6 +59,20 @@ RESULTS = Path(__file__).resolve().parent / "results" / "final_protocol.json"
 
 def _accuracy(probs: np.ndarray, y: np.ndarray) -> float:
     return float((probs.argmax(axis=1) == y).mean())
+
+
+def _nested(data: Any, seed: int) -> Any:
+    """The run's split one level down: its training rows cut into inner training and inner
+    validation rows (the run's own proportion), and its validation rows held out to score."""
+    n_train, n_val = len(data.y_train), len(data.y_val)
+    inner = round(n_train * n_val / (n_train + n_val))
+    order = np.random.default_rng(seed).permutation(n_train)
+    val, train = order[:inner], order[inner:]
+    return SimpleNamespace(x_train=data.x_train[train], y_train=data.y_train[train],
+                           x_val=data.x_train[val], y_val=data.y_train[val],
+                           x_test=data.x_val, y_test=data.y_val, task=data.task,
+                           num_classes=data.num_classes, input_shape=data.input_shape,
+                           name=f"{data.name} nested")
 
 
 def _refit(data: Any) -> Any:
@@ -96,12 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         # Both as the guide's tuning check trained them (early stopping, epochs, seed).
         adopted = RunConfig.model_validate(final.tuning.adopted.config)
         start = RunConfig.model_validate(final.tuning.start.config)
-        data = load_dataset(start.data, seed=settings["seed"])
+        data = _nested(load_dataset(start.data, seed=settings["seed"]), settings["seed"])
         seeds = final.tuning.adopted.replicates
         row = {"run": str(folder), "seed": settings["seed"], "replicates": len(seeds),
                "adopted": _protocols(adopted, data, seeds, cohorts),
                "start": _protocols(start, data, seeds, cohorts),
-               "guide_best_keras": final.test.get("test_accuracy")}
+               "held_out_rows": len(data.y_test)}
         row["seconds"] = round(time.perf_counter() - started, 1)
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -114,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{who + ' ' + name:<24}" + "".join(f"{v:>10.4f}" for v in values)
                   + f"{statistics.median(values):>10.4f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"refit_members": cohorts, "rows": rows}, indent=2) + "\n")
+    RESULTS.write_text(json.dumps({
+        "benchmark": "final_protocol", "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": machine(), "scored_on": "each run's validation split (nested: the protocols "
+        "train on its training split cut into inner training and validation rows)",
+        "refit_members": cohorts, "rows": rows}, indent=2) + "\n")
     return 0
 
 

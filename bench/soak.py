@@ -70,6 +70,15 @@ def _at(samples: list[dict[str, Any]], trials: int) -> dict[str, Any]:
     return min(samples, key=lambda s: abs(s["trials"] - trials))
 
 
+def thin(samples: list[dict[str, Any]], every: int = 10) -> list[dict[str, Any]]:
+    """The curve to keep: the last sample of every ``every`` finished trials (and the last)."""
+    kept: dict[int, dict[str, Any]] = {}
+    for s in samples:
+        kept[s["trials"] // every] = s
+    out = list(kept.values())
+    return out if not samples or out[-1] is samples[-1] else [*out, samples[-1]]
+
+
 def summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     """Growth of each measure over the second half of the run, per 1,000 trials (a least
     squares slope), next to its value at trial 100 and at the end."""
@@ -140,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                  sampler="random", progress=False, on_progress=watch)
     result = {"benchmark": "soak", "trials": args.trials, "epochs": args.epochs,
               "cohort": args.cohort, "space": SPACE, "machine": machine(),
-              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "samples": samples,
+              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "samples": thin(samples),
               "summary": summary(samples)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
