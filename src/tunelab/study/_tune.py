@@ -62,7 +62,7 @@ from tunelab.study._sizing import (
 )
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress
-from tunelab.study._storage import counted_trials, make_storage, open_study
+from tunelab.study._storage import best_of, counted_trials, make_storage, open_study
 
 __all__ = ["as_tune_config", "study_overrides", "tune"]
 
@@ -250,7 +250,7 @@ def tune(
     run.write_tune(cfg)
     notes = []
     if not obj.multi:
-        note = run.repair_best(_best_of(study), obj.metrics[0])
+        note = run.repair_best(best_of(study), obj.metrics[0])
         if note is not None:
             notes.append(note)
 
@@ -305,7 +305,7 @@ def tune(
                 run.append_stats({**scheduler.stats.as_dict(), "time": when})
     if not obj.multi:
         # The file follows the storage: another session's trial may have become the best.
-        run.follow_best(lambda: _best_of(study), obj.metrics[0])
+        run.follow_best(lambda: best_of(study), obj.metrics[0])
     ledger = scheduler.ledger
     return StudyResult(
         study=study, run_dir=run.path, space=the_space, base=base, objective=obj,
@@ -324,12 +324,3 @@ def _session_salt(run: RunDir, study: optuna.Study, storage: str | None) -> int:
         where = f"{socket.gethostname()}:{run.path.resolve()}"
         salt += zlib.crc32(where.encode()) % 100_003
     return salt
-
-
-def _best_of(study: optuna.Study) -> tuple[int, float] | None:
-    """The study's best (trial number, value) as its storage has it (single objective)."""
-    try:
-        best = study.best_trial
-    except ValueError:
-        return None
-    return (best.number, float(best.values[0])) if best.values else None
