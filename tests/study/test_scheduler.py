@@ -23,6 +23,7 @@ from tunelab.study import (
     CohortScheduler,
     Objective,
     RunDir,
+    SessionSettings,
     Space,
     TrialStateName,
     TrialStatus,
@@ -154,10 +155,11 @@ def _scheduler(tmp_path: Path, space: Space, *, trials: int = 12, width: int = 4
                                              warmup_epochs=0),
                           space=space, base=base, metric_names=obj.metrics)
     ex = executor or FakeExecutor()
+    settings = SessionSettings(trials=trials, width=width, timeout=timeout,
+                               fix_structure=sampler != "grid")
     sched = CohortScheduler(study=study, sampler=cs, space=space, base=base, objective=obj,
-                            executor=ex, run_dir=RunDir(tmp_path).make(), n_trials=trials,
-                            width=width, timeout=timeout, key_fn=key_fn,
-                            fix_structure=sampler != "grid", callbacks=callbacks)
+                            executor=ex, run_dir=RunDir(tmp_path).make(), settings=settings,
+                            key_fn=key_fn, callbacks=callbacks)
     return sched, ex
 
 
@@ -493,8 +495,9 @@ def test_padding_lets_widths_share_a_cohort(tmp_path: Path) -> None:
                           metric_names=obj.metrics)
     ex = FakeExecutor()
     sched = CohortScheduler(study=study, sampler=cs, space=space, base=BASE, objective=obj,
-                            executor=ex, run_dir=RunDir(tmp_path).make(), n_trials=8, width=4,
-                            key_fn=key_fn, pad=padder("max", space, BASE))
+                            executor=ex, run_dir=RunDir(tmp_path).make(),
+                            settings=SessionSettings(trials=8, width=4), key_fn=key_fn,
+                            pad=padder("max", space, BASE))
     sched.run()
     assert sched.structural == [] and len(set(ex.opened)) == 1
     assert {len(t.params) for t in study.trials} == {2}

@@ -53,6 +53,7 @@ from tunelab.study._samplers import (
     resolve_pruner,
 )
 from tunelab.study._scheduler import CohortScheduler
+from tunelab.study._session import SessionSettings
 from tunelab.study._sizing import (
     epochs_trained,
     expected_epochs,
@@ -272,21 +273,22 @@ def tune(
     policy = choose_padding(settings.pad_widths, the_space, base, trials=expected,
                             cohort=settings.cohort,
                             structural=structural_names(the_space, base, structure_key))
+    session = SessionSettings(
+        trials=budget, width=settings.cohort, total=target, timeout=settings.timeout,
+        max_epochs=max_epochs, epoch_budget=settings.epoch_budget, expected_epochs=per_trial,
+        parts=settings.pieces(),
+        report_at=tuple(report_points(
+            pruner_name, parts=settings.pieces(),
+            max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
+            min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs)),
+        shared=True, fix_structure=settings.sampler != "grid",
+    )
     scheduler = CohortScheduler(
         study=study, sampler=cohort_sampler, space=the_space, base=base, objective=obj,
         executor=Borrowed(lent) if lent is not None
         else make_executor(settings.executor, settings.workers, address=settings.ray_address),
-        run_dir=run,
-        n_trials=budget, width=settings.cohort, timeout=settings.timeout,
-        key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
-        max_epochs=max_epochs, pad=padder(policy, the_space, base),
-        epoch_budget=settings.epoch_budget, expected_epochs=per_trial, shared=True,
-        parts=settings.pieces(),
-        report_at=report_points(
-            pruner_name, parts=settings.pieces(),
-            max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
-            min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs),
-        callbacks=list(callbacks or ()),
+        run_dir=run, settings=session, key_fn=structure_key,
+        pad=padder(policy, the_space, base), callbacks=list(callbacks or ()),
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
