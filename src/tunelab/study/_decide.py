@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tunelab.runs import SlotStatus
+from tunelab.study._objective import better
 from tunelab.study._status import TrialStatus
 
 __all__ = ["LOST", "BestSave", "LaneView", "RoundActions", "SlotReportView", "Standing",
@@ -212,7 +213,8 @@ def decide_best(trial: Standing, best: Sequence[Standing],
 
     With one objective, the trial is the new best when its value is strictly better than the
     study's best before it (an equal value leaves the earlier trial best, as Optuna's
-    storage keeps it), or when nothing completed before it. With several, the trial joins
+    storage keeps it; a best that is not a finite number is beaten), or when nothing
+    completed before it. With several, the trial joins
     the Pareto front unless a trial on the front before it dominates it (as good in every
     objective and better in one; a trial equal to one on the front joins it). A value that
     is not a finite number (NaN, infinite) is never best.
@@ -242,8 +244,7 @@ def decide_best(trial: Standing, best: Sequence[Standing],
     others = [tuple(s * v for s, v in zip(signs, b.values, strict=True)) for b in best
               if b.number != trial.number]
     if len(directions) == 1:
-        standing = [o[0] for o in others if not math.isnan(o[0])]
-        wins = all(mine[0] < o for o in standing)
+        wins = all(better(mine[0], o[0], "minimize") for o in others)
         return BestSave(save=wins, claim=wins)
     dominated = any(all(o <= m for o, m in zip(other, mine, strict=True)) and other != mine
                     for other in others)
