@@ -6,14 +6,19 @@ simulated executor and a real Optuna study; these pin each rule on its own.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tunelab.study import TrialStatus
 from tunelab.study._decide import (
     LOST,
+    BestSave,
     LaneView,
     RoundActions,
     SlotReportView,
+    Standing,
+    decide_best,
     decide_round,
     over_budget,
 )
@@ -113,3 +118,73 @@ def test_an_epoch_budget_ends_the_trials_with_the_fewest_epochs_first() -> None:
     assert over_budget(epochs, room=1) == (2, 1, 0)
     assert over_budget(epochs, room=0) == over_budget(epochs, room=-2) == (2, 1, 0, 3)
     assert over_budget({}, room=0) == ()
+
+
+# -- the best model so far ---------------------------------------------------------------------
+
+BEST = BestSave(save=True, claim=True)
+NOT = BestSave()
+
+
+def test_the_first_completed_trial_is_the_best() -> None:
+    assert decide_best(Standing(0, (0.5,)), [], ["maximize"]) == BEST
+    assert decide_best(Standing(0, (0.5,)), [], ["minimize"]) == BEST
+
+
+@pytest.mark.parametrize(("direction", "value", "expected"), [
+    ("maximize", 0.91, BEST), ("maximize", 0.89, NOT),
+    ("minimize", 0.89, BEST), ("minimize", 0.91, NOT),
+])
+def test_a_trial_is_best_when_strictly_better_in_the_objectives_direction(
+        direction: str, value: float, expected: BestSave) -> None:
+    assert decide_best(Standing(7, (value,)), [Standing(3, (0.90,))], [direction]) == expected
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_a_tie_leaves_the_earlier_trial_best(direction: str) -> None:
+    """Optuna's storage keeps the first of equal values as the best trial."""
+    assert decide_best(Standing(7, (0.9,)), [Standing(3, (0.9,))], [direction]) == NOT
+
+
+def test_the_trial_itself_among_the_best_is_ignored() -> None:
+    """The storage read after the tell holds the trial itself: it is the best then."""
+    assert decide_best(Standing(7, (0.9,)), [Standing(7, (0.9,))], ["maximize"]) == BEST
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_value_that_is_not_finite_is_never_best(value: float) -> None:
+    assert decide_best(Standing(1, (value,)), [], ["maximize"]) == NOT
+    assert decide_best(Standing(1, (value,)), [Standing(0, (0.1,))], ["minimize"]) == NOT
+    assert decide_best(Standing(1, (0.1, value)), [], ["minimize", "maximize"]) == NOT
+
+
+def test_a_finite_value_beats_a_best_that_is_not_a_number() -> None:
+    assert decide_best(Standing(1, (0.1,)), [Standing(0, (math.nan,))], ["maximize"]) == BEST
+
+
+# Two objectives: accuracy up, seconds down. The front: (0.9, 20 s) and (0.8, 5 s).
+FRONT = [Standing(1, (0.9, 20.0)), Standing(2, (0.8, 5.0))]
+TWO = ["maximize", "minimize"]
+
+
+@pytest.mark.parametrize(("values", "saved"), [
+    ((0.95, 30.0), True),   # more accurate than any: a new trade-off
+    ((0.85, 10.0), True),   # between the two
+    ((0.9, 20.0), True),    # equal to one on the front: joins it
+    ((0.9, 25.0), False),   # as accurate as trial 1, slower
+    ((0.7, 6.0), False),    # worse than trial 2 in both
+    ((0.8, 5.0 + 1e-9), False),
+])
+def test_several_objectives_save_a_model_on_the_pareto_front_and_claim_nothing(
+        values: tuple[float, float], saved: bool) -> None:
+    decision = decide_best(Standing(9, values), FRONT, TWO)
+    assert decision == BestSave(save=saved, claim=False)
+
+
+def test_the_first_trial_of_several_objectives_is_on_the_front() -> None:
+    assert decide_best(Standing(0, (0.5, 9.0)), [], TWO) == BestSave(save=True)
+
+
+def test_values_and_objectives_of_different_lengths_are_an_error() -> None:
+    with pytest.raises(ValueError, match="trial 3 has 2 values for 1 objectives"):
+        decide_best(Standing(3, (0.1, 0.2)), [], ["maximize"])

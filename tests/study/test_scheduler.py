@@ -23,6 +23,7 @@ from tunelab.study import (
     CohortScheduler,
     Objective,
     RunDir,
+    SessionSettings,
     Space,
     TrialStateName,
     TrialStatus,
@@ -154,10 +155,11 @@ def _scheduler(tmp_path: Path, space: Space, *, trials: int = 12, width: int = 4
                                              warmup_epochs=0),
                           space=space, base=base, metric_names=obj.metrics)
     ex = executor or FakeExecutor()
+    settings = SessionSettings(trials=trials, width=width, timeout=timeout,
+                               fix_structure=sampler != "grid")
     sched = CohortScheduler(study=study, sampler=cs, space=space, base=base, objective=obj,
-                            executor=ex, run_dir=RunDir(tmp_path).make(), n_trials=trials,
-                            width=width, timeout=timeout, key_fn=key_fn,
-                            fix_structure=sampler != "grid", callbacks=callbacks)
+                            executor=ex, run_dir=RunDir(tmp_path).make(), settings=settings,
+                            key_fn=key_fn, callbacks=callbacks)
     return sched, ex
 
 
@@ -273,6 +275,32 @@ def test_best_model_is_replaced_only_by_a_better_trial(tmp_path: Path) -> None:
     assert saved, "the first complete trial is saved"
     assert all(values[b] > values[a] for a, b in zip(saved, saved[1:], strict=False))
     assert RunDir(tmp_path).read_best()["trial"] == sched.study.best_trial.number
+
+
+def test_a_stop_and_a_save_go_out_in_the_lanes_very_next_request(tmp_path: Path) -> None:
+    """A trial pruned, or ended as the best so far, in the answer to request k has its stop
+    or its model's save in request k + 1: the same round's decision, before the lane trains
+    again (one lane: the k-th answer is the k-th request's)."""
+    sched, ex = _scheduler(tmp_path, LR, trials=16, width=4, pruner="median")
+    sched.run()
+    states = {t.number: t.state for t in sched.study.trials}
+    last: dict[int, tuple[int, int]] = {}  # trial -> (answer, slot) of its last report
+    for k, result in enumerate(ex.results):
+        for slot, report in result.slots.items():
+            last[report.tag] = (k, slot)
+    pruned = [n for n, s in states.items() if s == TrialState.PRUNED]
+    assert pruned and len(ex.requests) == len(ex.results)
+    for number in pruned:
+        k, slot = last[number]
+        if k + 1 == len(ex.requests):
+            continue  # pruned in the last answer: nothing trains again, no request follows
+        assert ex.requests[k + 1][1].stops.get(slot) == "pruned", number
+    assert any(last[n][0] + 1 < len(ex.requests) for n in pruned)
+    saves = [(k, slot, int(Path(p).parent.name)) for k, (_, req) in enumerate(ex.requests)
+             for slot, p in req.saves.items()]
+    assert saves, "the first complete trial is saved"
+    for k, slot, number in saves:
+        assert last[number] == (k - 1, slot), number
 
 
 def test_multi_objective_gives_a_pareto_front(tmp_path: Path) -> None:
@@ -467,8 +495,9 @@ def test_padding_lets_widths_share_a_cohort(tmp_path: Path) -> None:
                           metric_names=obj.metrics)
     ex = FakeExecutor()
     sched = CohortScheduler(study=study, sampler=cs, space=space, base=BASE, objective=obj,
-                            executor=ex, run_dir=RunDir(tmp_path).make(), n_trials=8, width=4,
-                            key_fn=key_fn, pad=padder("max", space, BASE))
+                            executor=ex, run_dir=RunDir(tmp_path).make(),
+                            settings=SessionSettings(trials=8, width=4), key_fn=key_fn,
+                            pad=padder("max", space, BASE))
     sched.run()
     assert sched.structural == [] and len(set(ex.opened)) == 1
     assert {len(t.params) for t in study.trials} == {2}

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tunelab.study._rundir import RunDir
     from tunelab.study._samplers import CohortSampler, make_pruner, make_sampler
     from tunelab.study._scheduler import CohortScheduler
+    from tunelab.study._session import SessionSettings
     from tunelab.study._shared import StudyLedger
     from tunelab.study._sizing import shared_micro_batch, structural_names
     from tunelab.study._space import Space
@@ -75,6 +76,7 @@ _WHERE = {
     "make_sampler": "_samplers",
     "StudyLedger": "_shared",
     "CohortScheduler": "_scheduler",
+    "SessionSettings": "_session",
     "shared_micro_batch": "_sizing",
     "structural_names": "_sizing",
     "Space": "_space",
@@ -129,6 +131,7 @@ __all__ = [
     "Progress",
     "Refill",
     "RunDir",
+    "SessionSettings",
     "SessionStats",
     "SlotView",
     "Space",

@@ -7,9 +7,11 @@ the reports that belong to the trial in their slot, the trials that ended (done,
 stopped, diverged, stopped) or fail, the slots the pruner is asked about, and whether the
 cohort failed as a whole (the lane closes). The pruner's answers are the storage's (Optuna's
 pruners read the study), so the scheduler asks them and hands them back as plain data to
-:meth:`RoundActions.prunes`. :func:`over_budget` picks the trials an epoch budget ends.
-Nothing here reads or writes anything; the scheduler applies the actions, and each stop and
-save travels in the lane's next request.
+:meth:`RoundActions.prunes`. :func:`over_budget` picks the trials an epoch budget ends, and
+:func:`decide_best` whether a finished trial's model is saved as the best so far (or as one
+on the Pareto front). Nothing here reads or writes anything; the scheduler and the recorder
+gather the plain inputs and apply the answers, and each stop and save travels in the lane's
+next request.
 
 Example:
     >>> view = LaneView(slots=(3, 4, None), running=frozenset({0}))
@@ -23,13 +25,16 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tunelab.runs import SlotStatus
+from tunelab.study._objective import better
 from tunelab.study._status import TrialStatus
 
-__all__ = ["LOST", "LaneView", "RoundActions", "SlotReportView", "decide_round", "over_budget"]
+__all__ = ["LOST", "BestSave", "LaneView", "RoundActions", "SlotReportView", "Standing",
+           "decide_best", "decide_round", "over_budget"]
 
 #: Why a trial fails when the engine stopped its slot without a report.
 LOST = "error: the engine stopped this slot without a report"
@@ -172,3 +177,75 @@ def over_budget(epochs: Mapping[int, int], room: int) -> tuple[int, ...]:
         return ()
     order = sorted(epochs, key=lambda slot: (epochs[slot], -slot))
     return tuple(order[:excess])
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A completed trial's number and objective values, as plain data.
+
+    Attributes:
+        number: The trial's number.
+        values: Its value for each objective, in the study's order.
+    """
+
+    number: int
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class BestSave:
+    """What :func:`decide_best` decided for a finished trial's model.
+
+    Attributes:
+        save: Write the trial's model (in the lane's next request).
+        claim: Once written, it is to become ``best.keras`` if its trial is still the study's
+            best then (single objective). A model on the Pareto front is saved and claims
+            nothing: several objectives have no one best model.
+    """
+
+    save: bool = False
+    claim: bool = False
+
+
+def decide_best(trial: Standing, best: Sequence[Standing],
+                directions: Sequence[str]) -> BestSave:
+    """Whether a trial just completed has the best model so far, to save.
+
+    With one objective, the trial is the new best when its value is strictly better than the
+    study's best before it (an equal value leaves the earlier trial best, as Optuna's
+    storage keeps it; a best that is not a finite number is beaten), or when nothing
+    completed before it. With several, the trial joins
+    the Pareto front unless a trial on the front before it dominates it (as good in every
+    objective and better in one; a trial equal to one on the front joins it). A value that
+    is not a finite number (NaN, infinite) is never best.
+
+    Args:
+        trial: The trial just completed.
+        best: The study's best trial (single objective; empty: none), or the trials on its
+            Pareto front (several objectives), as the storage has them before or after the
+            trial was told: the trial itself is ignored there.
+        directions: ``"minimize"`` or ``"maximize"`` for each objective.
+
+    Example:
+        >>> decide_best(Standing(4, (0.91,)), [Standing(2, (0.90,))], ["maximize"])
+        BestSave(save=True, claim=True)
+        >>> decide_best(Standing(5, (0.2, 9.0)), [Standing(1, (0.1, 8.0))],
+        ...             ["minimize", "minimize"])
+        BestSave(save=False, claim=False)
+    """
+    if len(trial.values) != len(directions):
+        raise ValueError(f"trial {trial.number} has {len(trial.values)} values for"
+                         f" {len(directions)} objectives")
+    if not all(math.isfinite(v) for v in trial.values):
+        return BestSave()
+    # Every objective as one to minimise.
+    signs = tuple(-1.0 if d == "maximize" else 1.0 for d in directions)
+    mine = tuple(s * v for s, v in zip(signs, trial.values, strict=True))
+    others = [tuple(s * v for s, v in zip(signs, b.values, strict=True)) for b in best
+              if b.number != trial.number]
+    if len(directions) == 1:
+        wins = all(better(mine[0], o[0], "minimize") for o in others)
+        return BestSave(save=wins, claim=wins)
+    dominated = any(all(o <= m for o, m in zip(other, mine, strict=True)) and other != mine
+                    for other in others)
+    return BestSave(save=not dominated)

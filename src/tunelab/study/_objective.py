@@ -22,7 +22,7 @@ from typing import Literal, cast
 from tunelab.config import RunConfig, StudyConfig
 from tunelab.errors import ConfigError
 
-__all__ = ["Objective", "default_metric", "metric_direction"]
+__all__ = ["Objective", "better", "default_metric", "metric_direction"]
 
 TOTALS = ("seconds", "epochs")
 _MINIMISED = ("loss", "mse", "mae", "rmse", "euclidean", "manhattan", "hamming", "error")
@@ -39,6 +39,24 @@ def metric_direction(metric: str) -> Literal["maximize", "minimize"]:
     if name in TOTALS or any(part in name for part in _MINIMISED):
         return "minimize"
     return "maximize"
+
+
+def better(a: float, b: float | None, direction: str) -> bool:
+    """Whether value ``a`` is strictly better than ``b`` in ``direction`` (``maximize`` or
+    ``minimize``); a ``b`` of None or not a finite number is nothing yet, an ``a`` that is not
+    a finite number is never better.
+
+    Example:
+        >>> better(0.2, 0.3, "minimize"), better(0.3, 0.3, "maximize")
+        (True, False)
+        >>> better(0.1, None, "maximize"), better(float("nan"), None, "maximize")
+        (True, False)
+    """
+    if not math.isfinite(a):
+        return False
+    if b is None or not math.isfinite(b):
+        return True
+    return a > b if direction == "maximize" else a < b
 
 
 def default_metric(base: RunConfig, task: str | None = None) -> str:
@@ -142,11 +160,7 @@ class Objective:
             >>> Objective(["val_loss"]).better(0.2, 0.3)
             True
         """
-        if not math.isfinite(a):
-            return False
-        if b is None or not math.isfinite(b):
-            return True
-        return a > b if self.directions[0] == "maximize" else a < b
+        return better(a, b, self.directions[0])
 
     def __repr__(self) -> str:
         parts = [f"{m} ({d})" for m, d in zip(self.metrics, self.directions, strict=True)]

@@ -20,6 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError
+from tunelab.study._decide import Standing, decide_best
 from tunelab.study._heartbeat import Heartbeat
 from tunelab.study._objective import TOTALS, Objective
 from tunelab.study._rundir import RunDir
@@ -33,6 +34,7 @@ from tunelab.study._status import (
     counts,
     epochs_in,
 )
+from tunelab.study._storage import best_of, best_standing
 
 __all__ = ["Live", "Recorder", "TrialCallback"]
 
@@ -64,10 +66,11 @@ class Live:
 class Recorder:
     """Tells trials' outcomes to the study and writes their artifacts.
 
-    The best model follows the storage: a finished trial's model is saved when the study's
-    best trial (as the storage has it, every session's trials included) is that trial, and
-    it becomes ``best.keras`` only if it still is once written, decided under the run
-    folder's lock (:meth:`RunDir.follow_best`). Sessions sharing a study and a run folder
+    The best model follows the storage: a finished trial's model is saved when
+    :func:`~tunelab.study._decide.decide_best` finds it better than the study's best trial
+    (as the storage has it, every session's trials included), and it becomes ``best.keras``
+    only if it still is the best once written, decided under the run folder's lock
+    (:meth:`RunDir.follow_best`). Sessions sharing a study and a run folder
     therefore never leave ``best.keras`` holding any trial but the study's best.
 
     Args:
@@ -103,7 +106,7 @@ class Recorder:
                 self.counts[TrialStateName.PRUNED] += 1
             elif t.state == TrialState.FAIL and counts(t):
                 self.counts[TrialStateName.FAILED] += 1
-        self._claims: set[int] = set()
+        self._claims: set[str] = set()  # models to follow as best.keras once written
         self.checked = False
         # The study's best, kept here: reading it from the storage after every round costs
         # a query over all trials (tens of milliseconds with SQLite).
@@ -189,9 +192,9 @@ class Recorder:
             self.best = (values[0], live.number)
         self._count(TrialStateName.COMPLETE)
         self.run_dir.write_trial(live.number, live.cfg, history)
-        claim = self._claim_best(live.number, values)
+        save = self._save_best(live.number, values)
         self._told(live.trial, frozen)
-        return claim
+        return save
 
     def pruned(self, live: Live) -> None:
         """Tell a trial the pruner stopped."""
@@ -219,21 +222,13 @@ class Recorder:
     def saved(self, path: str) -> None:
         """A claimed model was written: it becomes ``best.keras`` if its trial is still the
         study's best (the storage decides), else ``best.keras`` follows whichever is."""
-        number = int(Path(path).parent.name)
-        if number not in self._claims:
+        path = str(Path(path))
+        if path not in self._claims:
             return  # a Pareto model
-        self._claims.discard(number)
-        self.run_dir.follow_best(self._storage_best, self.objective.metrics[0])
+        self._claims.discard(path)
+        self.run_dir.follow_best(lambda: best_of(self.study), self.objective.metrics[0])
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _storage_best(self) -> tuple[int, float] | None:
-        """The study's best trial and value as the storage has them now."""
-        try:
-            best = self.study.best_trial
-        except ValueError:  # no trial completed
-            return None
-        return (best.number, float(best.values[0])) if best.values else None
 
     def _told(self, trial: optuna.Trial, frozen: FrozenTrial) -> None:
         """After a tell: stop the trial's heartbeat, then call the callbacks, in order."""
@@ -246,15 +241,17 @@ class Recorder:
         self.counts[state] += 1
         self.stats.finished[state] = self.stats.finished.get(state, 0) + 1
 
-    def _claim_best(self, number: int, values: list[float]) -> str | None:
-        if self.objective.multi:
-            front = {t.number for t in self.study.best_trials}
-            return str(self.run_dir.trial_model(number)) if number in front else None
-        best = self._storage_best()
-        if best is not None and best[0] == number:
-            self._claims.add(number)
-            return str(self.run_dir.trial_model(number))
-        return None
+    def _save_best(self, number: int, values: list[float]) -> str | None:
+        """Where to save a told trial's model when :func:`decide_best` says it is the best so
+        far (or on the Pareto front), from the study's best as the storage has it."""
+        decision = decide_best(Standing(number, tuple(values)), best_standing(self.study),
+                               self.objective.directions)
+        if not decision.save:
+            return None
+        path = str(self.run_dir.trial_model(number))
+        if decision.claim:
+            self._claims.add(path)
+        return path
 
     def _history(self, live: Live, engine: dict[str, list[float]] | None) -> dict[str, Any]:
         history: dict[str, Any] = dict(engine) if engine else {}

@@ -56,6 +56,7 @@ from tunelab.study._policy import CohortPolicy, Refill, SlotView
 from tunelab.study._recorder import Live, Recorder, TrialCallback
 from tunelab.study._rundir import RunDir
 from tunelab.study._samplers import CohortSampler
+from tunelab.study._session import SessionSettings
 from tunelab.study._shared import StudyLedger
 from tunelab.study._sizing import KeyFn, epochs_trained, expected_trials, structural_names
 from tunelab.study._space import Space
@@ -77,31 +78,11 @@ class CohortScheduler:
         objective: What is optimised.
         executor: Where cohorts train (started and closed here).
         run_dir: Where trial artifacts and the best model go.
-        n_trials: Trials to start in this session (the budget left).
-        width: Slots per cohort.
-        timeout: Seconds after which no new trial is asked; trials asked before it train.
+        settings: The session's settings (trials, width, timeout, epoch budget, ...).
         key_fn: The engine's ``structure_key``.
-        on_progress: Called with a :class:`Progress` after every round.
-        total: Trials in the whole study (for the display; default ``n_trials``).
-        fix_structure: Refill slots with trials asked with the structure fixed (not for grid).
-        max_epochs: The most epochs a trial can train (default: the base's).
         pad: Sets the padded hidden widths on a trial's configuration (see
             :func:`tunelab.study.padder`); the trial's own configuration stays unpadded.
-        epoch_budget: Training epochs for the whole study, summed over its trials (None: no
-            limit). Trials running when it is spent end there, with the value of the epochs
-            they trained; no trial starts that could not train one epoch.
-        expected_epochs: Epochs a trial trains on average (see :func:`expected_epochs`), to
-            turn an epoch budget into a number of trials when sizing cohorts.
-        parts: Pieces of an epoch between the pruner's reports (sub-epoch fidelity):
-            the pruner's steps are ``1 / parts`` of an epoch, and cohorts train in pieces.
-        report_at: Mid-epoch steps (in pieces since a trial started) where a trial reports
-            to the pruner (see ``report_points``); epoch ends always do.
-        shared: Other sessions may run the study at the same time: ``total`` trials and the
-            epoch budget are the study's totals as its storage has them
-            (:class:`~tunelab.study.StudyLedger`), a retry of another session's trial does
-            not spend this session's ``n_trials``, and a session with nothing left to start
-            waits while others' trials run where heartbeats can tell a dead session's
-            trials, to retry them.
+        on_progress: Called with a :class:`Progress` after every round.
         callbacks: Called in order with the study and the told ``FrozenTrial`` right after
             each trial is told COMPLETE, PRUNED or FAIL (``Study.optimize``'s contract).
     """
@@ -116,59 +97,48 @@ class CohortScheduler:
         objective: Objective,
         executor: Executor,
         run_dir: RunDir,
-        n_trials: int,
-        width: int,
-        timeout: float | None = None,
+        settings: SessionSettings,
         key_fn: KeyFn,
-        on_progress: Callable[[Progress], None] | None = None,
-        total: int | None = None,
-        fix_structure: bool = True,
-        max_epochs: int | None = None,
         pad: Padder | None = None,
-        epoch_budget: int | None = None,
-        expected_epochs: float | None = None,
-        shared: bool = False,
-        parts: int = 1,
-        report_at: Sequence[int] = (),
+        on_progress: Callable[[Progress], None] | None = None,
         callbacks: Sequence[TrialCallback] = (),
     ) -> None:
         self.study, self.sampler, self.space, self.base = study, sampler, space, base
         self.objective, self.executor, self.run_dir = objective, executor, run_dir
-        self.budget, self.pad = max(0, int(n_trials)), pad
-        self.parts, self.report_at = int(parts), [int(p) for p in report_at]
+        self.settings, self.pad, self.on_progress = settings, pad, on_progress
+        budget = max(0, int(settings.trials))
         self._engine_key = key_fn
-        self.timeout, self.on_progress = timeout, on_progress
         self.key_fn: KeyFn = key_fn if pad is None else self._padded_key
-        self.total = total if total is not None else self.budget
-        self.fix_structure = fix_structure
-        self.max_epochs = max_epochs if max_epochs is not None else base.training.epochs
+        self.total = settings.total if settings.total is not None else budget
+        self.max_epochs = (settings.max_epochs if settings.max_epochs is not None
+                           else base.training.epochs)
         self.structural = structural_names(space, base, self.key_fn)
         structures = structure_count(space, self.structural)
-        self.epoch_budget = epoch_budget
+        epoch_budget = settings.epoch_budget
         self.epochs_before = epochs_trained(study) if epoch_budget is not None else 0
         # The trials this session can expect to start: the trial budget, or fewer when an
         # epoch budget runs out first.
-        expected = expected_trials(self.budget, epoch_budget, self.epochs_before,
-                                   expected_epochs or self.max_epochs)
+        expected = expected_trials(budget, epoch_budget, self.epochs_before,
+                                   settings.expected_epochs or self.max_epochs)
         self.policy = CohortPolicy.for_session(
-            expected=expected, width=width, structures=structures, lanes=executor.lanes,
-            epoch_budget=epoch_budget is not None)
-        if not fix_structure:
+            expected=expected, width=settings.width, structures=structures,
+            lanes=executor.lanes, epoch_budget=epoch_budget is not None)
+        if not settings.fix_structure:
             self.structural = []
         self.stats = SessionStats(width=self.width)
         self.lanes = [Lane(i, self.width) for i in range(executor.lanes)]
         owner = owner_token()
         self._deadline: float | None = None
         self.heartbeat = Heartbeat(study)
-        self.ledger = StudyLedger(study, self.total, owner) if shared else None
+        self.ledger = StudyLedger(study, self.total, owner) if settings.shared else None
         self.recorder = Recorder(study, objective, run_dir, self.stats,
                                  heartbeat=self.heartbeat,
-                                 track_epochs=shared and epoch_budget is not None,
-                                 parts=self.parts, callbacks=callbacks)
+                                 track_epochs=settings.shared and epoch_budget is not None,
+                                 parts=settings.parts, callbacks=callbacks)
         self._widths: set[tuple[Hashable, int]] = set()  # (structure, width) compiled so far
         self.asker = TrialAsker(study=study, sampler=sampler, space=space, base=base, pad=pad,
                                 engine_key=key_fn, heartbeat=self.heartbeat,
-                                recorder=self.recorder, budget=self.budget, owner=owner,
+                                recorder=self.recorder, budget=budget, owner=owner,
                                 ledger=self.ledger)
         self.pending = self.asker.pending  # trials asked, waiting for a cohort of theirs
 
@@ -189,17 +159,17 @@ class CohortScheduler:
     def epochs_used(self) -> float:
         """Training epochs spent on the study: earlier sessions' and this one's (and, in a
         shared study, the other sessions' as the storage had them at the round's start)."""
-        if self.ledger is not None and self.epoch_budget is not None:
+        if self.ledger is not None and self.settings.epoch_budget is not None:
             return self.ledger.epochs(self.stats.slot_epochs)
         return self.epochs_before + self.stats.slot_epochs
 
     def _no_room(self) -> bool:
         """Whether the epoch budget has no epoch left for one more trial, counting one epoch
         for every slot already running."""
-        if self.epoch_budget is None:
+        if self.settings.epoch_budget is None:
             return False
         running = sum(len(lane.running()) for lane in self.lanes)
-        return self.epochs_used() + running >= self.epoch_budget
+        return self.epochs_used() + running >= self.settings.epoch_budget
 
     def _expired(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline
@@ -241,7 +211,7 @@ class CohortScheduler:
             key=lane.key, started=lane.started,
             waiting={k: len(q) for k, q in self.pending.items()}, asked=self.asker.asked,
             left=self.asker.left, can_ask=self._may_ask(), near_deadline=self._near_deadline(),
-            can_fix=self.fix_structure and lane.fixed is not None)
+            can_fix=self.settings.fix_structure and lane.fixed is not None)
         for source in self.policy.refill(view):
             if source == Refill.WAITING:
                 live = self.asker.pop(lane.key)
@@ -284,7 +254,7 @@ class CohortScheduler:
         # The trial's folder takes its callbacks' files (a CSV log, a checkpoint).
         request.assigns[slot] = Assignment(live.engine_cfg.model_dump(mode="json"), live.number,
                                            out_dir=str(self.run_dir.trial_dir(live.number)),
-                                           report_at=list(self.report_at))
+                                           report_at=list(self.settings.report_at))
         self.stats.started += 1
 
     def _width_for(self, key: Hashable) -> int:
@@ -318,7 +288,7 @@ class CohortScheduler:
                 lane.open(first.key, request.width, {n: first.trial.params[n] for n in
                                                     self.structural if n in first.trial.params})
                 request.template = first.engine_cfg.model_dump(mode="json")
-                request.parts = self.parts
+                request.parts = self.settings.parts
                 self.stats.cohorts += 1
                 self._place(lane, 0, first, request)
                 self._refill(lane, request)
@@ -356,13 +326,14 @@ class CohortScheduler:
         They finish with the epochs they trained (status ``budget``), those with the fewest
         epochs first; their models are saved before the cohort stops them.
         """
-        if self.epoch_budget is None:
+        budget = self.settings.epoch_budget
+        if budget is None:
             return
         busy = self.executor.busy()
         others = sum(len(other.running()) for other in self.lanes
                      if other is not lane and other.index in busy)
         # Slots the budget can pay one more step (an epoch, or a piece of one) for.
-        room = max(0, math.floor((self.epoch_budget - self.epochs_used()) * self.parts + 1e-9)
+        room = max(0, math.floor((budget - self.epochs_used()) * self.settings.parts + 1e-9)
                    - others)
         running = {slot: live for slot, live in enumerate(lane.slots) if live is not None}
         for slot in over_budget({s: epochs_in(live.logs) for s, live in running.items()}, room):
@@ -505,7 +476,7 @@ class CohortScheduler:
 
     def _sync(self) -> None:
         """Once per round: the shared study's epochs, and its stale trials (heartbeats)."""
-        if self.ledger is not None and self.epoch_budget is not None:
+        if self.ledger is not None and self.settings.epoch_budget is not None:
             self.ledger.sync_epochs(self.stats.slot_epochs, held=len(self._unfinished()))
         if self.heartbeat.check():
             self.asker.forget_room()  # retries are waiting: read the room again
@@ -568,8 +539,8 @@ class CohortScheduler:
         Ctrl-C retires every unfinished trial (FAIL, enqueued again) and re-raises.
         """
         start = time.monotonic()
-        if self.timeout is not None:
-            self._deadline = start + self.timeout
+        if self.settings.timeout is not None:
+            self._deadline = start + self.settings.timeout
         self._emit()
         try:
             with latched(), self.heartbeat:

@@ -48,6 +48,7 @@ from optuna.trial import TrialState
 
 from tunelab.config import RunConfig
 from tunelab.errors import ConfigError, SpaceError
+from tunelab.study._decide import Standing
 from tunelab.study._space import Space
 from tunelab.study._status import PARTS_ATTR, REASON_ATTR, RETRIED_ATTR, RETRY_OF_ATTR, counts
 
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
 __all__ = [
     "HEARTBEAT_REASON",
     "OWNER_ATTR",
+    "best_of",
+    "best_standing",
     "counted_trials",
     "fail_stale",
     "heartbeat_settings",
@@ -292,6 +295,26 @@ def fail_stale(study: optuna.Study) -> list[int]:
                                 skip_if_exists=False)
             retried.append(trial.number)
     return retried
+
+
+def best_of(study: optuna.Study) -> tuple[int, float] | None:
+    """The study's best trial number and value as its storage has them now (single
+    objective); None before any trial completed."""
+    try:
+        best = study.best_trial
+    except ValueError:  # no trial completed
+        return None
+    return (best.number, float(best.values[0])) if best.values else None
+
+
+def best_standing(study: optuna.Study) -> list[Standing]:
+    """The study's best trial (one objective) or the trials on its Pareto front (several),
+    as the storage has them now, as plain data: what :func:`~tunelab.study._decide.decide_best`
+    compares a finished trial with."""
+    if len(study.directions) > 1:
+        return [Standing(t.number, tuple(t.values)) for t in study.best_trials]
+    best = best_of(study)
+    return [] if best is None else [Standing(best[0], (best[1],))]
 
 
 def counted_trials(study: optuna.Study) -> int:

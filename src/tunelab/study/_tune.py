@@ -53,6 +53,7 @@ from tunelab.study._samplers import (
     resolve_pruner,
 )
 from tunelab.study._scheduler import CohortScheduler
+from tunelab.study._session import SessionSettings
 from tunelab.study._sizing import (
     epochs_trained,
     expected_epochs,
@@ -62,7 +63,7 @@ from tunelab.study._sizing import (
 )
 from tunelab.study._space import Space
 from tunelab.study._stats import Progress
-from tunelab.study._storage import counted_trials, make_storage, open_study
+from tunelab.study._storage import best_of, counted_trials, make_storage, open_study
 
 __all__ = ["as_tune_config", "study_overrides", "tune"]
 
@@ -250,7 +251,7 @@ def tune(
     run.write_tune(cfg)
     notes = []
     if not obj.multi:
-        note = run.repair_best(_best_of(study), obj.metrics[0])
+        note = run.repair_best(best_of(study), obj.metrics[0])
         if note is not None:
             notes.append(note)
 
@@ -272,21 +273,22 @@ def tune(
     policy = choose_padding(settings.pad_widths, the_space, base, trials=expected,
                             cohort=settings.cohort,
                             structural=structural_names(the_space, base, structure_key))
+    session = SessionSettings(
+        trials=budget, width=settings.cohort, total=target, timeout=settings.timeout,
+        max_epochs=max_epochs, epoch_budget=settings.epoch_budget, expected_epochs=per_trial,
+        parts=settings.pieces(),
+        report_at=tuple(report_points(
+            pruner_name, parts=settings.pieces(),
+            max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
+            min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs)),
+        shared=True, fix_structure=settings.sampler != "grid",
+    )
     scheduler = CohortScheduler(
         study=study, sampler=cohort_sampler, space=the_space, base=base, objective=obj,
         executor=Borrowed(lent) if lent is not None
         else make_executor(settings.executor, settings.workers, address=settings.ray_address),
-        run_dir=run,
-        n_trials=budget, width=settings.cohort, timeout=settings.timeout,
-        key_fn=structure_key, total=target, fix_structure=settings.sampler != "grid",
-        max_epochs=max_epochs, pad=padder(policy, the_space, base),
-        epoch_budget=settings.epoch_budget, expected_epochs=per_trial, shared=True,
-        parts=settings.pieces(),
-        report_at=report_points(
-            pruner_name, parts=settings.pieces(),
-            max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
-            min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs),
-        callbacks=list(callbacks or ()),
+        run_dir=run, settings=session, key_fn=structure_key,
+        pad=padder(policy, the_space, base), callbacks=list(callbacks or ()),
     )
     display: Any = LiveDisplay(target) if progress else contextlib.nullcontext()
     with display:
@@ -305,7 +307,7 @@ def tune(
                 run.append_stats({**scheduler.stats.as_dict(), "time": when})
     if not obj.multi:
         # The file follows the storage: another session's trial may have become the best.
-        run.follow_best(lambda: _best_of(study), obj.metrics[0])
+        run.follow_best(lambda: best_of(study), obj.metrics[0])
     ledger = scheduler.ledger
     return StudyResult(
         study=study, run_dir=run.path, space=the_space, base=base, objective=obj,
@@ -324,12 +326,3 @@ def _session_salt(run: RunDir, study: optuna.Study, storage: str | None) -> int:
         where = f"{socket.gethostname()}:{run.path.resolve()}"
         salt += zlib.crc32(where.encode()) % 100_003
     return salt
-
-
-def _best_of(study: optuna.Study) -> tuple[int, float] | None:
-    """The study's best (trial number, value) as its storage has it (single objective)."""
-    try:
-        best = study.best_trial
-    except ValueError:
-        return None
-    return (best.number, float(best.values[0])) if best.values else None
