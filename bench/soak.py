@@ -1,14 +1,15 @@
 """A long study: thousands of trials on digits over many structures, watching what a long
 run could leak.
 
-    python bench/soak.py                       # 2,000 trials (hours on two cores)
+    python bench/soak.py                       # 2,000 trials
     python bench/soak.py --trials 100 --out /tmp/soak.json --figure /tmp/soak.png
 
 After every round of results it samples the process's resident memory, open file
 descriptors and threads, the size of the JAX compilation cache (a folder of its own) and of
 ``study.db``. They must level off: once every structure has compiled, none of them may keep
 growing with the number of trials (``study.db`` grows with the trials it records, a few KB
-each, which the summary shows per 1,000 trials). The curve goes to
+each, which the summary shows per 1,000 trials; Optuna keeps a copy of every trial in memory
+too, which ``second_half_objects`` counts by type). The curve goes to
 ``bench/results/soak.json`` and a figure to ``docs/images/soak.png``.
 """
 
@@ -64,6 +65,21 @@ def sample(trials: int, start: float, cache: Path, db: Path) -> dict[str, Any]:
         "cache_mb": round(_folder_bytes(cache) / 2**20, 2),
         "study_db_mb": round(db.stat().st_size / 2**20, 3) if db.exists() else 0.0,
     }
+
+
+def census() -> dict[str, int]:
+    """Live Python objects by type (after a full collection)."""
+    import collections
+    import gc
+
+    gc.collect()
+    return dict(collections.Counter(type(o).__name__ for o in gc.get_objects()))
+
+
+def growth(before: dict[str, int], after: dict[str, int], top: int = 8) -> dict[str, int]:
+    """The object types whose count grew most between two censuses."""
+    diff = {k: n - before.get(k, 0) for k, n in after.items()}
+    return dict(sorted(((k, d) for k, d in diff.items() if d > 0), key=lambda kv: -kv[1])[:top])
 
 
 def _at(samples: list[dict[str, Any]], trials: int) -> dict[str, Any]:
@@ -135,9 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     run = work / "run"
     start = time.perf_counter()
     samples: list[dict[str, Any]] = []
+    censuses: dict[int, dict[str, int]] = {}
 
     def watch(progress: Any) -> None:
         samples.append(sample(progress.done, start, cache, run / "study.db"))
+        for mark in (args.trials // 2, args.trials):  # what the second half adds, by type
+            if progress.done >= mark and mark not in censuses:
+                censuses[mark] = census()
         last = samples[-1]
         print(f"{last['trials']:5d} trials  {last['seconds']:8.0f} s  rss {last['rss_mb']:7.1f} MB"
               f"  fds {last['open_fds']:4d}  threads {last['os_threads']:3d}"
@@ -151,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
               "cohort": args.cohort, "space": SPACE, "machine": machine(),
               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "samples": thin(samples),
               "summary": summary(samples)}
+    if len(censuses) == 2:
+        half, end = (censuses[k] for k in sorted(censuses))
+        result["second_half_objects"] = {
+            "trials": args.trials - args.trials // 2, "live_objects": sum(end.values()) - sum(
+                half.values()), "growing_types": growth(half, end)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     figure(samples, args.figure)
