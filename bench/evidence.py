@@ -145,13 +145,24 @@ def one_run(kind: str, dataset: str, budget: str, index: int) -> dict[str, Any]:
     from tunelab.study import metric_direction
     from tunelab.train import structure_key
 
+    class LookClock(GuideDisplay):
+        """The guide's display, noting when each look's confirmation runs start: the
+        one-look rule would have stopped where the second look starts."""
+
+        looks: list[float] = []
+
+        def phase(self, description: str, total: float | None, info: str = "") -> None:
+            if description.endswith("confirmation"):
+                self.looks.append(time.monotonic())
+            super().phase(description, total, info)
+
     proc = parse_procedure(procedure(kind, dataset, budget), source=f"evidence {kind}",
                            budget=budget)
     start = with_overrides(proc.start, {"seed": 1000 + index}, source="evidence run")
     began = time.monotonic()
     quiet = Console(file=io.StringIO())
     with tempfile.TemporaryDirectory(prefix="tunelab-evidence-") as tmp, \
-            make_executor("local") as pool, GuideDisplay(quiet, live=False) as display:
+            make_executor("local") as pool, LookClock(quiet, live=False) as display:
         data = load_dataset(start.data, seed=start.seed)
         metric = guide_metric(start, str(data.task))
         ctx = GuideContext(run=GuideRun(tmp), data=data, task=str(data.task), metric=metric,
@@ -160,12 +171,15 @@ def one_run(kind: str, dataset: str, budget: str, index: int) -> dict[str, Any]:
                            display=display, emit=lambda event, payload: None,
                            key_fn=structure_key, executor=pool)
         record, _ = run_step(ctx, 1, proc.steps[0], start)
+    ended = time.monotonic()
     arms = {v.label: v for v in record.confirmation}
+    second = LookClock.looks[1] if record.looks == 2 and len(LookClock.looks) > 1 else ended
     effect = math.nan
     if record.ablation is not None:
         effect = record.ablation.difference
     return {
-        "index": index, "seconds": round(time.monotonic() - began, 2),
+        "index": index, "seconds": round(ended - began, 2),
+        "one_look_seconds": round(second - began, 2),
         "new": record.credited == "scientific", "credited": str(record.credited),
         "looks": record.looks, "one_look": one_look(record, proc.steps[0].budget.seeds),
         "old": old_rule(record), "confirmed": bool(arms), "reason": record.reason,
@@ -203,7 +217,22 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "nuisance_credited": nuisance, "confirmed": sum(r["confirmed"] for r in runs),
         "mean_effect": round(statistics.fmean(effects), 5) if effects else None,
         "median_seconds": round(statistics.median(r["seconds"] for r in runs), 2) if n else None,
+        **per_minute(runs),
     }
+
+
+def per_minute(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Credits per minute of runs, with up to two looks (the step's rule) and with one: what a
+    second look buys for what it costs. Over the runs that timed their looks."""
+    timed = [r for r in runs if r.get("one_look_seconds") is not None]
+    if not timed:
+        return {}
+    both = sum(r["seconds"] for r in timed) / 60
+    one = sum(r["one_look_seconds"] for r in timed) / 60
+    return {"timed_runs": len(timed),
+            "credits_per_minute": round(sum(r["new"] for r in timed) / both, 4),
+            "one_look_credits_per_minute": round(sum(r["one_look"] for r in timed) / one, 4),
+            "second_look_cost": round(both / one - 1, 4)}
 
 
 CELLS = [f"aa-{d}-{b}" for d in DATA for b in BUDGETS] + [
@@ -290,7 +319,10 @@ def _write(path: Path, cells: dict[str, Any]) -> None:
                   " test; aa0: the same A/A with the rates centred on the current rate (no"
                   " range test); wN: a planted effect, N hidden units (current) against 32."
                   " One look: the step's tests on its first look's replicates at the whole"
-                  " alpha. Second looks: runs whose confirmation took a second look",
+                  " alpha. Second looks: runs whose confirmation took a second look."
+                  " Credits per minute: scientific credits per minute of runs, over the runs"
+                  " that timed their looks (one look: stopping where the second look starts);"
+                  " second_look_cost: the time the second looks add, as a share",
         "budgets": BUDGETS,
         "range_test": RANGE_TEST,
         "data": DATA,
@@ -321,7 +353,7 @@ def _table(cells: dict[str, Any]) -> None:
 
     table = Table(title="credited scientific changes (95 % interval)")
     for col in ("cell", "runs", "new rule", "one look", "old rule", "effect (W - ablation)",
-                "s/run"):
+                "s/run", "credits/min (one look)"):
         table.add_column(col)
     for name, entry in cells.items():
         s = entry.get("summary")
@@ -333,7 +365,9 @@ def _table(cells: dict[str, Any]) -> None:
                       f" {s['one_look_ci95'][1]:.3f}]",
                       f"{s['old_rate']:.3f} [{s['old_ci95'][0]:.3f}, {s['old_ci95'][1]:.3f}]",
                       "—" if s["mean_effect"] is None else f"{s['mean_effect']:+.4f}",
-                      f"{s['median_seconds']}")
+                      f"{s['median_seconds']}",
+                      f"{s['credits_per_minute']:.3f} ({s['one_look_credits_per_minute']:.3f})"
+                      if "credits_per_minute" in s else "—")
     console().print(table)
 
 

@@ -63,6 +63,19 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
                 assert part in s.reason
     # Selection and confirmation seeds: a block of fresh seeds for each.
     assert sum(len(u) for u in used) == len(set().union(*used))
+    # The current value runs as it stood before the step (its own learning rate, not the
+    # study's best trial of it), and a step that credits nothing leaves the network, the
+    # optimizer and the batch size as they were: no change enters without a test.
+    before = proc.start.model_dump(mode="json", exclude_none=True)
+    for s in steps:
+        mine = next(v for v in s.values if v.label == s.current)
+        assert mine.trial is None
+        if not s.adopted:
+            assert s.config["model"] == before["model"]
+            assert s.config["optimizer"] == before["optimizer"]
+            assert s.config["training"]["batch_size"] == before["training"]["batch_size"]
+        before = s.config
+    assert not all(s.adopted for s in steps)  # the check above ran
     # Step 4 recorded the batch-size trade-off.
     rows = steps[3].batch_sizes
     assert rows and all(r.seconds_per_epoch > 0 for r in rows)

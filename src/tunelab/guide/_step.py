@@ -127,7 +127,12 @@ def _evidence(ctx: GuideContext, plan: StepPlan, reps: dict[str, tuple[Any, floa
     cached = read_record(ctx.run.evidence_json(folder), Evidence)
     if cached is not None and cached.labels == labels and cached.replicates == seeds:
         return cached.values
-    configs = {label: result.config_of(reps[label][0]) for label in labels}
+    # The current value runs as it stands before the step (its own nuisance values, trained
+    # as the step trains), never re-tuned by the study: a change only ever enters through an
+    # arm that a test credits, so keeping the current value changes nothing.
+    current = plan.incumbent.label if plan.incumbent else None
+    configs = {label: plan.base if label == current else result.config_of(reps[label][0])
+               for label in labels}
     ctx.display.phase(f"{plan.step.name} · evidence", None,
                       info=f"{len(labels)} values x {len(seeds)} replicates")
 
@@ -141,24 +146,22 @@ def _evidence(ctx: GuideContext, plan: StepPlan, reps: dict[str, tuple[Any, floa
     out = []
     for label in labels:
         value = next(v for v in plan.values if v.label == label)
-        out.append(stats[label].model_copy(update={
-            "trial": reps[label][0].number, "params": value.params,
-            "search_score": reps[label][1]}))
+        searched = {} if label == current else {"trial": reps[label][0].number,
+                                                 "search_score": reps[label][1]}
+        out.append(stats[label].model_copy(update={"params": value.params, **searched}))
     write_record(ctx.run.evidence_json(folder), Evidence(labels=labels, replicates=seeds,
                                                           values=out))
     return out
 
 
-def ablation_config(plan: StepPlan, result: Any, current_trial: Any,
-                    challenger_trial: Any) -> RunConfig:
-    """The current value's configuration with the challenger's nuisance values (those that
-    apply to it; the current value's own for the others)."""
+def ablation_config(plan: StepPlan, current_trial: Any, challenger_trial: Any) -> RunConfig:
+    """The current configuration (as it stands before the step) with the challenger's
+    nuisance values, those that apply to the current value; its own for the others.
+    ``current_trial`` (any trial of the current value) says which apply."""
     nuisance = [k for k in plan.space.params if k not in plan.scientific.params]
-    merged = {**current_trial.params, **{k: v for k, v in challenger_trial.params.items()
-                                          if k in nuisance}}
-    values = plan.space.values_from_params(merged)
-    return plan.space.apply(result.config_of(current_trial),
-                            {k: v for k, v in values.items() if k in nuisance})
+    theirs = {k: v for k, v in challenger_trial.params.items() if k in nuisance}
+    values = plan.space.values_from_params({**current_trial.params, **theirs})
+    return plan.space.apply(plan.base, {k: v for k, v in values.items() if k in theirs})
 
 
 def _same_run(a: RunConfig, b: RunConfig) -> bool:
@@ -270,9 +273,8 @@ def _decide(ctx: GuideContext, plan: StepPlan, stats: list[ValueStats],
                  f" runs, so nothing goes to confirmation; selection runs: {seen.text()}"},
                 None)
     cur_trial, win_trial = reps[current.label][0], reps[best.label][0]
-    configs = {current.label: result.config_of(cur_trial),
-               best.label: result.config_of(win_trial)}
-    ablation = ablation_config(plan, result, cur_trial, win_trial)
+    configs = {current.label: plan.base, best.label: result.config_of(win_trial)}
+    ablation = ablation_config(plan, cur_trial, win_trial)
     arm = ablation_label(current.label, best.label)
     if not _same_run(ablation, configs[current.label]):
         configs[arm] = ablation
@@ -294,14 +296,6 @@ def _decide(ctx: GuideContext, plan: StepPlan, stats: list[ValueStats],
              "confirmation": [confirmed[k].model_copy(update={"config": None})
                               for k in configs]},
             configs[adopted] if verdict.changed else None)
-
-
-def _kept(stats: list[ValueStats], fields: dict[str, Any], current: RunConfig) -> RunConfig:
-    """The configuration a step that adopts nothing ends with: the current value's best
-    trial of this step (as before the step, with this step's epochs and early stopping)."""
-    kept = next((s for s in stats if s.label == fields["current"]), None)
-    return RunConfig.model_validate(kept.config) if kept is not None and kept.config \
-        else current
 
 
 def run_step(ctx: GuideContext, index: int, step: Step, current: RunConfig
@@ -349,8 +343,9 @@ def run_step(ctx: GuideContext, index: int, step: Step, current: RunConfig
                                step.budget.finalists, ctx.direction)
             stats = _evidence(ctx, plan, reps, labels, result, folder, index)
             fields, adopted_cfg = _decide(ctx, plan, stats, reps, result, folder, index)
-            chosen_cfg = adopted_cfg if adopted_cfg is not None else _kept(stats, fields,
-                                                                            current)
+            # Nothing credited: the configuration stays as it was (trained as this step
+            # trains); the study's re-tuning of the current value is not carried on.
+            chosen_cfg = adopted_cfg if adopted_cfg is not None else plan.base
         totals = result.totals()
         record = StepDecision(
             step=step.name, title=step.title, kind=step.kind,
