@@ -104,6 +104,29 @@ def _protocols(cfg: RunConfig, data: Any, seeds: list[int], args_cohorts: Any = 
     return out
 
 
+#: The protocol's two choices, each a paired comparison on the held-out rows: (better, worse).
+CHOICES = {"average the members": ("refit-ensemble", "refit"),
+           "refit on training + validation": ("refit-ensemble", "train-ensemble")}
+
+
+def choices(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each choice as a paired t test (``scipy.stats.ttest_rel``, two-sided) over every split
+    and both configurations: n pairs, df, the mean difference, t, p, and the wins."""
+    from scipy import stats
+
+    out: dict[str, Any] = {}
+    for name, (a, b) in CHOICES.items():
+        x = [r[who][a] for r in rows for who in ("adopted", "start")]
+        y = [r[who][b] for r in rows for who in ("adopted", "start")]
+        test = stats.ttest_rel(x, y)
+        out[name] = {"compared": f"{a} against {b}", "n": len(x), "df": len(x) - 1,
+                     "mean_difference": round(statistics.fmean(x) - statistics.fmean(y), 5),
+                     "t": round(float(test.statistic), 3), "p": float(f"{test.pvalue:.3g}"),
+                     "wins": sum(u > v for u, v in zip(x, y, strict=True)),
+                     "ties": sum(u == v for u, v in zip(x, y, strict=True))}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="guide run folders, one per split")
@@ -142,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "final_protocol", "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": machine(), "scored_on": "each run's validation split (nested: the protocols "
         "train on its training split cut into inner training and validation rows)",
-        "refit_members": cohorts, "rows": rows}, indent=2) + "\n")
+        "refit_members": cohorts, "choices": choices(rows), "rows": rows}, indent=2) + "\n")
+    for name, c in choices(rows).items():
+        print(f"{name}: {c['compared']}, paired t test n={c['n']} df={c['df']}: difference"
+              f" {c['mean_difference']:+.4f}, t={c['t']:.2f}, p={c['p']:.3g} (two-sided),"
+              f" ahead in {c['wins']} of {c['n']}")
     return 0
 
 
