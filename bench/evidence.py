@@ -21,7 +21,11 @@ with **one look** only (its first look's replicates at the whole alpha), and the
 **before** it (the best challenger of
 the selection runs adopted when its mean paired difference exceeds ``max(2 SE, one
 validation sample)`` on those same runs: what the guide did before, recomputed from the
-step's selection runs). Rates carry 95 % Clopper-Pearson intervals
+step's selection runs; there the current value runs as it stands before the step, with its own
+rate, so a challenger's better-tuned rate counts as a gain of its value, which is what the
+rule before did with the learning rates it compared). The **credits per minute** of the
+step's rule and of one look (stopping where the second look starts, timed on the same runs)
+say whether the second look pays for its time. Rates carry 95 % Clopper-Pearson intervals
 (``scipy.stats.binomtest(...).proportion_ci``).
 
 Run (``nice``: cheap per run, as many runs as the time allows)::
@@ -313,7 +317,9 @@ def _write(path: Path, cells: dict[str, Any]) -> None:
         "alpha": 0.05,
         "what": "share of one-step guide runs that credit the scientific value: A/A (no"
                 " effect possible) and planted effects; the step's rule (new) and the rule"
-                " before it (old: 2 SE on the selection runs), on the same runs",
+                " before it (old: 2 SE on the selection runs, where the current value runs"
+                " as it stood before the step, so a challenger's tuned rate counts as its"
+                " value's gain as it did then), on the same runs",
         "legend": "cells are kind-dataset-budget. aa: A/A, kernel_initializer he_uniform"
                   " against he_normal, each value's learning rates centred on its own range"
                   " test; aa0: the same A/A with the rates centred on the current rate (no"
