@@ -216,6 +216,11 @@ def full_report(curves: dict[str, dict[str, list[float]]]) -> ReportData:
             values=[ValueStats(label="64-64, 0.1", scores=[0.964, 0.968, 0.972]),
                     ValueStats(label="128-128, 0.1", scores=[0.972, 0.975, 0.978]),
                     ValueStats(label="32, 0.0", scores=[0.945, 0.951, 0.957])],
+            # Two looks of 8 replicates: 16 fresh replicates per arm (wide tables).
+            confirmation=[ValueStats(label="64-64, 0.1",
+                                     scores=[0.965, 0.969, 0.971, 0.967] * 4),
+                          ValueStats(label="128-128, 0.1",
+                                     scores=[0.975, 0.978, 0.979, 0.977] * 4)],
             current="64-64, 0.1", candidate="128-128, 0.1", adopted=True,
             reason="128-128, 0.1 beats 64-64, 0.1 by 0.007, more than twice the noise "
                    "(0.0035).",

@@ -52,9 +52,13 @@ def test_a_full_report_loads_without_errors_and_draws_every_figure(browser, tmp_
     # Three curve figures, two guide figures, the batch-size Pareto plot, one race image.
     assert counts["images"] == counts["images_loaded"] == 7
     assert browser.evaluate("document.querySelectorAll('.finding').length") >= 4
-    # The page fits its width: no figure overflows sideways.
+    # The page fits its width: no figure overflows sideways, and nothing in a two-column
+    # block runs under its neighbour (a step's tables of 12 replicates beside its figure).
     assert browser.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert browser.evaluate(
+        "Array.from(document.querySelectorAll('.grid > *'))"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).length") == 0
     shot = browser.screenshot(tmp_path / "report.png")
     assert png_width(shot) == 1280
     full = browser.screenshot(tmp_path / "report-full.png", full_page=True)
