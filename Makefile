@@ -18,7 +18,7 @@ run: $(VENV)/.installed
 	$(BIN)/tunelab guide --dataset digits --budget quick --out $(RUN_DIR)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench docs
 	$(BIN)/mypy src
 
 test: lint

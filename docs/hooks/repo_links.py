@@ -25,7 +25,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         text, target, anchor = m.group(1), m.group(2), m.group(3) or ""
         in_repo = posixpath.normpath(posixpath.join("docs", here, target))
         if in_repo in _ON_SITE:
-            return f"[{text}]({posixpath.relpath(_ON_SITE[in_repo], here or '.')})"
+            return f"[{text}]({posixpath.relpath(_ON_SITE[in_repo], here or '.')}{anchor})"
         return f"{text} (`{in_repo}` in the source tree)"
 
     return _LINK.sub(swap, markdown)
