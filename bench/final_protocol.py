@@ -160,13 +160,14 @@ def main(argv: list[str] | None = None) -> int:
             values = [r[who][name] for r in rows]
             print(f"{who + ' ' + name:<24}" + "".join(f"{v:>10.4f}" for v in values)
                   + f"{statistics.median(values):>10.4f}")
+    decided = choices(rows)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "benchmark": "final_protocol", "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": machine(), "scored_on": "each run's validation split (nested: the protocols "
         "train on its training split cut into inner training and validation rows)",
-        "refit_members": cohorts, "choices": choices(rows), "rows": rows}, indent=2) + "\n")
-    for name, c in choices(rows).items():
+        "refit_members": cohorts, "choices": decided, "rows": rows}, indent=2) + "\n")
+    for name, c in decided.items():
         print(f"{name}: {c['compared']}, paired t test n={c['n']} df={c['df']}: difference"
               f" {c['mean_difference']:+.4f}, t={c['t']:.2f}, p={c['p']:.3g} (two-sided),"
               f" ahead in {c['wins']} of {c['n']}")
