@@ -47,8 +47,10 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
     # alpha, n, df, the statistic and p.
     used: list[set[int]] = []
     for s in steps:
-        assert s.alpha == 0.05 and s.credited in ("scientific", "nuisance", "none")
+        assert s.alpha == 0.05 and s.credited in ("scientific", "nuisance", "trade-off", "none")
         assert (s.credited != "none") == s.adopted
+        # Only the batch-size step trades accuracy for time; no other step credits a trade-off.
+        assert (s.credited == "trade-off") <= (s.step == "batch_size")
         used.append(set(s.selection_replicates))
         if s.confirmation:
             seeds = s.confirmation[0].replicates
@@ -76,7 +78,8 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
             assert s.config["training"]["batch_size"] == before["training"]["batch_size"]
         before = s.config
     assert not all(s.adopted for s in steps)  # the check above ran
-    # Step 4 recorded the batch-size trade-off.
+    # Step 4 recorded the batch-size trade-off; a batch size it adopts is credited as one.
+    assert steps[3].credited == ("trade-off" if steps[3].adopted else "none")
     rows = steps[3].batch_sizes
     assert rows and all(r.seconds_per_epoch > 0 for r in rows)
     assert any(r.pareto for r in rows)

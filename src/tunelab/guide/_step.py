@@ -244,7 +244,7 @@ def _decide(ctx: GuideContext, plan: StepPlan, stats: list[ValueStats],
         chosen = choice.chosen if choice.adopted else current
         return ({**base, "current": current.label, "candidate": choice.chosen.label,
                  "adopted": choice.adopted, "reason": choice.reason,
-                 "credited": Credit.SCIENTIFIC if choice.adopted else Credit.NONE,
+                 "credited": Credit.TRADE_OFF if choice.adopted else Credit.NONE,
                  "comparison": choice.comparison, "batch_sizes": choice.rows},
                 RunConfig.model_validate(chosen.config) if chosen.config else None)
     sign = 1.0 if ctx.direction == "maximize" else -1.0

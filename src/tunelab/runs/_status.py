@@ -55,9 +55,12 @@ class Credit(StrEnum):
     ``scientific``: the compared value itself (it beat the current value run with the same
     nuisance values, and the current configuration). ``nuisance``: the nuisance values alone
     (the current value with the challenger's nuisance values beat the current configuration,
-    the value did not add to it). ``none``: nothing was adopted.
+    the value did not add to it). ``trade-off``: no gain is credited; the batch-size step
+    adopted a faster batch size whose accuracy is within noise of the best (time bought, not
+    accuracy). ``none``: nothing was adopted.
     """
 
     SCIENTIFIC = "scientific"
     NUISANCE = "nuisance"
+    TRADE_OFF = "trade-off"
     NONE = "none"
