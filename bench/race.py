@@ -20,8 +20,9 @@ continuous rate after both hidden layers instead. Either way all tools get the s
 The tools, each at its own best-known settings:
 
   tunelab          ``tunelab.tune``: TPE + ASHA (reduction factor 3) with sub-epoch fidelity
-                   (``report_every = 0.125``, ``min_resource = 0.125``: rungs after 1/8, 3/8,
-                   9/8, 27/8 epochs), cohort width and width padding as tunelab chooses them
+                   (``report_every = 0.125``, ``min_resource = 0.25``: rungs after 1/4, 3/4,
+                   9/4, 27/4 epochs; the first rung chosen by ``bench/rungs.py``, the lowest
+                   one whose top-third cut kept every trial of the final top quarter), cohort width and width padding as tunelab chooses them
                    (``cohort`` 8, ``pad_widths = "auto"``), executor ``local``, best-epoch
                    values told (``reduce = "best"``), a fresh, empty persistent compilation
                    cache. ``trials`` is 10,000 (never reached: the clock ends the study).
@@ -137,8 +138,10 @@ PEER = "optuna"  # the peer the targets are set against
 TUNELAB_TRIALS = 10_000
 STOP_GRACE_S = 5.0
 #: The levers this race measures (tunelab only): the pruner sees a value every eighth of an
-#: epoch and cuts first after one. "tunelab" runs with them, "tunelab-off" without.
-LEVERS: dict[str, Any] = {"report_every": 0.125, "min_resource": 0.125}
+#: epoch and cuts first after a quarter (bench/rungs.py: at 1/8 epoch a top-third cut lost
+#: 3 of the final top 16 of 64 random trials, at 1/4 none). "tunelab" runs with them,
+#: "tunelab-off" without.
+LEVERS: dict[str, Any] = {"report_every": 0.125, "min_resource": 0.25}
 TOOLS = {"tunelab": ("jax", "tunelab TPE + ASHA, cohorts, sub-epoch fidelity"),
          "tunelab-off": ("jax", "tunelab TPE + ASHA, cohorts, levers off"),
          "optuna": ("jax", "Optuna TPE + ASHA + Keras-JAX fit"),
