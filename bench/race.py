@@ -22,7 +22,8 @@ The tools, each at its own best-known settings:
   tunelab          ``tunelab.tune``: TPE + ASHA (reduction factor 3) with sub-epoch fidelity
                    (``report_every = 0.125``, ``min_resource = 0.25``: rungs after 1/4, 3/4,
                    9/4, 27/4 epochs; the first rung chosen by ``bench/rungs.py``, the lowest
-                   one whose top-third cut kept every trial of the final top quarter), cohort width and width padding as tunelab chooses them
+                   one whose top-third cut kept every trial of the final top quarter),
+                   cohort width and width padding as tunelab chooses them
                    (``cohort`` 8, ``pad_widths = "auto"``), executor ``local``, best-epoch
                    values told (``reduce = "best"``), a fresh, empty persistent compilation
                    cache. ``trials`` is 10,000 (never reached: the clock ends the study).
