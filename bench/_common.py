@@ -12,6 +12,7 @@ same arrays.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
@@ -162,7 +163,8 @@ def machine() -> dict[str, Any]:
             versions[name] = None
     return {"cpus": os.cpu_count(), "platform": platform.platform(),
             "processor": platform.processor(), "python": platform.python_version(),
-            "versions": versions, "loadavg": list(os.getloadavg())}
+            "versions": versions, "loadavg": list(os.getloadavg()),
+            "date": datetime.date.today().isoformat()}
 
 
 def has_module(name: str) -> bool:

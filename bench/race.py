@@ -865,7 +865,15 @@ def main() -> None:
     parser.add_argument("--study", action="append", metavar="KEY=VALUE",
                         help="a [study] key for tunelab (repeatable), e.g. pad_widths=none")
     parser.add_argument("--tag", help="write race-TAG.json / race-TAG.png")
+    parser.add_argument("--show", type=Path, metavar="RESULTS_JSON",
+                        help="print the tables of a race already run (its results file) and exit")
     args = parser.parse_args()
+    if args.show is not None:
+        try:
+            show(json.loads(args.show.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError) as exc:
+            parser.error(f"--show {args.show}: not a race results file ({exc})")
+        return
     start = time.perf_counter()
     res = run(args)
     res["wall_s"] = time.perf_counter() - start

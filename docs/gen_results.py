@@ -61,6 +61,15 @@ def _scalar(value: Any) -> bool:
         and len(value) <= 12)
 
 
+def _date(data: Any) -> str:
+    """The date a results file records: at its top or in its machine record."""
+    if not isinstance(data, dict):
+        return "not recorded"
+    machine = data.get("machine")
+    inner = machine.get("date") if isinstance(machine, dict) else None
+    return str(data.get("date") or inner or "not recorded")
+
+
 def _machine(data: dict[str, Any]) -> str:
     m = data.get("machine")
     if not isinstance(m, dict):
@@ -154,7 +163,7 @@ def render() -> str:
         out += [f"## {path.stem}", "",
                 f"`bench/results/{path.name}` · machine: "
                 f"{_machine(data) if isinstance(data, dict) else 'not recorded'} · date: "
-                f"{data.get('date', 'not recorded') if isinstance(data, dict) else 'not recorded'}",
+                f"{_date(data)}",
                 ""]
         if isinstance(data, dict) and data.get("benchmark") == "evidence":
             out += _evidence(data)
