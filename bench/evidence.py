@@ -264,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown cells {unknown}; choose from {', '.join(CELLS)}")
     old = json.loads(args.out.read_text()) if args.out.is_file() else {}
     results: dict[str, Any] = old.get("cells", {})
+    for entry in results.values():
+        entry["runs"] = [_nan(r) for r in entry["runs"]]
     began = time.monotonic()
     out = console()
     # Round-robin over the cells, so that a time limit leaves every cell with runs.
