@@ -34,6 +34,9 @@ def test_every_results_file_has_a_section_with_its_machine_and_date() -> None:
         assert head is not None, path.name
         if isinstance(data, dict) and data.get("date"):
             assert head.group(2) == data["date"]
+        elif isinstance(data, dict) and isinstance(data.get("machine"), dict) \
+                and data["machine"].get("date"):
+            assert head.group(2) == data["machine"]["date"], path.name
         if isinstance(data, dict) and isinstance(data.get("machine"), dict):
             assert head.group(1) != "not recorded"
 
