@@ -863,11 +863,16 @@ def main() -> None:
                              " both (continuous)")
     parser.add_argument("--tunelab-cohort", type=int, help="tunelab's cohort width (its default)")
     parser.add_argument("--study", action="append", metavar="KEY=VALUE",
-                        help="a [study] key for tunelab (repeatable), e.g. pad_widths=none")
+                        help="a [study] key for the tool 'tunelab' (repeatable), e.g."
+                             " pad_widths=none; tunelab-off always runs tunelab's defaults")
     parser.add_argument("--tag", help="write race-TAG.json / race-TAG.png")
     parser.add_argument("--show", type=Path, metavar="RESULTS_JSON",
                         help="print the tables of a race already run (its results file) and exit")
     args = parser.parse_args()
+    if (args.study or args.tunelab_cohort is not None) and args.tools \
+            and "tunelab" not in args.tools:
+        parser.error("--study and --tunelab-cohort change the tool 'tunelab' only (tunelab-off"
+                     " runs tunelab's defaults): add tunelab to --tools")
     if args.show is not None:
         try:
             show(json.loads(args.show.read_text(encoding="utf-8")))
