@@ -99,6 +99,14 @@ def test_a_slot_stays_free_when_its_cohort_drains_or_the_budget_is_spent() -> No
     assert _plan(policy, can_ask=False) == ["waiting"]  # budget or clock spent
 
 
+def test_a_closing_cohort_takes_no_new_trial() -> None:
+    policy = CohortPolicy(width=4, quota=8, pool=4)
+    # Holding a trial past depth_first epochs, or narrowed for its last trials: even a
+    # waiting trial of its own structure waits for the next cohort.
+    assert _plan(policy, closing=True) == []
+    assert _plan(policy, closing=True, waiting={"a": 2}) == []
+
+
 def test_near_the_timeout_other_structures_go_first() -> None:
     policy = CohortPolicy(width=4, quota=8, pool=4)
     assert _plan(policy, near_deadline=True) == ["waiting", "fixed", "fixed", "fixed"]

@@ -56,6 +56,7 @@ class FakeExecutor(Executor):
         self.widths: list[int] = []
         self.opened: list[Hashable] = []
         self.narrowed: list[int] = []
+        self.depth_at_assign: list[int] = []  # most epochs of a running slot, per refill
         self.interrupt_after = interrupt_after
         self.fail_on_batch = fail_on_batch
         self.waits = 0
@@ -107,6 +108,9 @@ class FakeExecutor(Executor):
             self.opened.append(state["key"])
             self.widths.append(req.width)
             result.compile_seconds = 1.0
+        if req.assigns and req.template is None:
+            self.depth_at_assign.append(max(
+                (len(s["hist"].get("loss", [])) for s in state["slots"].values()), default=0))
         for slot, a in req.assigns.items():
             assert 0 <= slot < state["width"], f"assign to slot {slot} of {state['width']}"
             cfg = RunConfig.model_validate(a.config)
@@ -147,7 +151,8 @@ def _scheduler(tmp_path: Path, space: Space, *, trials: int = 12, width: int = 4
                sampler: str = "random", pruner: str = "none", metrics=("val_accuracy",),
                executor: FakeExecutor | None = None, timeout: float | None = None,
                base: RunConfig = BASE, seed: int = 0,
-               callbacks: Any = ()) -> tuple[CohortScheduler, FakeExecutor]:
+               callbacks: Any = (),
+               depth_first: int | None = None) -> tuple[CohortScheduler, FakeExecutor]:
     obj = Objective(list(metrics))
     cs = CohortSampler(make_sampler(sampler, seed=seed, space=space, n_objectives=len(metrics)))
     study, _ = open_study(storage=None, name="t", directions=obj.directions, sampler=cs,
@@ -156,7 +161,7 @@ def _scheduler(tmp_path: Path, space: Space, *, trials: int = 12, width: int = 4
                           space=space, base=base, metric_names=obj.metrics)
     ex = executor or FakeExecutor()
     settings = SessionSettings(trials=trials, width=width, timeout=timeout,
-                               fix_structure=sampler != "grid")
+                               fix_structure=sampler != "grid", depth_first=depth_first)
     sched = CohortScheduler(study=study, sampler=cs, space=space, base=base, objective=obj,
                             executor=ex, run_dir=RunDir(tmp_path).make(), settings=settings,
                             key_fn=key_fn, callbacks=callbacks)
@@ -430,6 +435,34 @@ def test_a_draining_cohort_moves_its_last_trials_to_a_narrower_one(tmp_path: Pat
     # The width saved shows: fewer idle slot-epochs than the same study at full width.
     wide, _ = _scheduler(tmp_path / "wide", space, trials=24, width=8, pruner="asha", base=base)
     assert stats.utilisation > wide.run().utilisation
+
+
+def test_depth_first_holds_a_cohort_for_its_deep_trials(tmp_path: Path) -> None:
+    base = BASE.model_copy(update={"training": BASE.training.model_copy(update={"epochs": 9})})
+
+    def run(folder: str, depth_first: int | None) -> tuple[CohortScheduler, FakeExecutor, int]:
+        sched, ex = _scheduler(tmp_path / folder, LR, trials=32, width=8, pruner="asha",
+                               base=base, depth_first=depth_first)
+        sched.max_epochs = 1000  # the trials' remaining epochs outweigh a compilation
+        sched.run()
+        # Slot-epochs computed (the cohorts' widths, round by round) before the first trial
+        # finished its 9 epochs: what a user waits for the first fully trained model.
+        widths, spent = _cohort_widths(ex), 0
+        for width, result in zip(widths, ex.results, strict=True):
+            spent += width if result.slots else 0
+            if any(r.status == "done" for r in result.slots.values()):
+                break
+        return sched, ex, spent
+
+    deep, ex, deep_spent = run("deep", 3)
+    _, plain_ex, plain_spent = run("plain", None)
+    # No trial joins a cohort that holds a trial of 3 epochs or more; without the setting
+    # freed slots are refilled beside deep trials.
+    assert ex.depth_at_assign and max(ex.depth_at_assign) < 3
+    assert max(plain_ex.depth_at_assign) >= 3
+    assert ex.narrowed and deep_spent < plain_spent
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in deep.study.trials)
+    assert len(deep.study.trials) == 32
 
 
 def _cohort_widths(ex: FakeExecutor) -> list[int]:

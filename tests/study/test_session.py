@@ -48,6 +48,7 @@ ROWS: list[tuple[str, dict[str, Any], Any]] = [
     ("shared", {}, True),
     ("fix_structure", {"sampler": "grid", "space": {"optimizer.learning_rate": [0.01, 0.1]},
                        "trials": 4}, False),
+    ("depth_first", {"depth_first": 3}, 3),
 ]
 
 

@@ -51,6 +51,10 @@ class StudyConfig(_Section):
         False, description="train every searched batch size as gradient accumulation over one"
         " micro-batch (their greatest common divisor), so batch sizes share cohorts and"
         " compiled programs instead of each making a structure")
+    depth_first: int | None = Field(
+        None, ge=1, description="epochs after which a trial keeps its cohort from taking new"
+        " trials: the cohort narrows to its deepest trials, which finish sooner (latency over"
+        " throughput); default: every freed slot is refilled")
     executor: Annotated[str, AfterValidator(OneOf(EXECUTORS, "executor"))] = Field(
         "local", description="where cohorts train: in this process, in worker processes, or"
         " on Ray workers")

@@ -28,6 +28,7 @@ class Lane:
         slots: The trial in each slot (None: free).
         saves: Slot -> path of a model to save with the next request.
         stops: Slot -> why the next request stops it (a trial status).
+        narrowed: The cohort moved to fewer slots for its last trials (it takes no new one).
     """
 
     index: int
@@ -38,6 +39,7 @@ class Lane:
     slots: list[Live | None] = field(default_factory=list)
     saves: dict[int, str] = field(default_factory=dict)
     stops: dict[int, str] = field(default_factory=dict)
+    narrowed: bool = False
 
     def __post_init__(self) -> None:
         self.slots = [None] * self.width
@@ -50,6 +52,7 @@ class Lane:
         """Start a new cohort of structure ``key`` with ``width`` free slots."""
         self.key, self.width, self.fixed, self.started = key, width, fixed, 0
         self.slots = [None] * width
+        self.narrowed = False
 
     def close(self) -> None:
         """No cohort open any more; its slots are empty."""
@@ -68,5 +71,5 @@ class Lane:
         free = [slot for slot, live in enumerate(self.slots) if live is None]
         keep = running + free[:width - len(running)]
         self.slots = [self.slots[i] for i in keep]
-        self.width = width
+        self.width, self.narrowed = width, True
         return keep

@@ -52,6 +52,8 @@ class SlotView:
         can_ask: The budget and the clock let a new trial be asked.
         near_deadline: A trial of another structure asked now might wait past the timeout.
         can_fix: Trials can be asked with the cohort's structure fixed (not with grid search).
+        closing: The cohort takes no new trial: it holds a trial past the session's
+            ``depth_first`` epochs, or it was narrowed for its last trials.
     """
 
     key: Hashable
@@ -62,6 +64,7 @@ class SlotView:
     can_ask: bool = True
     near_deadline: bool = False
     can_fix: bool = True
+    closing: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,13 @@ class CohortPolicy:
         """Where a free slot's trial comes from, tried in order until one gives a trial of
         the cohort's structure (an empty plan, or one that runs out, leaves the slot free).
 
-        Trials already asked of the structure come first. Then, unless the cohort
-        :meth:`drains`: near the timeout only a trial of its own structure, and only while
-        no other structure waits (those train first); while exploring, one free proposal
-        (another structure's waits, and the slot stays free); else a free proposal while
+        A closing cohort takes none: one that holds a trial deep in its training
+        (``depth_first``) drains, so its deepest trials finish at a narrower, faster width,
+        and one narrowed for its last trials ends with them. Otherwise trials already asked
+        of the structure come first. Then, unless the cohort :meth:`drains`: near the timeout
+        only a trial of its own structure, and only while no other structure waits (those
+        train first); while exploring, one free proposal (another structure's waits, and the
+        slot stays free); else a free proposal while
         :meth:`asks_freely`, then up to three asks with the structure fixed (an enqueued
         retry of another structure can come first), so the slot is refilled in the round it
         was freed.
@@ -159,7 +165,11 @@ class CohortPolicy:
             ['waiting', 'free', 'fixed', 'fixed', 'fixed']
             >>> [str(r) for r in policy.refill(SlotView("a", 8, {"b": 1}, asked=5, left=50))]
             ['waiting']
+            >>> policy.refill(SlotView("a", 2, {}, asked=5, left=50, closing=True))
+            ()
         """
+        if view.closing:
+            return ()
         if not view.can_ask or self.drains(view.key, view.started, view.waiting):
             return (Refill.WAITING,)
         fixed = (Refill.FIXED,) * 3 if view.can_fix else ()

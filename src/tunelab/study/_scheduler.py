@@ -211,7 +211,8 @@ class CohortScheduler:
             key=lane.key, started=lane.started,
             waiting={k: len(q) for k, q in self.pending.items()}, asked=self.asker.asked,
             left=self.asker.left, can_ask=self._may_ask(), near_deadline=self._near_deadline(),
-            can_fix=self.settings.fix_structure and lane.fixed is not None)
+            can_fix=self.settings.fix_structure and lane.fixed is not None,
+            closing=lane.narrowed or self._deep(lane))
         for source in self.policy.refill(view):
             if source == Refill.WAITING:
                 live = self.asker.pop(lane.key)
@@ -225,6 +226,11 @@ class CohortScheduler:
             if source == Refill.EXPLORE:
                 return None
         return None
+
+    def _deep(self, lane: Lane) -> bool:
+        """Whether ``lane`` holds a trial that has trained ``depth_first`` epochs or more."""
+        deep = self.settings.depth_first
+        return deep is not None and any(epochs_in(live.logs) >= deep for live in lane.running())
 
     def _take_any(self) -> Live | None:
         """The first trial of a new cohort: the largest waiting group, else a fresh ask."""

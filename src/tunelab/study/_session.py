@@ -47,6 +47,8 @@ class SessionSettings:
             trials, to retry them.
         fix_structure: Refill slots with trials asked with the structure fixed (not for a
             grid).
+        depth_first: Whole epochs after which a running trial keeps its cohort's free slots
+            empty (the cohort drains and narrows to it; None: every free slot is refilled).
     """
 
     trials: int
@@ -60,3 +62,4 @@ class SessionSettings:
     report_at: tuple[int, ...] = ()
     shared: bool = False
     fix_structure: bool = True
+    depth_first: int | None = None

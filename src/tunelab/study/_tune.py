@@ -282,6 +282,7 @@ def tune(
             max_epochs=max_epochs, reduction_factor=settings.reduction_factor,
             min_resource=settings.min_resource, warmup_epochs=settings.warmup_epochs)),
         shared=True, fix_structure=settings.sampler != "grid",
+        depth_first=settings.depth_first,
     )
     scheduler = CohortScheduler(
         study=study, sampler=cohort_sampler, space=the_space, base=base, objective=obj,
