@@ -3,9 +3,11 @@
 :class:`~tunelab.study.CohortScheduler` keeps the lanes, the waiting trials and the study;
 this policy decides from plain numbers, as Optuna's pruners decide for a study they do not
 own: how wide cohorts are, when a cohort drains so that waiting structures get a turn, when
-the sampler proposes freely, how wide a new cohort near the end of the budget is, and when a
-draining cohort moves to a narrower one. The last two trade idle slots against a compilation
-through the one cost model, :func:`~tunelab.study._cost.pays_to_compile`.
+the sampler proposes freely, how wide a new cohort near the end of the budget is, when a
+draining cohort moves to a narrower one, and that a closing cohort (one holding a trial past
+``depth_first`` epochs, or one narrowed for its last trials) takes no new trial. The width
+decisions trade idle slots against a compilation through the one cost model,
+:func:`~tunelab.study._cost.pays_to_compile`.
 
 Example:
     >>> policy = CohortPolicy.for_session(expected=24, width=8, structures=4, lanes=1)
