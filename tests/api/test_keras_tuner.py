@@ -227,6 +227,38 @@ def test_shared_structure_trains_as_one_template(tmp_path: Path,
     assert again.get_best_hyperparameters()[0].values == trials[0].hyperparameters.values
 
 
+def test_the_project_study_is_a_journal_an_older_sqlite_project_goes_on(
+        tmp_path: Path, digits: tuple[np.ndarray, ...]) -> None:
+    import optuna
+
+    from tunelab.report import storage_url
+    from tunelab.study import make_storage
+
+    x, y, xv, yv = digits
+    tuner = tkt.RandomSearch(build_model, objective="val_accuracy", max_trials=2, seed=0,
+                             directory=str(tmp_path), project_name="new")
+    tuner.search(x, y, epochs=1, validation_data=(xv, yv))
+    project = tmp_path / "new"
+    assert (project / "study.log").is_file() and not (project / "study.db").exists()
+    # What optuna-dashboard and `tunelab dashboard PROJECT` open: the same two trials.
+    url = storage_url(project)
+    assert url == f"journal:{(project / 'study.log').resolve()}"
+    study = optuna.load_study(study_name="new", storage=make_storage(url))
+    assert sorted(t.number for t in study.trials) == [0, 1]
+    # A project made with SQLite (an earlier tunelab) keeps its database and its trials.
+    old = tmp_path / "old"
+    old.mkdir()
+    optuna.create_study(study_name="old", direction="maximize",
+                        storage=make_storage(f"sqlite:///{old / 'study.db'}"))
+    resumed = tkt.RandomSearch(build_model, objective="val_accuracy", max_trials=1, seed=0,
+                               directory=str(tmp_path), project_name="old")
+    assert resumed.storage_url.startswith("sqlite:///")
+    resumed.search(x, y, epochs=1, validation_data=(xv, yv))
+    assert not (old / "study.log").exists()
+    done = optuna.load_study(study_name="old", storage=make_storage(storage_url(old)))
+    assert [t.user_attrs["kt_status"] for t in done.trials] == ["COMPLETED"]
+
+
 def test_hyperband_starts_its_brackets_trials(tmp_path: Path,
                                               digits: tuple[np.ndarray, ...]) -> None:
     x, y, xv, yv = digits

@@ -7,8 +7,9 @@ per-slot values (Dropout rates, the optimizer's learning rate and constants); th
 :func:`tunelab.execute.train_runs`, the one training path: runs of one structure share a
 cohort. Each trial's score is its objective's best epoch (averaged over
 ``executions_per_trial``), told to the study, which lives in
-``<directory>/<project_name>/study.db`` (optuna-dashboard opens it; a search started again
-with ``overwrite=False`` goes on from the trials already there).
+``<directory>/<project_name>/study.log``, an Optuna journal file (``optuna-dashboard
+study.log`` opens it; a search started again with ``overwrite=False`` goes on from the
+trials already there).
 
 ==================== ============================================================
 Keras Tuner          here
@@ -268,6 +269,22 @@ class Tuner:
         """``directory/project_name``."""
         return self.directory / self.project_name
 
+    @property
+    def storage_url(self) -> str:
+        """Where the project's Optuna study lives: the journal file ``study.log`` (Optuna's
+        ``JournalStorage``; ``optuna-dashboard study.log`` opens it), or ``study.db`` where an
+        earlier tunelab made the project with SQLite: that project goes on in its database.
+
+        A journal file opens in milliseconds; a new SQLite study database costs about a
+        second (SQLAlchemy's import and the schema), which a short search feels.
+        """
+        from tunelab.runs import RunLayout
+
+        layout = RunLayout(self.project_dir)
+        if layout.study_db.is_file():
+            return layout.default_storage()
+        return f"journal:{layout.study_journal.resolve()}"
+
     def _trial_dir(self, number: int) -> Path:
         return self.project_dir / "trials" / str(number)
 
@@ -293,7 +310,7 @@ class Tuner:
         if self._study is None:
             direction: Literal["maximize", "minimize"] = \
                 "maximize" if self.oracle.objective.direction == "max" else "minimize"
-            storage = make_storage(f"sqlite:///{(self.project_dir / 'study.db').resolve()}")
+            storage = make_storage(self.storage_url)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 self._study = optuna.create_study(

@@ -61,7 +61,8 @@ def report(run_dir: Path, out: Path | None) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on.")
 def dashboard(run_dir: Path, host: str, port: int) -> None:
-    """Open optuna-dashboard on the study of RUN_DIR (a tune folder, or a guide step's folder).
+    """Open optuna-dashboard on the study of RUN_DIR (a tune folder, a guide step's folder, or
+    a Keras Tuner project folder, directory/project_name).
 
     Needs the optional extra: pip install 'tunelab[dashboard]'. Stop it with Ctrl-C.
     """

@@ -450,7 +450,8 @@ def storage_url(run_dir: str | os.PathLike[str]) -> str:
     """The Optuna storage URL of a ``tune`` or ``guide`` run folder.
 
     It is the storage ``tune.toml`` names, else the folder's ``study.db``, else the one
-    ``study.db`` one level below.
+    ``study.db`` one level below, else the journal ``study.log`` of a Keras Tuner project
+    (``tunelab.keras_tuner``'s ``directory/project_name``).
 
     Raises:
         ConfigError: The folder holds no study, or several storages (the message lists them).
@@ -471,6 +472,8 @@ def storage_url(run_dir: str | os.PathLike[str]) -> str:
         if isinstance(study, dict) and study.get("storage"):
             return str(study["storage"])
     dbs = _study_dbs(path)
+    if not dbs and layout.study_journal.is_file():
+        return f"journal:{layout.study_journal.resolve()}"
     if not dbs:
         raise ConfigError(f"{path}: no study here (no {layout.study_db.name}, and no"
                           f" {layout.tune_toml.name} naming a storage); give the --out folder"

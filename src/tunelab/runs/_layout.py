@@ -129,6 +129,11 @@ class RunLayout:
         return self.path / "study.db"
 
     @property
+    def study_journal(self) -> Path:
+        """A Keras Tuner project's study: an Optuna journal file (``tunelab.keras_tuner``)."""
+        return self.path / "study.log"
+
+    @property
     def tune_toml(self) -> Path:
         return self.path / "tune.toml"
 

@@ -307,18 +307,36 @@ class Cohort:
 
     def _get(self, slot: int) -> tuple[list[Any], list[Any]]:
         st = self.state
-        tv, ntv = self._run("take", (st.trainable, st.non_trainable), np.int32(slot))
+        if self.width == 1:  # the slot is the whole array: no program to compile
+            tv, ntv = jax.tree.map(lambda a: a[0], jax.device_get(
+                (st.trainable, st.non_trainable)))
+        else:
+            tv, ntv = self._run("take", (st.trainable, st.non_trainable), np.int32(slot))
         return list(tv), list(ntv)
 
     def _put(self, slot: int, weights: Any, opt_state: Any = None) -> None:
         tv, ntv = weights
         st = self.state
         one = ([jnp.asarray(a) for a in tv], [jnp.asarray(a) for a in ntv])
+        if opt_state is not None:  # a fresh start: the optimizer and an empty open batch
+            fresh = (opt_state, self.program.zero_accum(one[0]))
+        if self.width == 1:
+            # One slot is the whole stacked array: it is replaced, not written into, so no
+            # program is compiled for it (a cohort of one structure per trial, as a search
+            # whose every trial is its own model has, would pay one per structure).
+            def whole(stacked: Any, value: Any) -> Any:
+                return jax.device_put(jax.tree.map(
+                    lambda s, v: np.asarray(v, s.dtype)[None], stacked, value))
+
+            st.trainable, st.non_trainable = whole((st.trainable, st.non_trainable), one)
+            if opt_state is not None:
+                st.opt_state, st.accum = whole((st.opt_state, st.accum), fresh)
+            return
         st.trainable, st.non_trainable = self._run(
             "put", (st.trainable, st.non_trainable), one, np.int32(slot))
-        if opt_state is not None:  # a fresh start: the optimizer and an empty open batch
-            st.opt_state, st.accum = self._run("put", (st.opt_state, st.accum), (
-                opt_state, self.program.zero_accum(one[0])), np.int32(slot))
+        if opt_state is not None:
+            st.opt_state, st.accum = self._run("put", (st.opt_state, st.accum), fresh,
+                                               np.int32(slot))
 
     def narrow(self, slots: Sequence[int]) -> None:
         """Keep only ``slots``, in this order: slot ``slots[i]`` becomes slot ``i``.
