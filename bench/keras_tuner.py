@@ -16,8 +16,8 @@ per search; the wall time is the child's whole life (imports, data, compiles, tr
 by the parent. tunelab keeps JAX's persistent compilation cache (``~/.cache/tunelab/jax``),
 which Keras Tuner does not: its child gets an empty cache of its own, so both compile
 everything, as on a first search. The score is the best trial's validation accuracy (each
-tool's objective: ``val_accuracy``, best epoch); the two are compared with a two-proportion z test on the
-validation images (scipy). Targets (from the issue): getting-started never slower than Keras
+tool's objective: ``val_accuracy``, best epoch); the two are compared with a two-proportion
+z test on the validation images (scipy). Targets (from the issue): getting-started never slower than Keras
 Tuner; shared at least 3x sooner; accuracy within noise on both.
 
     python bench/keras_tuner.py                    # 10 trials x 4 epochs, 20k / 5k images
