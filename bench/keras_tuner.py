@@ -17,8 +17,8 @@ by the parent. tunelab keeps JAX's persistent compilation cache (``~/.cache/tune
 which Keras Tuner does not: its child gets an empty cache of its own, so both compile
 everything, as on a first search. The score is the best trial's validation accuracy (each
 tool's objective: ``val_accuracy``, best epoch); the two are compared with a two-proportion
-z test on the validation images (scipy). Targets (from the issue): getting-started never slower than Keras
-Tuner; shared at least 3x sooner; accuracy within noise on both.
+z test on the validation images (scipy). Targets (from the issue): getting-started never
+slower than Keras Tuner; shared at least 3x sooner; accuracy within noise on both.
 
     python bench/keras_tuner.py                    # 10 trials x 4 epochs, 20k / 5k images
     python bench/keras_tuner.py --quick            # 6 trials x 2 epochs, 6k / 2k images
