@@ -119,7 +119,8 @@ class Cohort:
         self.piece_steps = -(-self.steps_per_epoch // self.parts)
         tv, ntv = initial_values(self.program.model, template.model, self.spec, template.seed,
                                  builder=builder)
-        opt_state = self._init_optimizer(optimizer_hyperparams(template.optimizer), list(tv))
+        # The same numbers a slot's assign gives its optimizer: one compiled initialisation.
+        opt_state = self._init_optimizer(_slot_hyper(template), list(tv))
         self.state = SlotState(*repeat((list(tv), list(ntv), opt_state,
                                         self.program.zero_accum(list(tv))), self.width))
         self._slots = [_Slot(self, i) for i in range(self.width)]
@@ -244,10 +245,8 @@ class Cohort:
         if any(p < 1 for p in points):
             raise ConfigError(f"report_at: positions are pieces after the start (>= 1), got"
                               f" {sorted(points)}")
-        hyper = optimizer_hyperparams(cfg.optimizer)
-        decay = step_decay(cfg.schedule, cfg.optimizer)
-        hyper["decay"] = decay
-        hyper["growth"] = step_growth(cfg.schedule)
+        hyper = _slot_hyper(cfg)
+        decay = hyper["decay"]
         cbs = self._callbacks(cfg, callbacks)
         folder = Path(out_dir) if out_dir is not None else None
         needs_folder = [name for name in ("model_checkpoint", "csv_logger")
@@ -614,3 +613,11 @@ class Cohort:
     def save(self, slot: int, path: str | os.PathLike[str]) -> Path:
         """Save the slot as a ``.keras`` file, atomically."""
         return save_model(self.export(slot), path)
+
+
+def _slot_hyper(cfg: RunConfig) -> dict[str, float]:
+    """A slot's optimizer numbers: the optimizer's own, the schedule's step decay and growth."""
+    hyper = optimizer_hyperparams(cfg.optimizer)
+    hyper["decay"] = step_decay(cfg.schedule, cfg.optimizer)
+    hyper["growth"] = step_growth(cfg.schedule)
+    return hyper
