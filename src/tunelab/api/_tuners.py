@@ -283,7 +283,7 @@ class Tuner:
         layout = RunLayout(self.project_dir)
         if layout.study_db.is_file():
             return layout.default_storage()
-        return f"journal:{layout.study_journal.resolve()}"
+        return layout.journal_storage()
 
     def _trial_dir(self, number: int) -> Path:
         return self.project_dir / "trials" / str(number)

@@ -473,7 +473,7 @@ def storage_url(run_dir: str | os.PathLike[str]) -> str:
             return str(study["storage"])
     dbs = _study_dbs(path)
     if not dbs and layout.study_journal.is_file():
-        return f"journal:{layout.study_journal.resolve()}"
+        return layout.journal_storage()
     if not dbs:
         raise ConfigError(f"{path}: no study here (no {layout.study_db.name}, and no"
                           f" {layout.tune_toml.name} naming a storage); give the --out folder"

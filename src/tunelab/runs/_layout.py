@@ -152,6 +152,10 @@ class RunLayout:
     def trial_dir(self, number: int) -> Path:
         return self.trials_dir / str(number)
 
+    def journal_storage(self) -> str:
+        """``journal:`` URL of ``study.log`` in this folder (absolute, so any cwd works)."""
+        return f"journal:{self.study_journal.resolve()}"
+
     def default_storage(self) -> str:
         """``sqlite:///`` URL of ``study.db`` in this folder (absolute, so any cwd works)."""
         return f"sqlite:///{self.study_db.resolve()}"
