@@ -12,7 +12,7 @@ import optuna
 import pytest
 
 from tests.guide.conftest import tiny_custom, tiny_default, write_procedure
-from tunelab.config import load_config
+from tunelab.config import RunConfig, load_config
 from tunelab.errors import ConfigError
 from tunelab.guide import parse_procedure, run_guide
 from tunelab.runs import Decisions, FinalResult, TestKind, read_record
@@ -93,17 +93,27 @@ def test_default_procedure_end_to_end(tmp_path: Path) -> None:
     assert check is not None and check.comparison.test == TestKind.PAIRED
     assert check.start.replicates == check.adopted.replicates
     assert not set(check.adopted.replicates) & set().union(*used)
-    assert check.summary.startswith("tuning") and check.comparison.alpha == 0.05
+    assert check.summary.startswith("tuning")
+    # In the steps' looks: 2 replicates at a fifth of alpha, then 2 more at the rest.
+    assert (check.looks, check.comparison.alpha) in ((1, 0.01), (2, 0.04))
+    assert check.comparison.n == 2 * check.looks == len(check.adopted.replicates)
     # The final model, its config and its test evaluation.
     final = read_record(run / "final.json", FinalResult)
     assert final is not None and 0.0 <= final.test["test_accuracy"] <= 1.0
     assert result.decisions.test_accuracy == final.test["test_accuracy"]
-    assert final.protocol.members == len(check.adopted.replicates)
+    assert final.protocol.seeds == check.adopted.replicates[:2]  # the first look's seeds
     assert len(final.members_test["test_accuracy"]) == final.protocol.members
     assert 0.0 <= final.baseline_test["test_accuracy"] <= 1.0
     cfg = load_config(run / "final.toml")
     assert cfg.callbacks.early_stopping is not None  # epochs come from early stopping
     assert cfg.model == result.config.model and cfg.optimizer == result.config.optimizer
+    # best.keras holds the adopted configuration only when the check confirmed it.
+    assert final.shipped == ("adopted" if check.helped else "start")
+    held = check.adopted if final.shipped == "adopted" else check.start
+    assert held.config is not None
+    assert cfg.model == RunConfig.model_validate(held.config).model
+    if final.shipped == "start":
+        assert final.baseline_test == final.test
     model = keras.saving.load_model(run / "best.keras")
     x = np.zeros((2, 64), np.float32)
     assert model.predict(x, verbose=0).shape == (2, 10)
@@ -223,3 +233,61 @@ def test_every_training_of_a_run_goes_through_the_executor_it_is_given(
     # block 4 of seed 0) trained side by side, each on its own data order.
     groups = [r.replicates for r in opened]
     assert [4001, 4002] in groups, groups
+
+
+def _slow_start() -> dict[str, Any]:
+    """One step from a start that barely learns in three epochs (SGD at a learning rate of
+    1e-4): the step's learning rates, tuned per value, make a large real gain."""
+    raw = tiny_custom(trials=2, epochs=3)
+    raw["start"]["optimizer"] = {"name": "SGD", "learning_rate": 1e-4, "momentum": 0.8}
+    raw["steps"] = raw["steps"][:1]
+    raw["steps"][0]["nuisance"] = {"optimizer.learning_rate": {"low": 0.1, "high": 0.5,
+                                                               "log": True}}
+    return raw
+
+
+def test_best_keras_is_the_adopted_configuration_when_the_check_confirms_a_gain(
+        tmp_path: Path) -> None:
+    proc = parse_procedure(_slow_start(), source="slow start", budget="quick")
+    result = run_guide(proc, run_dir=tmp_path / "run", progress=False)
+    final, check = result.final, result.final.tuning
+    assert check is not None and check.helped and final.shipped == "adopted"
+    assert result.config.optimizer.learning_rate > 1e-3  # the tuned rate, not the start's
+    assert load_config(result.run_dir / "final.toml").optimizer == result.config.optimizer
+    assert not (result.run_dir / "adopted.toml").exists()
+    # The start was trained by the same protocol for the baseline, and scores below.
+    assert final.baseline_test["test_accuracy"] < final.test["test_accuracy"]
+
+
+def test_without_a_confirmed_gain_best_keras_is_the_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same run, with a tuning check that finds no gain: the start is shipped, trained
+    # once by the protocol (the test split read for it alone), and the adopted configuration
+    # is kept in adopted.toml.
+    import tunelab.guide._final as final_module
+
+    monkeypatch.setattr(final_module, "tuning_verdict",
+                        lambda *args, **kwargs: (False, "tuning did not help (planted)"))
+    real_members = final_module._train_members
+    titles: list[str] = []
+
+    def members(ctx: Any, cfg: Any, protocol: Any, title: str) -> Any:
+        titles.append(title)
+        return real_members(ctx, cfg, protocol, title)
+
+    monkeypatch.setattr(final_module, "_train_members", members)
+    proc = parse_procedure(_slow_start(), source="slow start", budget="quick")
+    result = run_guide(proc, run_dir=tmp_path / "run", progress=False)
+    final, check = result.final, result.final.tuning
+    assert check is not None and not check.helped and final.shipped == "start"
+    assert final.test == final.baseline_test
+    assert titles == ["final · best.keras (the start)"]
+    run = result.run_dir
+    start_cfg = load_config(run / "final.toml")
+    assert start_cfg.optimizer.learning_rate == pytest.approx(1e-4)
+    assert result.config.optimizer == start_cfg.optimizer
+    adopted = load_config(run / "adopted.toml")
+    assert adopted.optimizer.learning_rate > 1e-3
+    # A second run resumes to the same answer: the start.
+    again = run_guide(proc, run_dir=run, progress=False)
+    assert again.final == final and again.config.optimizer == start_cfg.optimizer

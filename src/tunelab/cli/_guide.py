@@ -107,10 +107,12 @@ def _summary(result: Any) -> None:
     from rich.console import Console
 
     from tunelab.guide._display import summary_table
+    from tunelab.runs import RunLayout
 
     out = Console(highlight=False)
     out.print(summary_table(result.decisions, result.final))
     final = result.final
+    run = result.run_dir
     members = final.members_test.get("test_accuracy", [])
     if final.test.get("test_accuracy") is not None:
         out.print(f"Test accuracy of best.keras: {_fmt(final.test['test_accuracy'])} (test loss"
@@ -119,7 +121,12 @@ def _summary(result: Any) -> None:
             out.print(f"  its {len(members)} members alone: "
                       + ", ".join(_fmt(m) for m in members))
         base = final.baseline_test.get("test_accuracy")
-        if base is not None:
+        if final.shipped == "start":
+            adopted = RunLayout(run).adopted_toml
+            out.print("  best.keras is the starting configuration: tuning did not beat it"
+                      " beyond the noise" + (f" (the adopted one is in {adopted})"
+                                             if adopted.is_file() else ""))
+        elif base is not None:
             out.print(f"  the starting configuration by the same protocol: {_fmt(base)}")
     elif final.test.get("test_loss") is not None:
         out.print(f"Test loss of best.keras: {_fmt(final.test['test_loss'])}")
@@ -128,7 +135,6 @@ def _summary(result: Any) -> None:
     wall = result.decisions.wall_seconds
     if math.isfinite(wall):
         out.print(f"Time: {wall:.0f} s over all steps and the final training")
-    run = result.run_dir
     out.print(f"Run folder: {run} — final.toml (tunelab train {run / 'final.toml'}),"
               f" best.keras, decisions.json" + (", report.html" if (run / "report.html")
                                                  .is_file() else ""))

@@ -86,8 +86,10 @@ def summary_table(decisions: Decisions, final: FinalResult | None) -> Table:
         loss = final.test.get("test_loss")
         shown = f"test loss {_fmt(loss)}" if acc is None else f"test accuracy {_fmt(acc)}"
         base = final.baseline_test.get("test_accuracy")
-        table.add_row("final", final.protocol.combine, "best.keras", shown,
-                      "" if base is None else f"start: {_fmt(base)}", f"{final.seconds:.0f}")
+        held = "best.keras" if final.shipped == "adopted" else "best.keras (the start)"
+        table.add_row("final", final.protocol.combine, held, shown,
+                      "" if base is None or final.shipped == "start"
+                      else f"start: {_fmt(base)}", f"{final.seconds:.0f}")
     return table
 
 

@@ -7,16 +7,19 @@ trials (its epochs, early stopping on the guide's metric keeping the best weight
 one-sided paired t test of :func:`~tunelab.guide.compare`, at that step's alpha, says whether
 the adopted configuration is better than the start; no earlier selection has seen these runs.
 
-**The final model** (``best.keras``) is the adopted configuration. It follows
+**The final model** (``best.keras``) is the adopted configuration when the tuning check finds
+it better than the start, and the start otherwise (:func:`shipped`): the whole of tuning is a
+change like any step's, and no change is made without evidence. It follows
 :data:`PROTOCOL`: it is refitted on training +
 validation data (scikit-learn's ``refit`` habit: the validation rows have done their job of
 choosing, and now train), for the epochs early stopping chose in the tuning check (the median
 over the replicates), once per replicate seed (each member a whole replicate: its own initial
 arrays, dropout masks and data order); the members' predictions are averaged into one Keras
 model (``combine = "ensemble"``). The figures behind this choice are in
-``docs/guide.md`` ("The final model"; ``bench/final_protocol.py`` measures them). The starting
-configuration is trained by the same protocol, so ``final.json`` also gives the baseline's
-test score: what tuning bought on data no decision has seen.
+``docs/guide.md`` ("The final model"; ``bench/final_protocol.py`` measures them). When the
+adopted configuration is shipped, the starting configuration is trained by the same protocol
+too, so ``final.json`` also gives the baseline's test score: what tuning bought on data no
+decision has seen.
 
 Example:
     >>> fold_indices(10, 3, seed=0)[0][1].shape
@@ -29,7 +32,7 @@ import math
 import statistics
 import time
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 
@@ -37,7 +40,7 @@ from tunelab._files import write_text
 from tunelab.config import RunConfig, dump_config, with_overrides
 from tunelab.guide._evidence import compare, replicate_runs
 from tunelab.guide._procedure import Step
-from tunelab.guide._step import TUNING_BLOCK, GuideContext
+from tunelab.guide._step import TUNING_BLOCK, GuideContext, looks
 from tunelab.runs import (
     Comparison,
     FinalProtocol,
@@ -48,13 +51,14 @@ from tunelab.runs import (
     write_record,
 )
 
-__all__ = ["PROTOCOL", "cross_validate", "final_protocol", "fold_indices", "train_final",
-           "tuning_check", "tuning_verdict"]
+__all__ = ["PROTOCOL", "cross_validate", "final_protocol", "fold_indices", "shipped",
+           "train_final", "tuning_check", "tuning_verdict"]
 
 #: How the final model is made: refit on training + validation data, members averaged.
 PROTOCOL: dict[str, Any] = {"refit": True, "combine": "ensemble"}
 
-START, ADOPTED = "start", "adopted"
+START: Final = "start"
+ADOPTED: Final = "adopted"
 
 
 def _as_trials(ctx: GuideContext, step: Step, cfg: RunConfig) -> RunConfig:
@@ -100,30 +104,67 @@ def tuning_verdict(start: ValueStats, adopted: ValueStats, test: Comparison, met
                    f" significant at alpha {test.alpha:g} ({test.text()})")
 
 
+def shipped(check: TuningCheck) -> Literal["adopted", "start"]:
+    """Which configuration ``best.keras`` holds: the adopted one only when the tuning check
+    found it better than the start (``helped``), else the start.
+
+    Every step adopts a change only on evidence; the whole of tuning is a change too, and the
+    check on fresh replicates is its evidence. Without it the start stands, as a step's
+    current value stands against a challenger that does not beat it. (Measured on held-out
+    validation rows, with no test split read, shipping the adopted configuration where the
+    check was inconclusive gained nothing on average: docs/guide.md, "The final model".)
+
+    Example:
+        >>> from tunelab.guide._evidence import compare
+        >>> a = ValueStats(label="start", scores=[0.90, 0.91, 0.90], replicates=[1, 2, 3])
+        >>> b = ValueStats(label="adopted", scores=[0.90, 0.90, 0.91], replicates=[1, 2, 3])
+        >>> test = compare(a, b, "maximize", 0.001, 0.05)
+        >>> helped, summary = tuning_verdict(a, b, test, "val_accuracy")
+        >>> shipped(TuningCheck(start=a, adopted=b, comparison=test, helped=helped,
+        ...                     summary=summary))
+        'start'
+    """
+    return ADOPTED if check.helped else START
+
+
 def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: Step
                  ) -> tuple[TuningCheck, dict[str, RunConfig]]:
     """Train the start and the adopted configuration on the same replicates and compare.
 
     ``step`` is the last comparing step: both are trained as it trained its trials, on
-    fresh replicate seeds (block :data:`~tunelab.guide._step.TUNING_BLOCK`).
+    fresh replicate seeds (block :data:`~tunelab.guide._step.TUNING_BLOCK`), in the step's
+    looks (:func:`~tunelab.guide._step.looks`): with a sequential budget, ``seeds``
+    replicates at a fifth of alpha, then, when the adopted configuration is ahead but not
+    yet better beyond the noise, as many more at the rest of alpha, as a step confirms.
     """
     budget = step.budget
     configs = {START: _as_trials(ctx, step, start), ADOPTED: adopted}
     same = configs[START].model_dump() == configs[ADOPTED].model_dump()
-    seeds = ctx.fresh_replicates(TUNING_BLOCK, budget.seeds)
-    ctx.display.phase("final · did tuning help?", None,
-                      info=f"start and adopted x {len(seeds)} replicates")
-    stats = replicate_runs({ADOPTED: configs[ADOPTED]} if same else configs, seeds, ctx.data,
-                           metric=ctx.metric, executor=ctx.executor, cache=ctx.runs,
-                           on_epoch=lambda n, total: ctx.display.advance(n, total))
-    ctx.display.end_phase()
-    if same:
-        stats[START] = stats[ADOPTED].model_copy(update={"label": START})
-    test = compare(stats[START], stats[ADOPTED], ctx.direction, ctx.resolution, budget.alpha)
-    first, last = stats[START], stats[ADOPTED]
-    helped, summary = tuning_verdict(first, last, test, ctx.metric, same=same)
+    plan = looks(budget.seeds, budget.alpha, budget.sequential and not same)
+    every = ctx.fresh_replicates(TUNING_BLOCK, plan[-1][0])
+    for k, (n, spent) in enumerate(plan, 1):
+        seeds = every[:n]
+        ctx.display.phase("final · did tuning help?", None,
+                          info=f"start and adopted x {n} replicates"
+                          + (f" (look {k} of {len(plan)})" if len(plan) > 1 else ""))
+        stats = replicate_runs({ADOPTED: configs[ADOPTED]} if same else configs, seeds,
+                               ctx.data, metric=ctx.metric, executor=ctx.executor,
+                               cache=ctx.runs,
+                               on_epoch=lambda n, total: ctx.display.advance(n, total))
+        ctx.display.end_phase()
+        if same:
+            stats[START] = stats[ADOPTED].model_copy(update={"label": START})
+        test = compare(stats[START], stats[ADOPTED], ctx.direction, ctx.resolution, spent)
+        first, last = stats[START], stats[ADOPTED]
+        helped, summary = tuning_verdict(first, last, test, ctx.metric, same=same)
+        ahead = math.isfinite(test.difference) and test.difference > 0
+        if helped or k == len(plan) or not ahead or last.diverged:
+            break
+    if len(plan) > 1:
+        summary += (f" [look {k} of {len(plan)}: {n} fresh replicates, alpha {spent:g} of"
+                    f" {budget.alpha:g}]")
     check = TuningCheck(start=first, adopted=last, comparison=test, helped=helped,
-                        summary=summary)
+                        summary=summary, looks=k)
     return check, configs
 
 
@@ -207,32 +248,42 @@ def train_final(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: S
                 ) -> tuple[FinalResult, RunConfig]:
     """The tuning check, then ``best.keras``, ``final.toml`` and ``final.json``.
 
-    ``best.keras`` is the adopted configuration, whatever the check says (it says it plainly
-    when tuning did not beat the start beyond the noise): every change in it was adopted on
-    its own evidence, and keeping the start when the end-to-end check is inconclusive was
-    measured to lose test accuracy (docs/guide.md, "The final model"). Returns the record and
-    the configuration ``best.keras`` holds.
+    ``best.keras`` holds the configuration :func:`shipped` names: the adopted one when the
+    check found it better than the start, else the start (``adopted.toml`` then keeps the
+    adopted one, which ``tunelab train adopted.toml`` trains). When the adopted configuration
+    is shipped, the start is trained by the same protocol for ``baseline_test``; when the
+    start is shipped, ``best.keras`` is that baseline, and the test split is read for it
+    alone. Returns the record and the configuration ``best.keras`` holds.
     """
     from tunelab.model import save_model
 
     began = time.monotonic()
     check, configs = tuning_check(ctx, start, adopted, step)
-    same = check.start.config == check.adopted.config
-    seeds = check.adopted.replicates
+    seeds = check.adopted.replicates[:step.budget.seeds]  # the members: the first look's
     refit, combine = bool(PROTOCOL["refit"]), PROTOCOL["combine"]
-    protocol = final_protocol(check.adopted, seeds, refit=refit, combine=combine)
-    config = configs[ADOPTED]
-    model, test, members, first = _train_members(ctx, config, protocol, "final · best.keras")
+    ship = shipped(check)
+    config = configs[ship]
+    protocol = final_protocol(check.adopted if ship == ADOPTED else check.start, seeds,
+                              refit=refit, combine=combine)
+    title = "final · best.keras" + ("" if ship == ADOPTED else " (the start)")
+    model, test, members, first = _train_members(ctx, config, protocol, title)
     save_model(model, ctx.run.best_model)
-    write_text(ctx.run.final_toml, "# The configuration tunelab guide adopted; run it with"
-               " `tunelab train final.toml`.\n" + dump_config(config))
-    if same:
-        baseline = dict(test)  # nothing was adopted: the start is best.keras
-    else:
+    if ship == ADOPTED:
+        write_text(ctx.run.final_toml, "# The configuration tunelab guide adopted; run it"
+                   " with `tunelab train final.toml`.\n" + dump_config(config))
         base_protocol = final_protocol(check.start, seeds, refit=refit, combine=combine)
         _, baseline, _, _ = _train_members(ctx, configs[START], base_protocol,
                                            "final · the start, same protocol")
-    final = FinalResult(protocol=protocol, test=test, members_test=members,
+    else:
+        write_text(ctx.run.final_toml, "# The starting configuration: tuning did not beat it"
+                   " beyond the noise (final.json, tuning).\n# Run it with `tunelab train"
+                   " final.toml`.\n" + dump_config(config))
+        if check.start.config != check.adopted.config:
+            write_text(ctx.run.adopted_toml, "# The configuration tunelab guide's steps"
+                       " adopted, not shipped: the tuning check found no gain over the"
+                       " start.\n" + dump_config(configs[ADOPTED]))
+        baseline = dict(test)  # best.keras is the start
+    final = FinalResult(shipped=ship, protocol=protocol, test=test, members_test=members,
                         baseline_test=baseline, tuning=check, status=str(first.status),
                         history=first.history, seconds=round(time.monotonic() - began, 3))
     write_record(ctx.run.final_json, final)

@@ -52,7 +52,8 @@ class GuideResult:
         decisions: ``decisions.json``: every step's values, test, decision and reason, and
             whether tuning helped.
         final: ``final.json``: the final model's protocol and test evaluation.
-        config: The configuration adopted (``final.toml``; ``best.keras`` holds it).
+        config: The configuration best.keras holds (``final.toml``): the adopted one when
+            the tuning check confirmed it, else the start (``final.shipped`` says which).
     """
 
     run_dir: Path
@@ -225,7 +226,8 @@ def run_guide(
             last = next((s for s in reversed(chosen) if s.compares), chosen[-1])
             final, current = train_final(ctx, start, current, last)
         else:
-            current = RunConfig.model_validate(final.tuning.adopted.config)
+            shipped = final.tuning.adopted if final.shipped == "adopted" else final.tuning.start
+            current = RunConfig.model_validate(shipped.config)
         assert final.tuning is not None
         total = sum(s.seconds for s in decisions.steps)
         decisions = decisions.model_copy(update={

@@ -153,7 +153,8 @@ def decisions_html(decisions: Decisions, final: FinalResult | None = None) -> st
         acc = final.test.get("test_accuracy")
         shown = (f"test accuracy {_fmt(acc)}" if acc is not None
                  else f"test loss {_fmt(final.test.get('test_loss'))}")
-        rows.append(["final", final.protocol.combine, "best.keras", shown, "",
+        held = "best.keras" if final.shipped == "adopted" else "best.keras (the start)"
+        rows.append(["final", final.protocol.combine, held, shown, "",
                      round(float(final.seconds))])
     title = (f"tunelab guide · {decisions.dataset or '?'} · {decisions.budget or '?'} budget")
     table = table_html(rows, ["step", "decision", "value", f"{decisions.metric} (mean ± std)",

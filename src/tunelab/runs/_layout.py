@@ -25,7 +25,9 @@ Layout::
       range_tests.json           every range test run (reused by later steps)
       <i>-<step>/                the step's study (as above), evidence.json, timing.json,
                                  lr_range.json, lr_range*.png
-      final.toml, final.json     the configuration adopted, and its final model's evaluation
+      final.toml, final.json     the configuration best.keras holds (the adopted one when the
+                                 tuning check confirmed it, else the start), its evaluation
+      adopted.toml               the adopted configuration, when the start was shipped
       best.keras                 the final model
 
 Example:
@@ -180,6 +182,11 @@ class RunLayout:
     @property
     def final_toml(self) -> Path:
         return self.path / "final.toml"
+
+    @property
+    def adopted_toml(self) -> Path:
+        """The adopted configuration, written when the start is shipped instead."""
+        return self.path / "adopted.toml"
 
     @property
     def final_json(self) -> Path:

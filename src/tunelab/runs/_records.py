@@ -304,13 +304,17 @@ class RangeTests(_Versioned):
 
 
 class TuningCheck(_Record):
-    """Did tuning help? The starting and the adopted configuration on the same replicates."""
+    """Did tuning help? The starting and the adopted configuration on the same replicates.
+
+    ``looks``: how many looks the check took (a second look adds as many fresh replicates
+    when the first is ahead but undecided; ``comparison`` records the alpha it spent)."""
 
     start: ValueStats
     adopted: ValueStats
     comparison: Comparison
     helped: bool
     summary: str
+    looks: int = 1
 
 
 class StepDecision(_Record):
@@ -394,13 +398,16 @@ class FinalProtocol(_Record):
 class FinalResult(_Versioned):
     """``final.json``: the final model's test evaluation and how it was made.
 
-    ``best.keras`` and ``final.toml`` hold the adopted configuration; ``baseline_test`` is the
-    starting configuration's test score by the same protocol, and ``tuning`` the validation
-    check of the two on the same replicates.
+    ``shipped`` says which configuration ``best.keras`` and ``final.toml`` hold: the adopted
+    one when the tuning check (``tuning``, the two on the same fresh replicates) found it
+    better than the start, else the start (and ``adopted.toml`` holds the adopted one).
+    ``baseline_test`` is the starting configuration's test score by the same protocol (the
+    same figures as ``test`` when the start is shipped).
     """
 
     model: str = "best.keras"
     config: str = "final.toml"
+    shipped: Literal["adopted", "start"] = "adopted"
     protocol: FinalProtocol
     test: dict[str, Num] = Field(default_factory=dict)
     members_test: dict[str, list[Num]] = Field(default_factory=dict)
