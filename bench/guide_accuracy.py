@@ -75,7 +75,8 @@ def run_guide(dataset: str, budget: str, seed: int, out: Path) -> dict[str, Any]
             "start_test_accuracy": final["baseline_test"].get("test_accuracy"),
             "protocol": {k: final["protocol"].get(k)
                          for k in ("refit", "members", "combine", "epochs")},
-            "tuning_helped": tuning.get("helped"), "steps": steps}
+            "tuning_helped": tuning.get("helped"), "tuning_looks": tuning.get("looks", 1),
+            "shipped": final.get("shipped", "adopted"), "steps": steps}
 
 
 def verdicts(rows: list[dict[str, Any]]) -> dict[str, Any]:

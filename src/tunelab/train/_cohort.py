@@ -121,8 +121,12 @@ class Cohort:
                                  builder=builder)
         # The same numbers a slot's assign gives its optimizer: one compiled initialisation.
         opt_state = self._init_optimizer(_slot_hyper(template), list(tv))
-        self.state = SlotState(*repeat((list(tv), list(ntv), opt_state,
-                                        self.program.zero_accum(list(tv))), self.width))
+        # The stacked arrays stay on the host until the cohort first trains or reads them:
+        # the slots assigned before then are written into them in place, and no program is
+        # compiled to put them (a cohort filled once, as most are, never compiles one).
+        self._host: SlotState | None = SlotState(*repeat(
+            (list(tv), list(ntv), opt_state, self.program.zero_accum(list(tv))), self.width))
+        self._state: SlotState | None = None
         self._slots = [_Slot(self, i) for i in range(self.width)]
 
     # ------------------------------------------------------------------ slots
@@ -295,6 +299,18 @@ class Cohort:
             cb.on_train_end(s)
 
     # ------------------------------------------------------------------ arrays
+    @property
+    def state(self) -> SlotState:
+        """The slots' stacked arrays on the device (put there at the first use)."""
+        if self._host is not None:
+            self._state, self._host = SlotState(*jax.device_put(self._host.tree())), None
+        assert self._state is not None
+        return self._state
+
+    @state.setter
+    def state(self, value: SlotState) -> None:
+        self._state, self._host = value, None
+
     def _run(self, kind: str, *args: Any) -> Any:
         exe, seconds = self.program.compiled(kind, args)
         self.compile_seconds += seconds
@@ -315,10 +331,21 @@ class Cohort:
 
     def _put(self, slot: int, weights: Any, opt_state: Any = None) -> None:
         tv, ntv = weights
-        st = self.state
         one = ([jnp.asarray(a) for a in tv], [jnp.asarray(a) for a in ntv])
         if opt_state is not None:  # a fresh start: the optimizer and an empty open batch
             fresh = (opt_state, self.program.zero_accum(one[0]))
+        if self._host is not None:  # not yet on the device: write the slot's rows in place
+            host = self._host
+
+            def write(stacked: Any, value: Any) -> None:
+                jax.tree.map(lambda s, v: s.__setitem__(slot, np.asarray(v, s.dtype)),
+                             stacked, value)
+
+            write((host.trainable, host.non_trainable), one)
+            if opt_state is not None:
+                write((host.opt_state, host.accum), fresh)
+            return
+        st = self.state
         if self.width == 1:
             # One slot is the whole stacked array: it is replaced, not written into, so no
             # program is compiled for it (a cohort of one structure per trial, as a search

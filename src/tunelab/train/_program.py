@@ -411,6 +411,5 @@ def get_program(key: tuple[Any, ...], cfg: RunConfig, spec: ModelSpec,
 
 
 def repeat(tree: Any, k: int) -> Any:
-    """A pytree of K copies of one slot's arrays, stacked on the host and put on the device."""
-    return jax.device_put(jax.tree.map(lambda a: np.repeat(np.asarray(a)[None], k, axis=0),
-                                       tree))
+    """A pytree of K copies of one slot's arrays, stacked on the host (writable numpy)."""
+    return jax.tree.map(lambda a: np.repeat(np.asarray(a)[None], k, axis=0), tree)
