@@ -356,6 +356,8 @@ class Tuner:
                     key = (p.name, json.dumps(v, default=str))
                     if key not in tried and hp.is_active(p.name):
                         tried.add(key)
+                        if hp.values.get(p.name) == v:
+                            continue  # this very build had it
                         todo.append({**{k: hp.values[k] for k in hp.values if k != p.name},
                                      p.name: v})
 
