@@ -67,9 +67,11 @@ def guide(dataset: str | None, procedure: Path | None, budget: str, steps: tuple
     rate tuned. The best configurations are re-run over several seeds to pick a challenger,
     which is confirmed on fresh seeds beside the current value run with its learning rate: a
     value is credited only when it beats both (one-sided paired t test, alpha 0.05). The run
-    folder ends with decisions.json, final.toml, best.keras (evaluated on the test split in
-    final.json) and report.html. Interrupt it and run the same command again: it continues
-    after the last finished trial.
+    ends by checking the adopted configuration against the start on fresh seeds: best.keras
+    and final.toml hold the adopted one when it is better, else the start (adopted.toml then
+    keeps the adopted one). The run folder ends with decisions.json, final.toml, best.keras
+    (evaluated on the test split in final.json) and report.html. Interrupt it and run the
+    same command again: it continues after the last finished trial.
     """
     from rich.console import Console
 
