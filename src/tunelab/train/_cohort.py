@@ -303,7 +303,9 @@ class Cohort:
     def state(self) -> SlotState:
         """The slots' stacked arrays on the device (put there at the first use)."""
         if self._host is not None:
-            self._state, self._host = SlotState(*jax.device_put(self._host.tree())), None
+            # Waited for here, so that an epoch's clock never counts the transfer.
+            tree = jax.block_until_ready(jax.device_put(self._host.tree()))
+            self._state, self._host = SlotState(*tree), None
         assert self._state is not None
         return self._state
 
