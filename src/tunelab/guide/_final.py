@@ -51,7 +51,8 @@ from tunelab.runs import (
     write_record,
 )
 
-__all__ = ["PROTOCOL", "cross_validate", "final_protocol", "fold_indices", "shipped",
+__all__ = ["PROTOCOL", "another_look", "cross_validate", "final_protocol", "fold_indices",
+           "shipped",
            "train_final", "tuning_check", "tuning_verdict"]
 
 #: How the final model is made: refit on training + validation data, members averaged.
@@ -127,6 +128,21 @@ def shipped(check: TuningCheck) -> Literal["adopted", "start"]:
     return ADOPTED if check.helped else START
 
 
+def another_look(helped: bool, test: Comparison, adopted: ValueStats) -> bool:
+    """Whether an undecided tuning check is worth its second look: not yet helped, and the
+    adopted configuration ahead of the start without having diverged.
+
+    Example:
+        >>> from tunelab.guide._evidence import compare
+        >>> a = ValueStats(label="start", scores=[0.90, 0.91, 0.90], replicates=[1, 2, 3])
+        >>> b = ValueStats(label="adopted", scores=[0.91, 0.91, 0.90], replicates=[1, 2, 3])
+        >>> another_look(False, compare(a, b, "maximize", 0.001, 0.01), b)
+        True
+    """
+    ahead = math.isfinite(test.difference) and test.difference > 0
+    return not helped and ahead and not adopted.diverged
+
+
 def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: Step
                  ) -> tuple[TuningCheck, dict[str, RunConfig]]:
     """Train the start and the adopted configuration on the same replicates and compare.
@@ -157,8 +173,7 @@ def tuning_check(ctx: GuideContext, start: RunConfig, adopted: RunConfig, step: 
         test = compare(stats[START], stats[ADOPTED], ctx.direction, ctx.resolution, spent)
         first, last = stats[START], stats[ADOPTED]
         helped, summary = tuning_verdict(first, last, test, ctx.metric, same=same)
-        ahead = math.isfinite(test.difference) and test.difference > 0
-        if helped or k == len(plan) or not ahead or last.diverged:
+        if k == len(plan) or not another_look(helped, test, last):
             break
     if len(plan) > 1:
         summary += (f" [look {k} of {len(plan)}: {n} fresh replicates, alpha {spent:g} of"
