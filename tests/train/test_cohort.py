@@ -340,3 +340,36 @@ def test_compile_ahead_leaves_nothing_to_compile_when_training(digits: Dataset) 
         cohort.run_part()
     # Assigning compiles its small helpers; the epoch pieces and validation were ready.
     assert cohort.compile_seconds - before < 0.5 * before
+
+
+def test_a_cohort_trained_in_chunks_trains_every_slot_as_in_one_piece(
+        digits: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Slots whose arrays do not fit the chunk budget train a chunk at a time (here one slot
+    # each); every slot ends where the one-piece cohort leaves it, a stopped slot's chunk
+    # is skipped and its arrays stay as they were.
+    import tunelab.train._chunks as chunks
+
+    a = small(model={"dropout": 0.3}, optimizer={"learning_rate": 0.05})
+    b = small(model={"dropout": 0.1}, optimizer={"learning_rate": 0.2})
+    runs = [c.model_copy(update={"seed": s}) for s in (5, 6) for c in (a, b)]
+
+    def train() -> Cohort:
+        cohort = Cohort(runs[0], digits, width=4, replicates=[5, 6])
+        for slot, cfg in enumerate(runs):
+            cohort.assign(slot, cfg)
+        cohort.run_epoch()
+        cohort.stop(3)
+        cohort.run_epoch()
+        return cohort
+
+    whole = train()
+    assert whole.chunks.count == 1
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 1)
+    pieces = train()
+    assert (pieces.chunks.width, pieces.chunks.count) == (1, 4)
+    for slot in range(4):
+        np.testing.assert_allclose(pieces.history(slot)["val_loss"],
+                                   whole.history(slot)["val_loss"], rtol=1e-5)
+        for w1, w2 in zip(pieces.weights(slot)[0], whole.weights(slot)[0], strict=True):
+            np.testing.assert_allclose(w1, w2, rtol=1e-4, atol=1e-5)
+    assert len(pieces.history(3)["val_loss"]) == 1

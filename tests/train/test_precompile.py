@@ -19,9 +19,13 @@ from .conftest import small
     (13, {"replicates": [0, 1]}),
     (14, {"micro": True}),
     (15, {"l2": True}),
-], ids=["whole", "pieces", "replicates", "micro_batch", "l2"])
-def test_a_cohort_trains_on_what_was_compiled_from_shapes(digits: Dataset, units: int,
-                                                          options: dict[str, Any]) -> None:
+    (19, {"replicates": [0, 1], "chunk_bytes": 1}),
+], ids=["whole", "pieces", "replicates", "micro_batch", "l2", "chunks"])
+def test_a_cohort_trains_on_what_was_compiled_from_shapes(
+        digits: Dataset, units: int, options: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if "chunk_bytes" in options:  # trained a slot at a time: the chunk's width is compiled
+        monkeypatch.setattr("tunelab.train._chunks.CHUNK_BYTES", options["chunk_bytes"])
     cfg = small(model={"units": [units], "l2": 0.01 if options.get("l2") else 0.0},
                 training={"epochs": 1, "batch_size": 64,
                           "micro_batch": 32 if options.get("micro") else None})

@@ -46,6 +46,7 @@ from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay, ste
 from tunelab.runs import SlotStatus
 from tunelab.train._accumulate import update_positions
 from tunelab.train._arrays import DataShape, device_data, evaluation_rows
+from tunelab.train._chunks import Chunking, chunking, slot_bytes
 from tunelab.train._callbacks import (
     Callback,
     CSVLogger,
@@ -124,6 +125,9 @@ class Cohort:
         # The stacked arrays stay on the host until the cohort first trains or reads them:
         # the slots assigned before then are written into them in place, and no program is
         # compiled to put them (a cohort filled once, as most are, never compiles one).
+        self._slot_bytes = slot_bytes(list(tv), list(ntv), opt_state,
+                                      self.program.zero_accum(list(tv)))
+        self._chunking()
         self._host: SlotState | None = SlotState(*repeat(
             (list(tv), list(ntv), opt_state, self.program.zero_accum(list(tv))), self.width))
         self._state: SlotState | None = None
@@ -392,6 +396,14 @@ class Cohort:
         for new, s in enumerate(self._slots):
             s.index = new
         self.width = len(keep)
+        self._chunking()
+
+    def _chunking(self) -> None:
+        """How an epoch splits into slot chunks that fit the caches (see ``_chunks``), and
+        the data-order seeds of each chunk."""
+        self.chunks: Chunking = chunking(width=self.width, groups=len(self.replicates),
+                                         slot_bytes=self._slot_bytes)
+        self._chunk_seeds = self.chunks.seed_table(self._data_seeds)
 
     def _vector(self, attr: str, dtype: Any) -> np.ndarray:
         return np.asarray([getattr(s, attr) for s in self._slots], dtype=dtype)
@@ -436,7 +448,7 @@ class Cohort:
         rows = max(0, min(self._n, (first + real) * bsz) - first * bsz)
         whole = self.parts == 1
         active = self._vector("status", object) == SlotStatus.RUNNING
-        args = (self.state.tree(), self._x, self._y, self._data_seeds, np.int32(epoch),
+        args = (self.state.tree(), self._x, self._y, self._chunk_seeds, np.int32(epoch),
                 np.int32(first), self._vector("learning_rate", np.float32), active,
                 self._vector("l2", np.float32), self._vector("period", np.int32))
         uses_l2 = any(s.l2 > 0 for s in running)

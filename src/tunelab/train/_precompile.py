@@ -28,6 +28,7 @@ from tunelab.config import RunConfig
 from tunelab.model import Builder, initial_values
 from tunelab.optim import optimizer_hyperparams
 from tunelab.train._arrays import DataShape, evaluation_rows
+from tunelab.train._chunks import chunking, slot_bytes
 from tunelab.train._program import Program, enable_compilation_cache, get_program
 from tunelab.train._structure import structure_key
 
@@ -58,7 +59,10 @@ def compile_program(program: Program, template: RunConfig, shape: DataShape, wid
     k = (width,)
     x = _struct((shape.train, *shape.input_shape), np.float32)
     y = _struct((shape.train, *shape.targets), shape.y_dtype)
-    args = (state, x, y, _struct((groups,), np.uint32), np.int32(0), np.int32(0),
+    # The epoch trains in the cohort's chunks (``_chunks``): their seed table's shape.
+    chunks = chunking(width=width, groups=groups, slot_bytes=slot_bytes(tv, ntv, opt, acc))
+    table = (chunks.count, chunks.groups)
+    args = (state, x, y, _struct(table, np.uint32), np.int32(0), np.int32(0),
             _struct(k, np.float32), _struct(k, np.bool_), _struct(k, np.float32),
             _struct(k, np.int32))
     seconds = program.compiled("epoch" if l2 else "epoch_no_l2", args, length=piece_steps)[1]

@@ -300,6 +300,48 @@ class Program:
                  "step_loss": step_loss}
         return (tv, ntv, opt_state, acc), stats
 
+    def _chunked(self, state: tuple[Any, Any, Any, Any], x: Any, y: Any, seeds: Any,
+                 epoch: Any, first: Any, lr: Any, active: Any, l2: Any, period: Any, *,
+                 length: int | None = None, use_l2: bool = True) -> tuple[Any, Any]:
+        """:meth:`_epoch` over the cohort's chunks in turn (see ``_chunks``).
+
+        ``seeds`` is the chunks' seed table, ``(chunks, groups)``: the slot axis of every
+        per-slot array is cut into that many consecutive chunks, each trained by its own
+        epoch scan (so its arrays stay in the caches), one after another; a chunk with no
+        active slot is passed over. One chunk is the plain epoch.
+        """
+        count = seeds.shape[0]
+        if count == 1:
+            return self._epoch(state, x, y, seeds[0], epoch, first, lr, active, l2, period,
+                               length=length, use_l2=use_l2)
+
+        def cut(a: Any) -> Any:
+            return a.reshape((count, a.shape[0] // count, *a.shape[1:]))
+
+        def one(chunk: tuple[Any, ...]) -> tuple[Any, Any]:
+            st, sd, lr_c, act, l2_c, per = chunk
+
+            def run() -> tuple[Any, Any]:
+                return self._epoch(st, x, y, sd, epoch, first, lr_c, act, l2_c, per,
+                                   length=length, use_l2=use_l2)
+
+            def skip() -> tuple[Any, Any]:
+                shapes = jax.eval_shape(run)[1]
+                return st, jax.tree.map(
+                    lambda a: jnp.zeros(a.shape, a.dtype) if a.dtype == jnp.bool_
+                    else jnp.full(a.shape, jnp.nan, a.dtype), shapes)
+
+            return jax.lax.cond(jnp.any(act), run, skip)
+
+        chunks = (jax.tree.map(cut, state), seeds, *(cut(v) for v in (lr, active, l2, period)))
+        new_state, stats = jax.lax.map(one, chunks)
+        new_state = jax.tree.map(lambda a: a.reshape((-1, *a.shape[2:])), new_state)
+        # Per chunk: (chunks, slots, ...), and the step losses (chunks, steps, slots).
+        step_loss = jnp.moveaxis(stats.pop("step_loss"), 0, 1)
+        stats = jax.tree.map(lambda a: a.reshape((-1, *a.shape[2:])), stats)
+        stats["step_loss"] = step_loss.reshape((step_loss.shape[0], -1))
+        return new_state, stats
+
     def _optimizer_template(self, opt_state: Any) -> Any:
         # inject_hyperparams reads every number from the state at update time, so any values
         # of the right names build the update function; the slot's own ones come from state.
@@ -351,8 +393,8 @@ class Program:
             return hit, 0.0
         enable_compilation_cache()
         functions: dict[str, Callable[..., Any]] = {
-            "epoch": functools.partial(self._epoch, length=length),
-            "epoch_no_l2": functools.partial(self._epoch, length=length, use_l2=False),
+            "epoch": functools.partial(self._chunked, length=length),
+            "epoch_no_l2": functools.partial(self._chunked, length=length, use_l2=False),
             "evaluate": self._evaluate, "predict": self._predict,
             "put": self._put, "take": self._take, "select": self._select,
             "init_optimizer": self._init_optimizer}
