@@ -46,7 +46,6 @@ from tunelab.optim import epoch_schedule, optimizer_hyperparams, step_decay, ste
 from tunelab.runs import SlotStatus
 from tunelab.train._accumulate import update_positions
 from tunelab.train._arrays import DataShape, device_data, evaluation_rows
-from tunelab.train._chunks import Chunking, chunking, slot_bytes
 from tunelab.train._callbacks import (
     Callback,
     CSVLogger,
@@ -55,6 +54,7 @@ from tunelab.train._callbacks import (
     ReduceLROnPlateau,
     _BuiltinSchedule,
 )
+from tunelab.train._chunks import Chunking, chunking, slot_bytes
 from tunelab.train._precompile import compile_program
 from tunelab.train._program import SlotState, enable_compilation_cache, get_program, repeat
 from tunelab.train._slot import _Slot
