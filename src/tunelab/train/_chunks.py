@@ -33,10 +33,11 @@ import numpy as np
 __all__ = ["CHUNK_BYTES", "Chunking", "chunking", "slot_bytes"]
 
 #: The bytes a chunk's slots may hold together: parameters, their gradients, the non-trainable
-#: arrays and the optimizer state, summed over the chunk's slots. Chosen by
-#: ``bench/cohort_width.py`` (networks of 64-64 to 256-128 units on Fashion-MNIST, batch sizes
-#: 32 to 128): up to about this much per step, wider is as fast or faster per configuration;
-#: beyond it, slower.
+#: arrays and the optimizer state, summed over the chunk's slots. One figure for every network:
+#: timing chunk widths of 1 to 32 slots on networks of 64-64 to 256-128 units (Fashion-MNIST,
+#: batch sizes 32 and 128), a smaller budget helped the 256-128 network further but cost the
+#: 128-128 and 64-64 ones more; ``bench/cohort_width.py`` measures this budget's chunks against
+#: whole cohorts.
 CHUNK_BYTES = 8 * 2**20
 
 
