@@ -125,11 +125,10 @@ class Cohort:
         # The stacked arrays stay on the host until the cohort first trains or reads them:
         # the slots assigned before then are written into them in place, and no program is
         # compiled to put them (a cohort filled once, as most are, never compiles one).
-        self._slot_bytes = slot_bytes(list(tv), list(ntv), opt_state,
-                                      self.program.zero_accum(list(tv)))
+        one = (list(tv), list(ntv), opt_state, self.program.zero_accum(list(tv)))
+        self._slot_bytes = slot_bytes(*one)
         self._chunking()
-        self._host: SlotState | None = SlotState(*repeat(
-            (list(tv), list(ntv), opt_state, self.program.zero_accum(list(tv))), self.width))
+        self._host: SlotState | None = SlotState(*repeat(one, self.width))
         self._state: SlotState | None = None
         self._slots = [_Slot(self, i) for i in range(self.width)]
 
