@@ -9,7 +9,8 @@ would be baked into the program and compiling would take several times longer.
   (one permutation per epoch per replicate group, shared by the group's slots), runs
   ``model.stateless_call`` under ``jax.vmap`` with the slots' stacked variables, and applies
   the slots' optax updates. A slot that is
-  not active, or whose loss turns NaN/inf, keeps its arrays unchanged (masked).
+  not active, or whose loss turns NaN/inf, keeps its arrays unchanged (masked). Slots whose
+  arrays outgrow the caches train in chunks, one scan per chunk in turn (``_chunks``).
 * ``evaluate``: the slots' loss and metrics on one fixed-size chunk of rows (padded rows
   weigh zero), summed on the host side over as many chunks as a dataset has, so one
   compiled function serves validation and test sets of any size.
